@@ -1,0 +1,42 @@
+# Squall — the two commands a user needs are `make demo` and `make test`.
+# Each creates .venv and installs what it needs on a machine with only Python 3.11 and Node 20.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: demo test bench lint typecheck install node clean
+
+$(STAMP): pyproject.toml requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/squall demo
+
+test: $(STAMP) $(NODE_STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(BIN)/squall bench --rules 100 --events 200000
+	$(BIN)/squall bench --rules 1000 --events 200000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) node_modules .squall .pytest_cache .mypy_cache .ruff_cache

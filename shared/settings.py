@@ -1,0 +1,98 @@
+"""Every setting Squall reads, named once, with its environment variable.
+
+The same names appear in ``infra/`` (Function App settings), ``local.settings.json.example`` and
+the README's settings table; a test keeps the four in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", case_sensitive=True)
+
+    # --- Event Hubs (read by the Functions host through the trigger binding) ---------------------
+    eventhub_namespace: str | None = Field(
+        default=None,
+        alias="EVENTHUB__fullyQualifiedNamespace",
+        description="Event Hubs namespace host name; the trigger's identity-based connection.",
+    )
+    eventhub_name: str = Field(default="usage-events", alias="EVENTHUB_NAME", description="Event hub name.")
+    eventhub_consumer_group: str = Field(
+        default="squall", alias="EVENTHUB_CONSUMER_GROUP", description="Consumer group Squall reads with."
+    )
+
+    # --- Pipeline ----------------------------------------------------------------------------------
+    store: str = Field(
+        default="sqlite:.squall/squall.db",
+        alias="SQUALL_STORE",
+        description="Where rules and state live: `cosmos`, `sqlite:PATH` or `memory`.",
+    )
+    ruleset: str = Field(default="default", alias="SQUALL_RULESET", description="Name of the rule set to run.")
+    event_format: str = Field(
+        default="auto",
+        alias="SQUALL_EVENT_FORMAT",
+        description="Format of incoming events: auto, o365, cloudevents, eventgrid, iothub or json.",
+    )
+    json_field_map: str | None = Field(
+        default=None,
+        alias="SQUALL_JSON_FIELD_MAP",
+        description="For plain JSON events: JSON object mapping canonical fields to source field paths.",
+    )
+    dedupe_ttl_s: int = Field(
+        default=7 * 24 * 3600,
+        alias="SQUALL_DEDUPE_TTL_S",
+        description="How long processed event ids and delivered action keys are remembered (seconds).",
+    )
+
+    # --- Cosmos DB -------------------------------------------------------------------------------
+    cosmos_endpoint: str | None = Field(default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI.")
+    cosmos_database: str = Field(default="squall", alias="COSMOS_DATABASE", description="Cosmos DB database.")
+
+    # --- Dead letters ------------------------------------------------------------------------------
+    deadletter_blob_service_uri: str | None = Field(
+        default=None,
+        alias="DEADLETTER__blobServiceUri",
+        description="Blob service URI for dead letters (identity auth); unset: the local store.",
+    )
+    deadletter_container: str = Field(
+        default="deadletter", alias="DEADLETTER_CONTAINER", description="Blob container for dead letters."
+    )
+
+    # --- Salesforce Marketing Cloud ---------------------------------------------------------------
+    sfmc_auth_base_url: str | None = Field(
+        default=None,
+        alias="SFMC_AUTH_BASE_URL",
+        description="Tenant auth base, e.g. https://SUBDOMAIN.auth.marketingcloudapis.com",
+    )
+    sfmc_rest_base_url: str | None = Field(
+        default=None,
+        alias="SFMC_REST_BASE_URL",
+        description="Tenant REST base, e.g. https://SUBDOMAIN.rest.marketingcloudapis.com",
+    )
+    sfmc_client_id: str | None = Field(default=None, alias="SFMC_CLIENT_ID", description="Installed package client id.")
+    sfmc_client_secret: SecretStr | None = Field(
+        default=None,
+        alias="SFMC_CLIENT_SECRET",
+        description="Installed package client secret (a Key Vault reference in Azure).",
+    )
+    sfmc_account_id: str | None = Field(
+        default=None, alias="SFMC_ACCOUNT_ID", description="Business unit MID (optional)."
+    )
+
+    # --- Observability -----------------------------------------------------------------------------
+    appinsights_connection_string: str | None = Field(
+        default=None,
+        alias="APPLICATIONINSIGHTS_CONNECTION_STRING",
+        description="Application Insights connection string (no secret; set by infra).",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment."""
+    return Settings()

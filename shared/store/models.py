@@ -1,0 +1,46 @@
+"""Records the store ports read and write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(slots=True)
+class EntityState:
+    """Everything the rules remember about one entity (cool-downs, windows, ...), as JSON data.
+
+    ``etag`` is the store's concurrency token from the last read; ``None`` for a new entity.
+    """
+
+    entity: str
+    data: dict[str, Any] = field(default_factory=dict)
+    etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetSnapshot:
+    """One version of a named rule set: the raw definitions as stored (validated on write)."""
+
+    name: str
+    version: int
+    rules: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An event or action that could not be processed, with why and where it came from."""
+
+    kind: str  # "event" | "action"
+    reason: str
+    payload: bytes
+    partition: str | None = None
+    sequence_number: int | None = None
+    offset: str | None = None
+    enqueued_time: datetime | None = None
+    event_id: str | None = None
+    rule_id: str | None = None
+    action_key: str | None = None
+    attempts: int = 0
+    created_at: datetime | None = None
