@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
 
 .PHONY: demo test bench lint typecheck install node clean
 
@@ -24,10 +26,17 @@ $(NODE_STAMP): package.json package-lock.json
 
 node: $(NODE_STAMP)
 
+# checkov pins an older pycep-parser than the main environment uses, so it lives in its own venv.
+$(INFRA_STAMP): infra/requirements-checks.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/python -m pip install --quiet -r infra/requirements-checks.txt
+	touch $@
+
 demo: $(STAMP)
 	$(BIN)/squall demo
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(INFRA_STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -39,4 +48,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) node_modules .squall .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .squall .pytest_cache .mypy_cache .ruff_cache

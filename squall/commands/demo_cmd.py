@@ -1,9 +1,108 @@
-"""Placeholder: replaced by the module's owner."""
+"""``squall demo`` and ``squall run``: the local runtime from the command line."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from squall.local_runtime import InvalidRules, LocalRunResult, batch_raw_events, run_local
+
+DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
+err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the CLI."""
+    app.command("demo")(demo)
+    app.command("run")(run)
+
+
+def demo(
+    events: Annotated[int, typer.Option("--events", "-n", min=1, help="Synthetic O365 records to generate.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Generator seed (same seed, same events).")] = 42,
+    rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+) -> None:
+    """Generate synthetic Office 365 usage, run it through rules into the Marketing Cloud stub."""
+    from squall.synthetic import generate_o365_records  # generator only needed here
+
+    import msgspec
+
+    def bodies() -> Iterator[tuple[bytes, str | None]]:
+        for record in generate_o365_records(events, seed=seed):
+            yield msgspec.json.encode(record), record.get("UserId")
+
+    result = _execute(bodies(), total=events, rules=rules, sfmc_url=None, as_json=as_json)
+    _print(result, as_json=as_json)
+    if result.stub_received is not None and result.stub_received != result.report.actions_delivered:
+        raise typer.Exit(1)
+
+
+def run(
+    events: Annotated[str, typer.Option("--events", help="JSONL file of events, or - for stdin.")],
+    rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
+    sfmc_url: Annotated[
+        str | None,
+        typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+) -> None:
+    """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline."""
+    try:
+        stream = sys.stdin.buffer if events == "-" else Path(events).open("rb")
+    except OSError as exc:
+        err.print(f"[red]cannot read events:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    def bodies() -> Iterator[tuple[bytes, str | None]]:
+        with stream:
+            for line in stream:
+                if line.strip():
+                    yield line.rstrip(b"\r\n"), None
+
+    result = _execute(bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json)
+    _print(result, as_json=as_json)
+
+
+def _execute(
+    bodies: Iterator[tuple[bytes, str | None]], *, total: int | None, rules: Path, sfmc_url: str | None, as_json: bool
+) -> LocalRunResult:
+    progress = Progress(
+        TextColumn("[bold]events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=as_json or not err.is_terminal and total is None,
+    )
+    with progress:
+        task = progress.add_task("events", total=total)
+        try:
+            return asyncio.run(
+                run_local(
+                    batch_raw_events(bodies), rules_dir=rules, sfmc_url=sfmc_url,
+                    on_batch=lambda report: progress.advance(task, report.events_in),
+                )
+            )
+        except InvalidRules as exc:
+            for line in exc.errors:
+                err.print(f"[red]invalid rule[/] {line}")
+            raise typer.Exit(1) from exc
+
+
+def _print(result: LocalRunResult, *, as_json: bool) -> None:
+    data = result.as_dict()
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    table = Table(title="Squall run", show_header=False)
+    for key, value in data.items():
+        if key != "dead_letter_reasons":
+            table.add_row(key, str(value))
+    Console().print(table)
+    for reason, count in sorted(result.report.dead_letter_reasons.items()):
+        Console().print(f"  dead-lettered {count:>6}  {reason}")

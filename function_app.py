@@ -1,0 +1,8 @@
+"""Squall's Function App: create the app and register the blueprints — nothing else."""
+
+import azure.functions as func
+
+from functions.ingest import bp as ingest_bp
+
+app = func.FunctionApp()
+app.register_functions(ingest_bp)

@@ -1,0 +1,169 @@
+// Cosmos DB for NoSQL: account (keys disabled), database `squall` and the three containers of
+// DESIGN.md section 5. Capacity is serverless or autoscale (shared database throughput).
+
+@description('Name of the Cosmos DB account (lowercase letters, digits and hyphens).')
+@minLength(3)
+@maxLength(44)
+param accountName string
+
+@description('Azure region of the account.')
+param location string
+
+@description('Tags applied to the account.')
+param tags object = {}
+
+@description('Name of the SQL database.')
+@minLength(1)
+@maxLength(255)
+param databaseName string
+
+@description('`serverless` (pay per request) or `autoscale` (provisioned, shared by the containers).')
+@allowed([
+  'serverless'
+  'autoscale'
+])
+param capacityMode string
+
+@description('Autoscale ceiling in RU/s for the database; ignored when serverless.')
+@minValue(1000)
+@maxValue(1000000)
+param autoscaleMaxThroughput int
+
+@description('Seconds the `dedupe` container keeps processed event ids and delivered action keys.')
+@minValue(60)
+@maxValue(2147483647)
+param dedupeTtlSeconds int
+
+var isServerless = capacityMode == 'serverless'
+
+// Paths that are stored but never filtered on: indexing them only costs RUs on every write.
+var systemExcludedPaths = [
+  {
+    path: '/"_etag"/?'
+  }
+]
+
+var containers = [
+  {
+    name: 'rules'
+    partitionKey: '/ruleset'
+    defaultTtl: null
+    includedPaths: [
+      {
+        path: '/*'
+      }
+    ]
+    excludedPaths: systemExcludedPaths
+  }
+  {
+    name: 'state'
+    partitionKey: '/entity'
+    defaultTtl: null
+    includedPaths: [
+      {
+        path: '/*'
+      }
+    ]
+    excludedPaths: concat(systemExcludedPaths, [
+      {
+        path: '/data/*'
+      }
+      {
+        path: '/outbox/*/payload/*'
+      }
+    ])
+  }
+  {
+    name: 'dedupe'
+    partitionKey: '/key'
+    defaultTtl: dedupeTtlSeconds
+    includedPaths: [
+      {
+        path: '/key/?'
+      }
+    ]
+    excludedPaths: [
+      {
+        path: '/*'
+      }
+    ]
+  }
+]
+
+resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  name: accountName
+  location: location
+  tags: tags
+  kind: 'GlobalDocumentDB'
+  properties: {
+    databaseAccountOfferType: 'Standard'
+    consistencyPolicy: {
+      defaultConsistencyLevel: 'Session'
+    }
+    locations: [
+      {
+        locationName: location
+        failoverPriority: 0
+        isZoneRedundant: false
+      }
+    ]
+    capabilities: isServerless
+      ? [
+          {
+            name: 'EnableServerless'
+          }
+        ]
+      : []
+    disableLocalAuth: true
+    disableKeyBasedMetadataWriteAccess: true
+    minimalTlsVersion: 'Tls12'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15' = {
+  parent: account
+  name: databaseName
+  properties: {
+    resource: {
+      id: databaseName
+    }
+    options: isServerless
+      ? {}
+      : {
+          autoscaleSettings: {
+            maxThroughput: autoscaleMaxThroughput
+          }
+        }
+  }
+}
+
+resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
+  for container in containers: {
+    parent: database
+    name: container.name
+    properties: {
+      resource: {
+        id: container.name
+        partitionKey: {
+          paths: [
+            container.partitionKey
+          ]
+          kind: 'Hash'
+          version: 2
+        }
+        defaultTtl: container.defaultTtl
+        indexingPolicy: {
+          indexingMode: 'consistent'
+          automatic: true
+          includedPaths: container.includedPaths
+          excludedPaths: container.excludedPaths
+        }
+      }
+    }
+  }
+]
+
+output accountName string = account.name
+output endpoint string = account.properties.documentEndpoint
+output databaseName string = database.name

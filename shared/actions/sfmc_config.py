@@ -1,0 +1,62 @@
+"""How to reach one Marketing Cloud tenant, and how hard to try."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from shared.actions.errors import MarketingCloudConfigError
+from shared.settings import Settings
+
+#: Settings that must be present for Marketing Cloud delivery (field name in ``Settings``).
+_REQUIRED_SETTINGS = ("sfmc_auth_base_url", "sfmc_rest_base_url", "sfmc_client_id", "sfmc_client_secret")
+
+
+class MarketingCloudConfig(BaseModel):
+    """Connection and delivery options for ``MarketingCloudDeliverer``.
+
+    ``auth_base_url`` / ``rest_base_url`` are the tenant bases (``https://SUBDOMAIN.auth...`` and
+    ``https://SUBDOMAIN.rest...``), without the ``/v2/token`` or ``/interaction`` paths.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    auth_base_url: str
+    rest_base_url: str
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    account_id: str | None = None
+    max_concurrency: int = Field(default=16, ge=1, le=1000)
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    backoff_base_s: float = Field(default=0.2, ge=0)
+    backoff_max_s: float = Field(default=10.0, ge=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("auth_base_url", "rest_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://SUBDOMAIN.auth.marketingcloudapis.com")
+        return value.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MarketingCloudConfig:
+        """Build the config from Squall's settings; a missing setting is named by its env var."""
+        missing = [name for name in _REQUIRED_SETTINGS if getattr(settings, name) in (None, "")]
+        if missing:
+            names = ", ".join(str(Settings.model_fields[name].alias) for name in missing)
+            raise MarketingCloudConfigError(f"Marketing Cloud delivery is not configured: set {names}")
+        try:
+            return cls(
+                auth_base_url=settings.sfmc_auth_base_url,
+                rest_base_url=settings.sfmc_rest_base_url,
+                client_id=settings.sfmc_client_id,
+                client_secret=settings.sfmc_client_secret,
+                account_id=settings.sfmc_account_id or None,
+            )
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise MarketingCloudConfigError(
+                f"Marketing Cloud settings are invalid (SFMC_AUTH_BASE_URL / SFMC_REST_BASE_URL): {exc}"
+            ) from exc

@@ -1,0 +1,188 @@
+"""SQLite adapter: the embedded default store, one file, no server.
+
+Implements every store port on one connection. Calls are quick local writes, so the async methods
+run them inline. Entity-state etags are a per-row counter, checked on write like Cosmos ETags.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
+from shared.store.models import DeadLetter, EntityState, RuleSetSnapshot
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rulesets (
+    name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS states (entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS deadletters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL,
+    partition TEXT, sequence_number INTEGER, offset TEXT, enqueued_time TEXT, event_id TEXT,
+    rule_id TEXT, action_key TEXT, attempts INTEGER NOT NULL, created_at TEXT NOT NULL);
+"""
+
+_IN_CHUNK = 500  # keep IN (...) lists under SQLite's variable limit
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+class _SqliteRules:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    async def load_ruleset(self, name: str) -> RuleSetSnapshot:
+        row = self._db.execute(
+            "SELECT version, rules FROM rulesets WHERE name = ? ORDER BY version DESC LIMIT 1", (name,)
+        ).fetchone()
+        if row is None:
+            raise RuleSetNotFound(f"no rule set named {name!r} in the SQLite store")
+        return RuleSetSnapshot(name=name, version=row[0], rules=json.loads(row[1]))
+
+    async def ruleset_version(self, name: str) -> int:
+        row = self._db.execute("SELECT MAX(version) FROM rulesets WHERE name = ?", (name,)).fetchone()
+        return int(row[0] or 0)
+
+    async def save_ruleset(self, name: str, rules: Sequence[dict[str, Any]]) -> int:
+        with self._db:
+            version = await self.ruleset_version(name) + 1
+            self._db.execute(
+                "INSERT INTO rulesets (name, version, rules, created_at) VALUES (?, ?, ?, ?)",
+                (name, version, json.dumps(list(rules)), datetime.now(UTC).isoformat()),
+            )
+        return version
+
+
+class _SqliteStates:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
+        wanted = sorted(set(entities))
+        found: dict[str, EntityState] = {}
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for entity, data, etag in self._db.execute(
+                f"SELECT entity, data, etag FROM states WHERE entity IN ({marks})", tuple(chunk)
+            ):
+                found[entity] = EntityState(entity=entity, data=json.loads(data), etag=str(etag))
+        return found
+
+    async def save_states(self, states: Sequence[EntityState]) -> None:
+        with self._db:  # one transaction: all or nothing
+            for state in states:
+                self._save_one(state)
+
+    def _save_one(self, state: EntityState) -> None:
+        data = json.dumps(state.data, separators=(",", ":"))
+        if state.etag is None:
+            try:
+                self._db.execute("INSERT INTO states (entity, data, etag) VALUES (?, ?, 1)", (state.entity, data))
+            except sqlite3.IntegrityError as exc:
+                raise ConcurrencyConflict(state.entity) from exc
+            state.etag = "1"
+            return
+        updated = self._db.execute(
+            "UPDATE states SET data = ?, etag = etag + 1 WHERE entity = ? AND etag = ?",
+            (data, state.entity, int(state.etag)),
+        )
+        if updated.rowcount != 1:
+            raise ConcurrencyConflict(state.entity)
+        state.etag = str(int(state.etag) + 1)
+
+
+class _SqliteDedupe:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    async def seen(self, keys: Iterable[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        now = time.time()
+        found: set[str] = set()
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT key FROM dedupe WHERE key IN ({marks}) AND expires_at > ?", (*chunk, now)
+            )
+            found.update(row[0] for row in rows)
+        return found
+
+    async def remember(self, keys: Iterable[str], *, ttl_s: int) -> None:
+        expires = time.time() + ttl_s
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO dedupe (key, expires_at) VALUES (?, ?)", ((k, expires) for k in keys)
+            )
+
+
+class _SqliteDeadLetters:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    async def write(self, letters: Sequence[DeadLetter]) -> None:
+        now = datetime.now(UTC).isoformat()
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO deadletters (kind, reason, payload, partition, sequence_number, offset,"
+                " enqueued_time, event_id, rule_id, action_key, attempts, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        d.kind, d.reason, d.payload, d.partition, d.sequence_number, d.offset,
+                        d.enqueued_time.isoformat() if d.enqueued_time else None,
+                        d.event_id, d.rule_id, d.action_key, d.attempts,
+                        (d.created_at.isoformat() if d.created_at else now),
+                    )
+                    for d in letters
+                ],
+            )
+
+    async def list(self, *, limit: int = 100) -> list[DeadLetter]:
+        rows = self._db.execute(
+            "SELECT kind, reason, payload, partition, sequence_number, offset, enqueued_time, event_id,"
+            " rule_id, action_key, attempts, created_at FROM deadletters ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            DeadLetter(
+                kind=r[0], reason=r[1], payload=bytes(r[2]), partition=r[3], sequence_number=r[4],
+                offset=r[5], enqueued_time=datetime.fromisoformat(r[6]) if r[6] else None,
+                event_id=r[7], rule_id=r[8], action_key=r[9], attempts=r[10],
+                created_at=datetime.fromisoformat(r[11]),
+            )
+            for r in rows
+        ]
+
+
+class SqliteStore:
+    """All store ports on one SQLite file (``:memory:`` works too)."""
+
+    def __init__(self, path: str | Path) -> None:
+        target = str(path)
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(target, isolation_level="DEFERRED", check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)") from exc
+        self.path = target
+        self.rules = _SqliteRules(self._db)
+        self.states = _SqliteStates(self._db)
+        self.dedupe = _SqliteDedupe(self._db)
+        self.deadletters = _SqliteDeadLetters(self._db)
+
+    async def close(self) -> None:
+        self._db.close()

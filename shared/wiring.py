@@ -1,0 +1,71 @@
+"""Composition root: build the pipeline's dependencies from settings.
+
+The only module of ``shared`` that names adapters; the core depends on ports alone.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
+from shared.actions.ports import ActionSender
+from shared.events import NormalizeOptions
+from shared.pipeline import PipelineDeps
+from shared.rules.cache import RuleSetCache
+from shared.settings import Settings
+from shared.store import open_store
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or malformed; the message names the setting to fix."""
+
+
+@dataclass(slots=True)
+class OpenPipeline:
+    """Pipeline dependencies plus what must be closed when the host shuts down."""
+
+    deps: PipelineDeps
+    exit_stack: AsyncExitStack
+
+    async def aclose(self) -> None:
+        await self.exit_stack.aclose()
+
+
+def normalize_options_from(settings: Settings) -> NormalizeOptions:
+    field_map = None
+    if settings.json_field_map:
+        try:
+            field_map = json.loads(settings.json_field_map)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"SQUALL_JSON_FIELD_MAP is not valid JSON: {exc}") from exc
+    return NormalizeOptions(source=settings.event_format, json_field_map=field_map)
+
+
+async def open_pipeline(settings: Settings, *, sender: ActionSender | None = None) -> OpenPipeline:
+    """Open the store, the rule cache and the deliverer named by ``settings``.
+
+    ``sender`` replaces the Marketing Cloud deliverer (the local runtime passes its own).
+    """
+    stack = AsyncExitStack()
+    try:
+        store = await open_store(settings.store, settings)
+        stack.push_async_callback(store.close)
+        if sender is None:
+            sender = await stack.enter_async_context(
+                MarketingCloudDeliverer(MarketingCloudConfig.from_settings(settings))
+            )
+        deps = PipelineDeps(
+            rules=RuleSetCache(store.rules, settings.ruleset),
+            states=store.states,
+            dedupe=store.dedupe,
+            deadletters=store.deadletters,
+            sender=sender,
+            normalize_options=normalize_options_from(settings),
+            dedupe_ttl_s=settings.dedupe_ttl_s,
+        )
+    except BaseException:
+        await stack.aclose()
+        raise
+    return OpenPipeline(deps=deps, exit_stack=stack)

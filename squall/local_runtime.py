@@ -1,0 +1,149 @@
+"""Squall with no cloud: SQLite store, the Marketing Cloud stub, the real pipeline.
+
+``squall demo`` and ``squall run`` both go through ``run_local``: rules loaded from a folder into
+SQLite, events cut into Event Hub-sized batches and handed to ``shared.pipeline.process_batch``
+exactly as the Function does, actions delivered over real HTTP.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.batch_report import BatchReport
+from shared.events.models import RawEvent
+from shared.pipeline import process_batch
+from shared.rules import compile_ruleset, load_rule_files, validate_rules
+from shared.settings import Settings
+from shared.store.sqlite import SqliteStore
+from shared.wiring import open_pipeline
+from squall.stub import MarketingCloudStub
+
+#: Events per process_batch call, like the Function's maxEventBatchSize in host.json.
+BATCH_SIZE = 100
+#: Partitions the local runtime spreads events over, like the default hub in infra/.
+PARTITIONS = 32
+LOCAL_CLIENT_ID = "squall-local"
+
+
+class InvalidRules(ValueError):
+    """The rule folder holds invalid rules; ``errors`` lists them."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(f"{len(errors)} invalid rule(s): " + "; ".join(errors[:5]))
+        self.errors = errors
+
+
+@dataclass(slots=True)
+class LocalRunResult:
+    report: BatchReport
+    stub_received: int | None
+    batches: int
+
+    def as_dict(self) -> dict[str, object]:
+        data = self.report.as_dict()
+        data["stub_received"] = self.stub_received
+        data["batches"] = self.batches
+        return data
+
+
+def partition_for(key: str | None, partitions: int = PARTITIONS) -> str:
+    """Stable partition for a partition key, as a sender using the entity key would get."""
+    return str(zlib.crc32((key or "").encode()) % partitions)
+
+
+def batch_raw_events(bodies: Iterable[tuple[bytes, str | None]], *, batch_size: int = BATCH_SIZE) -> Iterator[list[RawEvent]]:
+    """Cut (body, partition key) pairs into batches of RawEvents with hub-like provenance."""
+    sequence: dict[str, int] = {}
+    batch: list[RawEvent] = []
+    for body, key in bodies:
+        partition = partition_for(key)
+        sequence[partition] = sequence.get(partition, -1) + 1
+        batch.append(
+            RawEvent(
+                body=body, partition=partition, partition_key=key, sequence_number=sequence[partition],
+                offset=str(sequence[partition]), enqueued_time=datetime.now(UTC),
+            )
+        )
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def load_rules(rules_dir: Path) -> list[dict]:
+    raw = load_rule_files(rules_dir)
+    checked = validate_rules(raw)
+    if checked.errors:
+        raise InvalidRules([f"{e.rule_id} {e.path}: {e.message}" for e in checked.errors])
+    return raw
+
+
+async def run_local(
+    batches: Iterable[list[RawEvent]],
+    *,
+    rules_dir: Path,
+    sfmc_url: str | None = None,
+    settings: Settings | None = None,
+    store_path: Path | None = None,
+    on_batch: Callable[[BatchReport], None] | None = None,
+) -> LocalRunResult:
+    """Run batches through the real pipeline against SQLite and the stub (or ``sfmc_url``)."""
+    rules = load_rules(rules_dir)
+    keys = compile_ruleset(validate_rules(rules).rules).event_definition_keys
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="squall-")))
+        db_path = store_path or workdir / "squall.db"
+        stub = None
+        base = dict(settings.model_dump(by_alias=True)) if settings else {}
+        base["SQUALL_STORE"] = f"sqlite:{db_path}"
+        if sfmc_url is None:
+            secret = secrets.token_urlsafe(24)  # a throwaway credential for the local stub only
+            stub = stack.enter_context(
+                MarketingCloudStub(event_definition_keys=set(keys), client_id=LOCAL_CLIENT_ID, client_secret=secret)
+            )
+            base.update(
+                SFMC_AUTH_BASE_URL=stub.auth_base_url, SFMC_REST_BASE_URL=stub.rest_base_url,
+                SFMC_CLIENT_ID=LOCAL_CLIENT_ID, SFMC_CLIENT_SECRET=secret,
+            )
+        else:
+            base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)
+        run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
+        report, count = await _run_batches(batches, rules, run_settings, db_path, on_batch)
+        received = len(stub.received()) if stub is not None else None
+        return LocalRunResult(report=report, stub_received=received, batches=count)
+
+
+async def _run_batches(
+    batches: Iterable[list[RawEvent]],
+    rules: list[dict],
+    settings: Settings,
+    db_path: Path,
+    on_batch: Callable[[BatchReport], None] | None,
+) -> tuple[BatchReport, int]:
+    seed_store = SqliteStore(db_path)
+    await seed_store.rules.save_ruleset(settings.ruleset, rules)
+    await seed_store.close()
+    pipeline = await open_pipeline(settings)
+    total = BatchReport()
+    count = 0
+    started = time.perf_counter()
+    try:
+        for batch in batches:
+            report = await process_batch(batch, pipeline.deps)
+            total += report
+            count += 1
+            if on_batch is not None:
+                on_batch(report)
+    finally:
+        await pipeline.aclose()
+    total.elapsed_s = time.perf_counter() - started
+    return total, count

@@ -1,0 +1,36 @@
+"""Fakes for tests: small working stand-ins, not mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.actions.models import DeliveryOutcome, DeliveryStatus, PlannedAction
+from shared.rules import CompiledRuleSet
+
+
+class RecordingSender:
+    """Delivers by remembering; actions whose rule id is in ``fail_rules`` fail permanently."""
+
+    def __init__(self, *, fail_rules: frozenset[str] = frozenset()) -> None:
+        self.sent: list[PlannedAction] = []
+        self.fail_rules = fail_rules
+
+    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+        outcomes = []
+        for action in actions:
+            if action.rule_id in self.fail_rules:
+                outcomes.append(DeliveryOutcome(action, DeliveryStatus.FAILED, 1, reason="permanent: 400 test"))
+            else:
+                self.sent.append(action)
+                outcomes.append(DeliveryOutcome(action, DeliveryStatus.DELIVERED, 1))
+        return outcomes
+
+
+class FixedRuleSource:
+    """Always the same compiled rule set."""
+
+    def __init__(self, ruleset: CompiledRuleSet) -> None:
+        self.ruleset = ruleset
+
+    async def current(self) -> CompiledRuleSet:
+        return self.ruleset
