@@ -52,6 +52,31 @@ class Settings(BaseSettings):
     # --- Cosmos DB -------------------------------------------------------------------------------
     cosmos_endpoint: str | None = Field(default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI.")
     cosmos_database: str = Field(default="squall", alias="COSMOS_DATABASE", description="Cosmos DB database.")
+    cosmos_rules_container: str = Field(
+        default="rules",
+        alias="COSMOS_RULES_CONTAINER",
+        description="Container of rule sets (partition key /ruleset).",
+    )
+    cosmos_state_container: str = Field(
+        default="state",
+        alias="COSMOS_STATE_CONTAINER",
+        description="Container of entity state and its outbox (partition key /entity).",
+    )
+    cosmos_dedupe_container: str = Field(
+        default="dedupe",
+        alias="COSMOS_DEDUPE_CONTAINER",
+        description="Container of remembered event ids and action keys, TTL on (partition key /key).",
+    )
+    cosmos_key: SecretStr | None = Field(
+        default=None,
+        alias="COSMOS_KEY",
+        description="Account key for a local emulator only; in Azure the managed identity is used.",
+    )
+    cosmos_create_containers: bool = Field(
+        default=False,
+        alias="COSMOS_CREATE_CONTAINERS",
+        description="Create database and containers on first use (emulators only; Bicep owns them in Azure).",
+    )
 
     # --- Dead letters ------------------------------------------------------------------------------
     deadletter_blob_service_uri: str | None = Field(

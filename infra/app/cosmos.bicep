@@ -35,6 +35,16 @@ param autoscaleMaxThroughput int
 param dedupeTtlSeconds int
 
 var isServerless = capacityMode == 'serverless'
+var serverlessCapabilities = [
+  {
+    name: 'EnableServerless'
+  }
+]
+var autoscaleOptions = {
+  autoscaleSettings: {
+    maxThroughput: autoscaleMaxThroughput
+  }
+}
 
 // Paths that are stored but never filtered on: indexing them only costs RUs on every write.
 var systemExcludedPaths = [
@@ -91,6 +101,8 @@ var containers = [
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
+  //checkov:skip=CKV_AZURE_99: public endpoint needed: the Flex Consumption app has no VNet integration in this template; keys are disabled, Entra ID only
+  //checkov:skip=CKV_AZURE_101: public endpoint needed: the Flex Consumption app has no VNet integration in this template; keys are disabled, Entra ID only
   name: accountName
   location: location
   tags: tags
@@ -107,13 +119,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
         isZoneRedundant: false
       }
     ]
-    capabilities: isServerless
-      ? [
-          {
-            name: 'EnableServerless'
-          }
-        ]
-      : []
+    capabilities: isServerless ? serverlessCapabilities : []
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
@@ -128,13 +134,7 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
     resource: {
       id: databaseName
     }
-    options: isServerless
-      ? {}
-      : {
-          autoscaleSettings: {
-            maxThroughput: autoscaleMaxThroughput
-          }
-        }
+    options: isServerless ? {} : autoscaleOptions
   }
 }
 
@@ -167,3 +167,6 @@ resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/conta
 output accountName string = account.name
 output endpoint string = account.properties.documentEndpoint
 output databaseName string = database.name
+output rulesContainerName string = sqlContainers[0].name
+output stateContainerName string = sqlContainers[1].name
+output dedupeContainerName string = sqlContainers[2].name

@@ -47,6 +47,7 @@ class MarketingCloudDeliverer:
         self._owns_http = http is None
         self._http = http or _new_http_client(config)
         self._slots = asyncio.Semaphore(config.max_concurrency)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the connections belong to
         self._tokens = MarketingCloudTokenProvider(
             self._http,
             auth_base_url=config.auth_base_url,
@@ -61,7 +62,12 @@ class MarketingCloudDeliverer:
             backoff_max_s=config.backoff_max_s,
         )
         self._journeys = MarketingCloudJourneyClient(
-            self._http, self._tokens, rest_base_url=config.rest_base_url, policy=policy, sleep=sleep, jitter=jitter
+            self._http,
+            self._tokens,
+            rest_base_url=config.rest_base_url,
+            policy=policy,
+            sleep=sleep,
+            jitter=jitter,
         )
 
     async def __aenter__(self) -> MarketingCloudDeliverer:
@@ -76,17 +82,40 @@ class MarketingCloudDeliverer:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        if not self._owns_http:
+            return
+        if self._loop not in (None, asyncio.get_running_loop()):
+            # The pool's sockets belong to an event loop that has ended; they cannot be closed from here.
+            logger.debug("dropping Marketing Cloud connections opened on another event loop")
+            return
+        await self._http.aclose()
 
     async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
         """One outcome per action, in the order given. A single action's failure is an outcome."""
+        self._follow_running_loop()
         self._tokens.forget_failure()  # credentials may have been fixed since the last batch
         outcomes = list(await asyncio.gather(*(self._deliver_one(action) for action in actions)))
         # Batch-level failures ("destination down for everyone") are decided here, from the outcomes,
         # and raised as errors.DestinationUnavailable(retry_after=...) so the whole batch is replayed.
         _log_summary(outcomes)
         return outcomes
+
+    def _follow_running_loop(self) -> None:
+        """Re-create loop-bound parts when called from a new event loop (e.g. successive asyncio.run).
+
+        The Functions worker keeps one loop, so this normally runs once; the cached token survives.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is loop:
+            return
+        if self._loop is not None:
+            logger.debug("event loop changed: opening new Marketing Cloud connections")
+            if self._owns_http:
+                self._http = _new_http_client(self._config)
+            self._slots = asyncio.Semaphore(self._config.max_concurrency)
+            self._tokens.rebind(self._http)
+            self._journeys.rebind(self._http)
+        self._loop = loop
 
     async def _deliver_one(self, action: PlannedAction) -> DeliveryOutcome:
         problem = _unsupported(action)

@@ -78,6 +78,11 @@ class MarketingCloudTokenProvider:
         if self._cached is not None and self._cached.value == token:
             self._cached = None
 
+    def rebind(self, http: httpx.AsyncClient) -> None:
+        """Use ``http`` and a fresh lock from now on (after an event loop change); keeps the token."""
+        self._http = http
+        self._lock = asyncio.Lock()
+
     def forget_failure(self) -> None:
         """Allow a new token request after a credentials failure (called at the start of a batch)."""
         self._failure = None

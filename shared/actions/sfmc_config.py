@@ -44,17 +44,20 @@ class MarketingCloudConfig(BaseModel):
     @classmethod
     def from_settings(cls, settings: Settings) -> MarketingCloudConfig:
         """Build the config from Squall's settings; a missing setting is named by its env var."""
-        missing = [name for name in _REQUIRED_SETTINGS if getattr(settings, name) in (None, "")]
+        values = {name: getattr(settings, name) for name in _REQUIRED_SETTINGS}
+        missing = [name for name, value in values.items() if value in (None, "")]
         if missing:
             names = ", ".join(str(Settings.model_fields[name].alias) for name in missing)
             raise MarketingCloudConfigError(f"Marketing Cloud delivery is not configured: set {names}")
         try:
-            return cls(
-                auth_base_url=settings.sfmc_auth_base_url,
-                rest_base_url=settings.sfmc_rest_base_url,
-                client_id=settings.sfmc_client_id,
-                client_secret=settings.sfmc_client_secret,
-                account_id=settings.sfmc_account_id or None,
+            return cls.model_validate(
+                {
+                    "auth_base_url": values["sfmc_auth_base_url"],
+                    "rest_base_url": values["sfmc_rest_base_url"],
+                    "client_id": values["sfmc_client_id"],
+                    "client_secret": values["sfmc_client_secret"],
+                    "account_id": settings.sfmc_account_id or None,
+                }
             )
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise MarketingCloudConfigError(

@@ -109,6 +109,10 @@ class MarketingCloudJourneyClient:
         reason = f"gave up after {attempts} attempts: {reason}"
         return self._outcome(action, DeliveryStatus.FAILED, attempts, reason=reason)
 
+    def rebind(self, http: httpx.AsyncClient) -> None:
+        """Send through ``http`` from now on (the deliverer opened a new pool on a new event loop)."""
+        self._http = http
+
     async def _attempt(self, body: bytes) -> _AttemptResult:
         try:
             token = await self._tokens.get_token()

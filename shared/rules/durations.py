@@ -25,7 +25,7 @@ _SHORT_UNITS = {
 def looks_like_iso_duration(text: str) -> bool:
     """True when ``text`` is a complete ISO 8601 duration with at least one component."""
     match = _ISO_DURATION.fullmatch(text)
-    return bool(match) and any(match.groupdict().values()) and not text.upper().endswith("T")
+    return match is not None and any(match.groupdict().values()) and not text.upper().endswith("T")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -45,7 +45,8 @@ def parse_duration(text: str) -> timedelta:
     if short:
         return _build(text, {_SHORT_UNITS[short["unit"]]: float(short["amount"])})
     raise ValueError(
-        f"invalid duration {text!r}: expected ISO 8601 (P30D, PT5M, P1DT12H) or a short form (30d, 12h, 15m, 90s)"
+        f"invalid duration {text!r}: expected ISO 8601 (P30D, PT5M, P1DT12H)"
+        " or a short form (30d, 12h, 15m, 90s)"
     )
 
 

@@ -44,3 +44,18 @@ class DeadLetter:
     action_key: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A planned action committed together with its entity's state, kept until it is delivered.
+
+    ``key`` is the action's idempotency key; ``action`` its JSON form (``dataclasses.asdict`` of a
+    ``PlannedAction``). The store stamps ``created_at`` (UTC) when it is ``None``.
+    """
+
+    entity: str
+    key: str
+    action: dict[str, Any]
+    created_at: datetime | None = None
+    attempts: int = 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from shared.store.models import DeadLetter, EntityState, RuleSetSnapshot
+from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
 
 
 class RuleStore(Protocol):
@@ -27,8 +28,23 @@ class StateStore(Protocol):
         """The stored state of each entity that has one (missing entities are left out)."""
         ...
 
-    async def save_states(self, states: Sequence[EntityState]) -> None:
-        """Write each state, checking its etag; raises ``ConcurrencyConflict`` on a mismatch."""
+    async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
+        """Commit each entity's state together with its outbox entries, atomically per entity.
+
+        Each state's ``etag`` must still match the stored one (``None``: the entity must not exist
+        yet). An entity may appear in ``outbox`` without a state (a stateless rule's action).
+        Entities are independent: when one conflicts, the others are still committed, and
+        ``ConcurrencyConflict`` names the first conflicting entity (in ``states`` order). Every
+        committed state gets its new ``etag`` in place; a conflicting one keeps its old one.
+        """
+        ...
+
+    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
+        """Outbox entries not yet completed, oldest first (for the timer that retries delivery)."""
+        ...
+
+    async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
+        """Forget these entries (delivered or dead-lettered); unknown entries are ignored."""
         ...
 
 
@@ -45,4 +61,23 @@ class DedupeStore(Protocol):
 class DeadLetterSink(Protocol):
     async def write(self, letters: Sequence[DeadLetter]) -> None:
         """Park these items durably, with their reasons."""
+        ...
+
+
+class DeadLetterStore(DeadLetterSink, Protocol):
+    async def list(self, *, limit: int = 100) -> builtins.list[DeadLetter]:
+        """The oldest parked items, for inspection and replay."""
+        ...
+
+
+class Store(Protocol):
+    """One adapter's ports together (``MemoryStore``, ``SqliteStore``, ``CosmosStore``)."""
+
+    rules: RuleStore
+    states: StateStore
+    dedupe: DedupeStore
+    deadletters: DeadLetterStore
+
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
         ...

@@ -1,9 +1,77 @@
-"""Placeholder: replaced by the module's owner."""
+"""``squall stub``: run the local Marketing Cloud stub in the foreground."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from squall.stub import MarketingCloudStub
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("stub")(stub)
+
+
+def stub(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")] = 8089,
+    event_definition_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--event-definition-key",
+            "-k",
+            help="Accepted journey event definition key (repeat the option); default: accept any key.",
+        ),
+    ] = None,
+    client_id: Annotated[str, typer.Option(help="Client id the token endpoint accepts.")] = "squall-local",
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SQUALL_STUB_CLIENT_SECRET",
+            help="Client secret the token endpoint accepts; default: generated and printed once.",
+            show_default=False,
+        ),
+    ] = None,
+    token_ttl: Annotated[float, typer.Option(min=1, help="Access token lifetime in seconds.")] = 1200,
+) -> None:
+    """Serve Marketing Cloud's token and journey entry endpoints locally until Ctrl+C."""
+    server = MarketingCloudStub(
+        event_definition_keys=set(event_definition_key or ()),
+        client_id=client_id,
+        client_secret=client_secret,
+        token_ttl_s=token_ttl,
+        host=host,
+        port=port,
+    )
+    try:
+        server.start()
+    except OSError as exc:
+        typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+    _print_banner(server, secret_was_generated=client_secret is None)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        typer.echo("stopping the Marketing Cloud stub")
+    finally:
+        server.stop()
+
+
+def _print_banner(server: MarketingCloudStub, *, secret_was_generated: bool) -> None:
+    keys = server.event_definition_keys
+    lines = [
+        f"Marketing Cloud stub listening on {server.base_url}",
+        "Point Squall at it with:",
+        f"  SFMC_AUTH_BASE_URL={server.auth_base_url}",
+        f"  SFMC_REST_BASE_URL={server.rest_base_url}",
+        f"  SFMC_CLIENT_ID={server.client_id}",
+    ]
+    if secret_was_generated:
+        lines.append(f"  SFMC_CLIENT_SECRET={server.client_secret}   (generated local fake, shown once)")
+    else:
+        lines.append("  SFMC_CLIENT_SECRET=<the secret you passed>")
+    lines.append(f"Event definition keys: {', '.join(sorted(keys)) if keys else 'any'}")
+    lines.append("Recorded events: GET /_stub/received (DELETE resets). Ctrl+C stops.")
+    typer.echo("\n".join(lines))

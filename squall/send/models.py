@@ -50,16 +50,16 @@ class PackedBatch:
     batch: Any
     events: int
     size_in_bytes: int
-    first_location: str = ""
-    last_location: str = ""
+    locations: list[str] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
         return {
             "partition_key": self.partition_key,
             "events": self.events,
             "bytes": self.size_in_bytes,
-            "first": self.first_location,
-            "last": self.last_location,
+            "first": self.locations[0] if self.locations else "",
+            "last": self.locations[-1] if self.locations else "",
+            "locations": self.locations,
         }
 
 

@@ -26,6 +26,7 @@ JSON_CONTENT_TYPE = "application/json"
 
 def offline_batch_factory(max_batch_bytes: int) -> BatchFactory:
     """Real ``EventDataBatch`` objects made without a producer (the SDK encodes sizes locally)."""
+
     def new_batch(partition_key: str) -> Any:
         return EventDataBatch(max_size_in_bytes=max_batch_bytes, partition_key=partition_key)
 
@@ -66,11 +67,12 @@ class _OpenBatches:
             if _fits(current, item, self._max_events):
                 self._buffered_bytes += current.size_in_bytes - before
                 return
-            yield self._release(item.partition_key)
         opened = _open_batch(item, self._new_batch)
-        if isinstance(opened, Refusal):
+        if isinstance(opened, Refusal):  # too big for any batch: the open one stays open
             yield opened
             return
+        if current is not None:
+            yield self._release(item.partition_key)
         self._by_key[item.partition_key] = opened
         self._buffered_bytes += opened.size_in_bytes
 
@@ -93,7 +95,6 @@ def _fits(current: PackedBatch, item: KeyedRecord, max_events: int | None) -> bo
 def _open_batch(item: KeyedRecord, new_batch: BatchFactory) -> PackedBatch | Refusal:
     batch = new_batch(item.partition_key)
     packed = PackedBatch(partition_key=item.partition_key, batch=batch, events=0, size_in_bytes=0)
-    packed.first_location = item.location
     if _try_add(packed, item):
         return packed
     reason = (
@@ -112,5 +113,5 @@ def _try_add(packed: PackedBatch, item: KeyedRecord) -> bool:
         return False
     packed.events += 1
     packed.size_in_bytes = packed.batch.size_in_bytes
-    packed.last_location = item.location
+    packed.locations.append(item.location)
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,14 @@ def hub_batch(partition: str, first_sequence: int, bodies: list[bytes]) -> list[
     return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
 
 
+@functools.cache
+def registered_handler(name: str) -> Any:
+    """The raw handler the worker indexes in function_app.app (get_functions() builds once only)."""
+    from function_app import app
+
+    return next(f for f in app.get_functions() if f.get_function_name() == name).get_user_function()
+
+
 @pytest.fixture
 def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, Path]]:
     db = tmp_path / "squall.db"
@@ -81,11 +90,9 @@ def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.setenv("SFMC_CLIENT_ID", "blueprint-test")
         monkeypatch.setenv("SFMC_CLIENT_SECRET", "not-a-real-secret")
         get_settings.cache_clear()
-        from function_app import app
         from functions import ingest
 
-        handler = next(f for f in app.get_functions() if f.get_function_name() == "process_usage_events")
-        yield handler.get_user_function(), stub, db
+        yield registered_handler("process_usage_events"), stub, db
         asyncio.run(ingest.close_pipeline())
         get_settings.cache_clear()
 

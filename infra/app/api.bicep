@@ -1,0 +1,231 @@
+// Flex Consumption plan and the Python 3.11 Function App. `squallSettings` sets every setting of
+// shared/settings.py; `hostSettings` wires the Functions host's identity-based connections to the
+// user-assigned identity. No key or connection string anywhere: the one secret is a Key Vault reference.
+
+@description('Name of the Function App.')
+@minLength(2)
+@maxLength(60)
+param name string
+
+@description('Name of the Flex Consumption plan.')
+@minLength(1)
+@maxLength(60)
+param planName string
+
+@description('Azure region of the plan and the app.')
+param location string
+
+@description('Tags applied to the plan and the app (the app also gets azd-service-name).')
+param tags object = {}
+
+@description('Resource id of the user-assigned identity the app runs as.')
+param identityId string
+
+@description('Client id of the user-assigned identity (selects it for identity-based connections).')
+param identityClientId string
+
+@description('Name of the Application Insights component.')
+param applicationInsightsName string
+
+@description('Blob service URI of the storage account (host storage, deployment package, dead letters).')
+param blobServiceUri string
+
+@description('Blob container the Flex Consumption app is deployed from.')
+param deploymentContainerName string
+
+@description('Maximum instances the app scales out to (Flex Consumption allows 40-1000).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Memory of each instance in MB (Flex Consumption sizes).')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('Host name of the Event Hubs namespace (<name>.servicebus.windows.net).')
+param eventHubFullyQualifiedNamespace string
+
+@description('Name of the event hub the usage events arrive on.')
+param eventHubName string
+
+@description('Consumer group the app reads with.')
+param eventHubConsumerGroup string
+
+@description('Cosmos DB account endpoint (https://<account>.documents.azure.com:443/).')
+param cosmosEndpoint string
+
+@description('Cosmos DB database name.')
+param cosmosDatabaseName string
+
+@description('Cosmos DB container of rule sets (partition key /ruleset).')
+param cosmosRulesContainerName string
+
+@description('Cosmos DB container of entity state and outbox (partition key /entity).')
+param cosmosStateContainerName string
+
+@description('Cosmos DB container of remembered event ids and action keys (partition key /key, TTL on).')
+param cosmosDedupeContainerName string
+
+@description('Blob container for dead letters.')
+param deadLetterContainerName string
+
+@description('Versionless URI of the Key Vault secret holding the Marketing Cloud client secret.')
+param sfmcClientSecretUri string
+
+@description('Marketing Cloud tenant auth base URL.')
+param sfmcAuthBaseUrl string
+
+@description('Marketing Cloud tenant REST base URL.')
+param sfmcRestBaseUrl string
+
+@description('Marketing Cloud installed-package client id.')
+param sfmcClientId string
+
+@description('Marketing Cloud business unit MID; empty for the package default.')
+param sfmcAccountId string
+
+@description('Name of the rule set to run.')
+param ruleset string
+
+@description('Format of incoming events.')
+param eventFormat string
+
+@description('For plain JSON events: JSON object mapping canonical fields to source field paths; may be empty.')
+param jsonFieldMap string
+
+@description('Seconds processed event ids and delivered action keys are remembered.')
+param dedupeTtlSeconds int
+
+// Every setting of shared/settings.py, by its env var name, except COSMOS_KEY (local emulators only:
+// in Azure the identity is used). tests/infra/test_settings_contract.py fails when this object, the
+// Settings model, local.settings.json.example and the README table drift apart.
+var squallSettings = {
+  EVENTHUB__fullyQualifiedNamespace: eventHubFullyQualifiedNamespace
+  EVENTHUB_NAME: eventHubName
+  EVENTHUB_CONSUMER_GROUP: eventHubConsumerGroup
+  SQUALL_STORE: 'cosmos'
+  SQUALL_RULESET: ruleset
+  SQUALL_EVENT_FORMAT: eventFormat
+  SQUALL_JSON_FIELD_MAP: jsonFieldMap
+  SQUALL_DEDUPE_TTL_S: string(dedupeTtlSeconds)
+  COSMOS_ENDPOINT: cosmosEndpoint
+  COSMOS_DATABASE: cosmosDatabaseName
+  COSMOS_RULES_CONTAINER: cosmosRulesContainerName
+  COSMOS_STATE_CONTAINER: cosmosStateContainerName
+  COSMOS_DEDUPE_CONTAINER: cosmosDedupeContainerName
+  // Bicep owns the database and containers; the app never creates them in Azure.
+  COSMOS_CREATE_CONTAINERS: 'false'
+  DEADLETTER__blobServiceUri: blobServiceUri
+  DEADLETTER_CONTAINER: deadLetterContainerName
+  SFMC_AUTH_BASE_URL: sfmcAuthBaseUrl
+  SFMC_REST_BASE_URL: sfmcRestBaseUrl
+  SFMC_CLIENT_ID: sfmcClientId
+  SFMC_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${sfmcClientSecretUri})'
+  SFMC_ACCOUNT_ID: sfmcAccountId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+}
+
+var hostSettings = {
+  // Host storage (checkpoints, timer locks): blob only, through the user-assigned identity.
+  AzureWebJobsStorage__blobServiceUri: blobServiceUri
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  // Event Hubs trigger connection `EVENTHUB` (EVENTHUB__fullyQualifiedNamespace is in squallSettings).
+  EVENTHUB__credential: 'managedidentity'
+  EVENTHUB__clientId: identityClientId
+  // Dead-letter blob connection `DEADLETTER` (DEADLETTER__blobServiceUri is in squallSettings).
+  DEADLETTER__credential: 'managedidentity'
+  DEADLETTER__clientId: identityClientId
+  // Azure SDK clients built with DefaultAzureCredential (Cosmos, Blob) pick this identity.
+  AZURE_CLIENT_ID: identityClientId
+  // Application Insights with local auth disabled: publish telemetry with Entra ID.
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  //checkov:skip=CKV_AZURE_225: Flex Consumption zone redundancy is offered in a subset of regions only; the plan scales out across instances
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  //checkov:skip=CKV_AZURE_222: the rules HTTP API is called from outside Azure; no VNet integration in this template
+  //checkov:skip=CKV_AZURE_17: the rules HTTP API authenticates with function keys, not client certificates
+  //checkov:skip=CKV_AZURE_212: Flex Consumption scales on events and to zero; there is no minimum instance count to set
+  //checkov:skip=CKV_AZURE_213: health check (siteConfig.healthCheckPath) is not supported on Flex Consumption
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${blobServiceUri}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      // Set with the site, so the first start already has every setting.
+      appSettings: [
+        for setting in items(union(squallSettings, hostSettings)): {
+          name: setting.key
+          value: setting.value
+        }
+      ]
+    }
+  }
+}
+
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName

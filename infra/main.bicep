@@ -1,0 +1,284 @@
+// Squall on Azure: Event Hubs -> Flex Consumption Function App -> Cosmos DB / Marketing Cloud.
+// Resource-group scoped: infra/deploy.sh creates the group, `azd up` deploys into AZURE_RESOURCE_GROUP.
+// One user-assigned identity, identity-based connections only, local auth and shared keys off.
+
+targetScope = 'resourceGroup'
+
+// --- Environment ---------------------------------------------------------------------------------
+
+@description('Name of the environment (azd AZURE_ENV_NAME); seeds the unique suffix of every resource name.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Azure region of every resource; it must offer the Flex Consumption plan.')
+@minLength(1)
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string = resourceGroup().location
+
+@description('Optional principal id (a developer or a producer app) granted Azure Event Hubs Data Sender on the hub; empty for none.')
+param senderPrincipalId string = ''
+
+@description('Type of senderPrincipalId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param senderPrincipalType string = 'User'
+
+// --- Event Hubs ----------------------------------------------------------------------------------
+
+@description('Name of the event hub the usage events arrive on.')
+@minLength(1)
+@maxLength(256)
+param eventHubName string = 'usage-events'
+
+@description('Partitions of the hub; fixed after creation on the Standard tier (at most 32).')
+@minValue(1)
+@maxValue(32)
+param eventHubPartitionCount int = 32
+
+@description('Days the hub keeps events (Standard tier: 1-7).')
+@minValue(1)
+@maxValue(7)
+param eventHubRetentionDays int = 1
+
+@description('Throughput units of the Standard Event Hubs namespace.')
+@minValue(1)
+@maxValue(40)
+param eventHubThroughputUnits int = 1
+
+@description('Consumer group the Function App reads with.')
+@minLength(1)
+@maxLength(50)
+param eventHubConsumerGroup string = 'squall'
+
+// --- Cosmos DB -----------------------------------------------------------------------------------
+
+@description('Cosmos DB capacity: `serverless` (pay per request) or `autoscale` (provisioned, shared by the containers).')
+@allowed([
+  'serverless'
+  'autoscale'
+])
+param cosmosCapacityMode string = 'serverless'
+
+@description('Autoscale ceiling in RU/s when cosmosCapacityMode is `autoscale`.')
+@minValue(1000)
+@maxValue(1000000)
+param cosmosAutoscaleMaxThroughput int = 1000
+
+@description('Seconds processed event ids and delivered action keys are remembered (Cosmos `dedupe` TTL and SQUALL_DEDUPE_TTL_S).')
+@minValue(60)
+@maxValue(2147483647)
+param dedupeTtlSeconds int = 604800
+
+// --- Function App --------------------------------------------------------------------------------
+
+@description('Maximum instances the Function App scales out to (Flex Consumption: 40-1000).')
+@minValue(40)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 100
+
+@description('Memory of each Function App instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param functionInstanceMemoryMB int = 2048
+
+@description('Name of the rule set the app runs (SQUALL_RULESET).')
+@minLength(1)
+@maxLength(128)
+param ruleset string = 'default'
+
+@description('Format of incoming events (SQUALL_EVENT_FORMAT).')
+@allowed([
+  'auto'
+  'o365'
+  'cloudevents'
+  'eventgrid'
+  'iothub'
+  'json'
+])
+param eventFormat string = 'auto'
+
+@description('For plain JSON events: JSON object mapping canonical fields to source field paths (SQUALL_JSON_FIELD_MAP); empty for none.')
+param jsonFieldMap string = ''
+
+// --- Salesforce Marketing Cloud ------------------------------------------------------------------
+
+@description('Marketing Cloud tenant auth base URL, e.g. https://SUBDOMAIN.auth.marketingcloudapis.com')
+@minLength(8)
+param sfmcAuthBaseUrl string
+
+@description('Marketing Cloud tenant REST base URL, e.g. https://SUBDOMAIN.rest.marketingcloudapis.com')
+@minLength(8)
+param sfmcRestBaseUrl string
+
+@description('Marketing Cloud installed-package client id.')
+@minLength(1)
+param sfmcClientId string
+
+@description('Marketing Cloud installed-package client secret; stored in Key Vault only.')
+@secure()
+@minLength(1)
+param sfmcClientSecret string
+
+@description('Marketing Cloud business unit MID; empty for the installed package default.')
+param sfmcAccountId string = ''
+
+// --- Names ---------------------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'squall'
+}
+var cosmosDatabaseName = 'squall'
+var deadLetterContainerName = 'deadletter'
+var deploymentContainerName = 'app-package'
+var sfmcClientSecretName = 'sfmc-client-secret'
+
+// --- Resources -----------------------------------------------------------------------------------
+
+module identity './app/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: '${abbrs.managedIdentity}api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring './app/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: '${abbrs.logAnalytics}${resourceToken}'
+    applicationInsightsName: '${abbrs.appInsights}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module eventHubs './app/eventhubs.bicep' = {
+  name: 'eventhubs'
+  params: {
+    name: '${abbrs.eventHubNamespace}${resourceToken}'
+    location: location
+    tags: tags
+    eventHubName: eventHubName
+    partitionCount: eventHubPartitionCount
+    messageRetentionInDays: eventHubRetentionDays
+    capacity: eventHubThroughputUnits
+    consumerGroupName: eventHubConsumerGroup
+  }
+}
+
+module cosmos './app/cosmos.bicep' = {
+  name: 'cosmos'
+  params: {
+    accountName: '${abbrs.cosmosAccount}${resourceToken}'
+    location: location
+    tags: tags
+    databaseName: cosmosDatabaseName
+    capacityMode: cosmosCapacityMode
+    autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
+    dedupeTtlSeconds: dedupeTtlSeconds
+  }
+}
+
+module storage './app/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: '${abbrs.storageAccount}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+  }
+}
+
+module keyVault './app/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    name: '${abbrs.keyVault}${resourceToken}'
+    location: location
+    tags: tags
+    sfmcClientSecretName: sfmcClientSecretName
+    sfmcClientSecret: sfmcClientSecret
+  }
+}
+
+module rbac './app/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    appPrincipalId: identity.outputs.principalId
+    senderPrincipalId: senderPrincipalId
+    senderPrincipalType: senderPrincipalType
+    eventHubNamespaceName: eventHubs.outputs.namespaceName
+    eventHubName: eventHubs.outputs.eventHubName
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    cosmosAccountName: cosmos.outputs.accountName
+    cosmosDatabaseName: cosmos.outputs.databaseName
+  }
+}
+
+module api './app/api.bicep' = {
+  name: 'api'
+  // The app resolves its Key Vault reference and reaches storage at start: grant first.
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: '${abbrs.functionApp}api-${resourceToken}'
+    planName: '${abbrs.functionPlan}${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    blobServiceUri: storage.outputs.blobServiceUri
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    maximumInstanceCount: functionMaximumInstanceCount
+    instanceMemoryMB: functionInstanceMemoryMB
+    eventHubFullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
+    eventHubName: eventHubs.outputs.eventHubName
+    eventHubConsumerGroup: eventHubs.outputs.consumerGroupName
+    cosmosEndpoint: cosmos.outputs.endpoint
+    cosmosDatabaseName: cosmos.outputs.databaseName
+    cosmosRulesContainerName: cosmos.outputs.rulesContainerName
+    cosmosStateContainerName: cosmos.outputs.stateContainerName
+    cosmosDedupeContainerName: cosmos.outputs.dedupeContainerName
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    sfmcClientSecretUri: keyVault.outputs.sfmcClientSecretUri
+    sfmcAuthBaseUrl: sfmcAuthBaseUrl
+    sfmcRestBaseUrl: sfmcRestBaseUrl
+    sfmcClientId: sfmcClientId
+    sfmcAccountId: sfmcAccountId
+    ruleset: ruleset
+    eventFormat: eventFormat
+    jsonFieldMap: jsonFieldMap
+    dedupeTtlSeconds: dedupeTtlSeconds
+  }
+}
+
+// --- Outputs: what a sender and an operator need; never a key or a secret -------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_RESOURCE_GROUP string = resourceGroup().name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output EVENTHUB_FULLY_QUALIFIED_NAMESPACE string = eventHubs.outputs.fullyQualifiedNamespace
+output EVENTHUB_NAME string = eventHubs.outputs.eventHubName
+output EVENTHUB_CONSUMER_GROUP string = eventHubs.outputs.consumerGroupName
+output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name

@@ -1,0 +1,78 @@
+"""Turn rule matches into planned actions: render templates, derive idempotency keys.
+
+A match whose templates cannot be rendered from its event (a missing or null field, an empty
+contact key) is not sent half-filled: it comes back as a ``PlanFailure`` for the dead-letter store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.actions.models import ActionKind, PlannedAction
+from shared.events.models import Event
+from shared.rules.compiler import RuleMatch
+from shared.rules.templates import TemplateFieldMissing, compile_template
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFailure:
+    match: RuleMatch
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    actions: list[PlannedAction] = field(default_factory=list)
+    failures: list[PlanFailure] = field(default_factory=list)
+
+
+def idempotency_key(rule_id: str, rule_version: int, event_id: str, kind: str) -> str:
+    """Deterministic: the same match always plans the same key, so replays are recognized."""
+    return hashlib.sha256(f"{rule_id}|{rule_version}|{event_id}|{kind}".encode()).hexdigest()[:32]
+
+
+def plan_actions(matches: Sequence[RuleMatch]) -> PlanResult:
+    result = PlanResult()
+    for match in matches:
+        try:
+            result.actions.append(plan_action(match))
+        except TemplateFieldMissing as missing:
+            result.failures.append(PlanFailure(match, f"action not planned: {missing}"))
+        except ValueError as exc:
+            result.failures.append(PlanFailure(match, f"action not planned: {exc}"))
+    return result
+
+
+def plan_action(match: RuleMatch) -> PlannedAction:
+    """One match as a ``PlannedAction``; raises ``TemplateFieldMissing`` or ``ValueError``."""
+    spec = match.action
+    kind = ActionKind(spec.kind)
+    contact_key = compile_template(spec.contact_key)(match.event)
+    if not isinstance(contact_key, str):
+        contact_key = str(contact_key)
+    if not contact_key.strip():
+        raise ValueError("contact key rendered empty")
+    return PlannedAction(
+        key=idempotency_key(match.rule_id, match.rule_version, match.event.id, kind.value),
+        kind=kind,
+        rule_id=match.rule_id,
+        event_id=match.event.id,
+        entity=match.entity,
+        contact_key=contact_key,
+        event_definition_key=spec.event_definition_key,
+        data={name: render_value(value, match.event) for name, value in spec.data.items()},
+    )
+
+
+def render_value(value: Any, event: Event) -> Any:
+    """Strings are templates; lists and mappings are rendered item by item; other literals stay."""
+    if isinstance(value, str):
+        return compile_template(value)(event)
+    if isinstance(value, list):
+        return [render_value(item, event) for item in value]
+    if isinstance(value, dict):
+        return {name: render_value(item, event) for name, item in value.items()}
+    return value

@@ -1,0 +1,171 @@
+"""``normalize_raw_event``: one Event Hub message -> canonical events plus precise rejections.
+
+The body may hold one record or a JSON array of records (CloudEvents batch, Event Grid array, O365
+content blob); each array item is normalized on its own and a bad item never stops the rest. This is
+the error boundary of normalization: nothing raises past it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from pydantic import ValidationError
+
+from shared.events.cloudevents import binary_mode_attributes, binary_mode_record, normalize_cloudevent
+from shared.events.detect import UNKNOWN, detect_record_format
+from shared.events.errors import RecordRejected
+from shared.events.eventgrid import normalize_eventgrid_event
+from shared.events.fields import json_type_name
+from shared.events.iothub import DEVICE_ID_PROPERTY, iothub_system_properties, normalize_iothub_message
+from shared.events.models import MAX_EVENT_BYTES, Event, RawEvent
+from shared.events.o365 import normalize_o365_record
+from shared.events.options import NormalizeOptions
+from shared.events.plain_json import normalize_json_record
+from shared.events.provenance import Provenance
+from shared.events.results import NormalizeResult, Rejection
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_FORMAT_REASON = (
+    "unknown format: no o365/cloudevents/eventgrid/iothub/json signature and no json field map"
+    " (set SQUALL_JSON_FIELD_MAP)"
+)
+DEFAULT_OPTIONS = NormalizeOptions()
+
+RecordNormalizer = Callable[[dict[str, Any], Provenance], Event]
+_BY_FORMAT: dict[str, RecordNormalizer] = {
+    "o365": normalize_o365_record,
+    "cloudevents": normalize_cloudevent,
+    "eventgrid": normalize_eventgrid_event,
+}
+_DECODER = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
+
+
+def normalize_raw_event(raw: RawEvent, options: NormalizeOptions = DEFAULT_OPTIONS) -> NormalizeResult:
+    """Normalize every record in ``raw``; never raises (a failure becomes a ``Rejection``)."""
+    try:
+        return _normalize_body(raw, options)
+    except Exception as exc:  # the normalization boundary: a bug becomes a rejection, not a crash
+        logger.error(
+            "normalizer failed unexpectedly (partition=%s sequence_number=%s): %s",
+            raw.partition,
+            raw.sequence_number,
+            type(exc).__name__,
+        )
+        payload = raw.body if isinstance(raw.body, bytes) else b""
+        reason = f"internal error while normalizing: {type(exc).__name__}"
+        return NormalizeResult(rejections=[Rejection(reason=reason, index=None, payload=payload)])
+
+
+def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult:
+    body = raw.body if type(raw.body) is bytes else _as_bytes(raw.body)
+    if len(body) > MAX_EVENT_BYTES:
+        return _single_rejection(f"body is {len(body)} bytes, over the {MAX_EVENT_BYTES}-byte limit", body)
+    provenance = Provenance.of(raw)
+    source = options.source
+    if source in ("auto", "iothub"):
+        system = iothub_system_properties(raw)
+        if system is not None:
+            return _one_record(body, lambda: normalize_iothub_message(raw, system, provenance))
+        if source == "iothub":
+            return _single_rejection(f"iothub: message has no '{DEVICE_ID_PROPERTY}' system property", body)
+    if source in ("auto", "cloudevents"):
+        attributes = binary_mode_attributes(raw) if raw.properties else None
+        if attributes is not None:
+            return _one_record(
+                body, lambda: normalize_cloudevent(binary_mode_record(raw, attributes), provenance)
+            )
+    try:
+        decoded = _DECODER.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return _single_rejection(invalid_json_reason(body, exc), body)
+    if type(decoded) is list:
+        return _normalize_items(decoded, options, provenance)
+    result = NormalizeResult()
+    _add(result, _normalize_record(decoded, options, provenance), index=None, payload=body)
+    return result
+
+
+def _normalize_items(items: list[Any], options: NormalizeOptions, provenance: Provenance) -> NormalizeResult:
+    result = NormalizeResult()
+    for index, item in enumerate(items):
+        outcome = _normalize_record(item, options, provenance)
+        if type(outcome) is str:
+            _add(result, outcome, index=index, payload=_ENCODER.encode(item))
+        else:
+            result.events.append(outcome)  # type: ignore[arg-type]
+    return result
+
+
+def _normalize_record(record: object, options: NormalizeOptions, provenance: Provenance) -> Event | str:
+    """An Event, or the rejection reason for this record."""
+    if type(record) is not dict:
+        return f"expected a JSON object, got {json_type_name(record)}"
+    source = options.source
+    fmt = detect_record_format(record) if source == "auto" else source
+    try:
+        if fmt == "json" or (fmt == UNKNOWN and options.json_paths):
+            return normalize_json_record(record, provenance, paths=options.json_paths)
+        normalizer = _BY_FORMAT.get(fmt)
+        if normalizer is None:
+            return UNKNOWN_FORMAT_REASON if fmt == UNKNOWN else f"{fmt}: body is not a message of this format"
+        return normalizer(record, provenance)
+    except RecordRejected as exc:
+        return exc.reason
+    except ValidationError as exc:
+        return validation_reason(fmt, exc)
+
+
+def _one_record(body: bytes, build: Callable[[], Event]) -> NormalizeResult:
+    result = NormalizeResult()
+    try:
+        result.events.append(build())
+    except RecordRejected as exc:
+        result.rejections.append(Rejection(reason=exc.reason, index=None, payload=body))
+    except ValidationError as exc:
+        result.rejections.append(Rejection(reason=validation_reason("record", exc), index=None, payload=body))
+    return result
+
+
+def _add(result: NormalizeResult, outcome: Event | str, *, index: int | None, payload: bytes) -> None:
+    if type(outcome) is str:
+        result.rejections.append(Rejection(reason=outcome, index=index, payload=payload))
+    else:
+        result.events.append(outcome)  # type: ignore[arg-type]
+
+
+def _as_bytes(body: object) -> bytes:
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return bytes(body)  # type: ignore[call-overload]
+
+
+def _single_rejection(reason: str, body: bytes) -> NormalizeResult:
+    return NormalizeResult(rejections=[Rejection(reason=reason, index=None, payload=body)])
+
+
+def invalid_json_reason(body: bytes, exc: Exception) -> str:
+    """msgspec's decode error as a stable reason, e.g. "invalid JSON: invalid character at byte 17"."""
+    if not body.strip():
+        return "invalid JSON: empty body"
+    if isinstance(exc, RecursionError):
+        return "invalid JSON: nested too deeply"
+    message = str(exc).removeprefix("JSON is malformed: ")
+    if message == "Input data was truncated":
+        return "invalid JSON: input ends before the value is complete"
+    if message.endswith(")") and " (byte " in message:
+        text, _, position = message[:-1].rpartition(" (byte ")
+        return f"invalid JSON: {text} at byte {position}"
+    return f"invalid JSON: {message}"
+
+
+def validation_reason(fmt: str, exc: ValidationError) -> str:
+    """A pydantic error as one line naming the canonical fields (never the offending values)."""
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    return f"{fmt}: not a valid canonical event: {problems}"

@@ -1,0 +1,177 @@
+"""Compile a condition tree into plain Python closures, once per rule-set version.
+
+No ``eval``/``exec``: each node becomes a small function of the event. A leaf whose predicate
+fails (a type surprise in the event) raises ``ConditionFailed`` naming the field and operator,
+never the value; the evaluator turns that into "no match" and one log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.events.models import Event
+from shared.rules.errors import OperandTypeError
+from shared.rules.fields import MISSING, compile_getter, parse_field_path
+from shared.rules.models import AllCondition, AnyCondition, Condition, FieldCondition, NotCondition
+from shared.rules.operands import Kind, kind_of
+from shared.rules.operators import lookup_operator
+
+Check = Callable[[Event], bool]
+
+
+class ConditionFailed(Exception):
+    """A leaf could not be evaluated for an event (``reason`` names types only)."""
+
+    def __init__(self, field: str, op: str, reason: str) -> None:
+        super().__init__(f"{field} {op}: {reason}")
+        self.field = field
+        self.op = op
+        self.reason = reason
+
+
+def always(event: Event) -> bool:
+    return True
+
+
+def compile_condition(condition: Condition | None) -> Check:
+    if condition is None:
+        return always
+    if isinstance(condition, AllCondition):
+        return _all_of(tuple(compile_condition(child) for child in condition.all))
+    if isinstance(condition, AnyCondition):
+        return _any_of(tuple(compile_condition(child) for child in condition.any))
+    if isinstance(condition, NotCondition):
+        inner = compile_condition(condition.not_)
+        return lambda event: not inner(event)
+    return compile_leaf(condition)
+
+
+def _all_of(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda event: first(event) and second(event)
+
+    def all_of(event: Event) -> bool:
+        for check in checks:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>) here
+            if not check(event):
+                return False
+        return True
+
+    return all_of
+
+
+def _any_of(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def any_of(event: Event) -> bool:
+        for check in checks:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>) here
+            if check(event):
+                return True
+        return False
+
+    return any_of
+
+
+def compile_leaf(leaf: FieldCondition) -> Check:
+    path = parse_field_path(leaf.field)
+    get = compile_getter(path)
+    operator = lookup_operator(leaf.op)
+    if operator.tests_presence:
+        wanted = leaf.operand
+
+        def exists(event: Event) -> bool:
+            value = get(event)
+            return (value is not MISSING and value is not None) is wanted
+
+        return exists
+    if leaf.value_field is not None and operator.compile_pair is not None:
+        return _pair_leaf(leaf, get, operator.compile_pair(leaf.op))
+    if leaf.op in ("eq", "ne") and kind_of(leaf.value) is Kind.STRING:
+        return _string_equality(leaf, get)
+    predicate = operator.compile_value(leaf.op, leaf.value, path.kind)
+    field, op = leaf.field, leaf.op
+
+    def check(event: Event) -> bool:
+        value = get(event)
+        if value is MISSING or value is None:
+            return False
+        try:
+            return predicate(value)
+        except Exception as exc:  # a type surprise in the event: reported, never raised as is
+            raise ConditionFailed(field, op, _reason(exc)) from exc
+
+    return check
+
+
+def _string_equality(leaf: FieldCondition, get: Callable[[Event], object]) -> Check:
+    """The commonest leaf, kept to one call: absent and null never equal a string."""
+    literal = leaf.value
+    if leaf.op == "eq":
+        return lambda event: get(event) == literal
+
+    def not_equal(event: Event) -> bool:
+        value = get(event)
+        return value is not MISSING and value is not None and value != literal
+
+    return not_equal
+
+
+def _pair_leaf(leaf: FieldCondition, get: Callable[[Event], object], predicate: Callable) -> Check:
+    assert leaf.value_field is not None
+    get_other = compile_getter(parse_field_path(leaf.value_field))
+    field, op = leaf.field, leaf.op
+
+    def check(event: Event) -> bool:
+        left, right = get(event), get_other(event)
+        if left is MISSING or left is None or right is MISSING or right is None:
+            return False
+        try:
+            return bool(predicate(left, right))
+        except Exception as exc:  # a type surprise in the event: reported, never raised as is
+            raise ConditionFailed(field, op, _reason(exc)) from exc
+
+    return check
+
+
+def _reason(exc: Exception) -> str:
+    """Safe to log: our own messages name types; others are reduced to the exception's class."""
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, OperandTypeError) else type(exc).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchKey:
+    """A top-level equality on one field with string literals: the index can dispatch on it."""
+
+    field: str
+    values: frozenset[str]
+    residual: Condition | None  # the rest of the condition once the key has matched
+
+
+def dispatch_keys(condition: Condition | None) -> list[DispatchKey]:
+    """Every ``eq``/``in`` leaf with string literals at the top of ``condition`` (one per field)."""
+    if isinstance(condition, FieldCondition):
+        values = _string_values(condition)
+        return [DispatchKey(condition.field, values, None)] if values else []
+    keys: dict[str, DispatchKey] = {}
+    if isinstance(condition, AllCondition):
+        for position, child in enumerate(condition.all):
+            if not isinstance(child, FieldCondition) or child.field in keys:
+                continue
+            values = _string_values(child)
+            if values:
+                rest = condition.all[:position] + condition.all[position + 1 :]
+                keys[child.field] = DispatchKey(child.field, values, AllCondition(all=rest) if rest else None)
+    return list(keys.values())
+
+
+def _string_values(leaf: FieldCondition) -> frozenset[str] | None:
+    if leaf.value_field is not None:
+        return None
+    literals = [leaf.value] if leaf.op == "eq" else leaf.value if leaf.op == "in" else None
+    if not literals or not all(isinstance(v, str) and kind_of(v) is Kind.STRING for v in literals):
+        return None
+    return frozenset(literals)

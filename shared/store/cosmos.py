@@ -1,0 +1,117 @@
+"""Cosmos DB adapter: rule sets, entity state + outbox, and de-duplication keys (DESIGN §5).
+
+``CosmosStore`` bundles the three Cosmos-backed ports around one async ``CosmosClient`` (pass your
+own, or build it from settings). Dead letters are not Cosmos data (payloads can exceed an item), so
+the caller hands in the dead-letter store to use beside it.
+
+Authentication: ``DefaultAzureCredential`` against ``COSMOS_ENDPOINT`` (the Function App's
+managed identity in Azure; set ``AZURE_CLIENT_ID`` for a user-assigned one). ``COSMOS_KEY`` only
+for a local emulator, whose self-signed certificate is then accepted on localhost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlparse
+
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.cosmos.aio import CosmosClient
+
+from shared.settings import Settings
+from shared.store.cosmos_calls import CosmosCalls, CosmosRetry
+from shared.store.cosmos_containers import ContainerNames, CosmosContainers
+from shared.store.cosmos_dedupe import CosmosDedupeStore
+from shared.store.cosmos_rules import CosmosRuleStore
+from shared.store.cosmos_state import CosmosStateStore
+from shared.store.errors import StoreError
+from shared.store.ports import DeadLetterStore
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class Closable(Protocol):
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CosmosOptions:
+    """Where Squall's data lives in the account, and how hard to push it."""
+
+    database: str = "squall"
+    containers: ContainerNames = ContainerNames()
+    create_containers: bool = False
+    retry: CosmosRetry = CosmosRetry()
+    concurrency: int = 32  # parallel requests per port (point reads, per-entity batches, upserts)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CosmosOptions:
+        return cls(
+            database=settings.cosmos_database,
+            containers=ContainerNames(
+                rules=settings.cosmos_rules_container,
+                state=settings.cosmos_state_container,
+                dedupe=settings.cosmos_dedupe_container,
+            ),
+            create_containers=settings.cosmos_create_containers,
+        )
+
+
+class CosmosStore:
+    """Rules, states and dedupe in Cosmos DB; ``deadletters`` as given. Close it when done."""
+
+    def __init__(
+        self,
+        client: CosmosClient,
+        *,
+        endpoint: str,
+        deadletters: DeadLetterStore,
+        options: CosmosOptions | None = None,
+        credential: AsyncTokenCredential | None = None,
+        closing: Sequence[Closable] = (),
+    ) -> None:
+        """``closing``: what else to close with the store (e.g. the owner of ``deadletters``)."""
+        options = options or CosmosOptions()
+        calls = CosmosCalls(endpoint=endpoint, retry=options.retry)
+        containers = CosmosContainers(
+            client, calls, database=options.database, names=options.containers, create=options.create_containers
+        )
+        self._client = client
+        self._credential = credential
+        self._closing = list(closing)
+        self.rules = CosmosRuleStore(containers, calls)
+        self.states = CosmosStateStore(containers, calls, concurrency=options.concurrency)
+        self.dedupe = CosmosDedupeStore(containers, calls, concurrency=options.concurrency)
+        self.deadletters = deadletters
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, deadletters: DeadLetterStore, closing: Sequence[Closable] = ()
+    ) -> CosmosStore:
+        endpoint = settings.cosmos_endpoint
+        if not endpoint:
+            raise StoreError("SQUALL_STORE=cosmos needs COSMOS_ENDPOINT (the account URI, https://NAME.documents.azure.com)")
+        key = settings.cosmos_key.get_secret_value() if settings.cosmos_key else None
+        credential: AsyncTokenCredential | None = None
+        if key is None:
+            from azure.identity.aio import DefaultAzureCredential  # only Azure needs azure-identity
+
+            credential = DefaultAzureCredential()
+        emulator = key is not None and urlparse(endpoint).hostname in _LOCAL_HOSTS
+        client = CosmosClient(endpoint, credential=key or credential, connection_verify=not emulator)
+        return cls(
+            client,
+            endpoint=endpoint,
+            deadletters=deadletters,
+            options=CosmosOptions.from_settings(settings),
+            credential=credential,
+            closing=closing,
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+        if self._credential is not None:
+            await self._credential.close()
+        for resource in self._closing:
+            await resource.close()

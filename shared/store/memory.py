@@ -1,0 +1,142 @@
+"""In-memory adapter: every store port in plain dicts, for tests and one-shot runs.
+
+Same semantics as the Cosmos and SQLite adapters (the contract suite runs against all three):
+etags checked per entity, the outbox committed with its entity's state, keys that expire.
+``clock`` lets tests move time without sleeping.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.store.errors import ConcurrencyConflict, RuleSetNotFound
+from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MemoryRuleStore:
+    def __init__(self) -> None:
+        self._versions: dict[str, list[RuleSetSnapshot]] = {}
+
+    async def load_ruleset(self, name: str) -> RuleSetSnapshot:
+        versions = self._versions.get(name)
+        if not versions:
+            raise RuleSetNotFound(f"no rule set named {name!r} in the memory store")
+        return copy.deepcopy(versions[-1])
+
+    async def ruleset_version(self, name: str) -> int:
+        versions = self._versions.get(name)
+        return versions[-1].version if versions else 0
+
+    async def save_ruleset(self, name: str, rules: Sequence[dict[str, Any]]) -> int:
+        version = await self.ruleset_version(name) + 1
+        snapshot = RuleSetSnapshot(name=name, version=version, rules=copy.deepcopy(list(rules)))
+        self._versions.setdefault(name, []).append(snapshot)
+        return version
+
+
+class MemoryStateStore:
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._states: dict[str, tuple[str, dict[str, Any]]] = {}  # entity -> (etag, data)
+        self._outbox: dict[tuple[str, str], OutboxEntry] = {}  # (entity, key) -> entry
+        self._etags = itertools.count(1)
+
+    async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
+        found: dict[str, EntityState] = {}
+        for entity in set(entities):
+            if entity in self._states:
+                etag, data = self._states[entity]
+                found[entity] = EntityState(entity=entity, data=copy.deepcopy(data), etag=etag)
+        return found
+
+    async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
+        by_entity: dict[str, list[OutboxEntry]] = {}
+        for entry in outbox:
+            by_entity.setdefault(entry.entity, []).append(entry)
+        first_conflict: str | None = None
+        for state in states:
+            if self._etag_matches(state):
+                self._commit(state, by_entity.pop(state.entity, []))
+            elif first_conflict is None:
+                first_conflict = state.entity
+            by_entity.pop(state.entity, None)  # a conflicting entity's outbox is not committed
+        for entries in by_entity.values():  # entities with outbox entries only
+            self._add_outbox(entries)
+        if first_conflict is not None:
+            raise ConcurrencyConflict(first_conflict)
+
+    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
+        entries = sorted(self._outbox.values(), key=lambda e: (e.created_at or self._clock(), e.key))
+        return entries[:limit]
+
+    async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
+        for entry in entries:
+            self._outbox.pop((entry.entity, entry.key), None)
+
+    def _etag_matches(self, state: EntityState) -> bool:
+        stored = self._states.get(state.entity)
+        return (stored[0] if stored else None) == state.etag
+
+    def _commit(self, state: EntityState, entries: list[OutboxEntry]) -> None:
+        etag = str(next(self._etags))
+        self._states[state.entity] = (etag, copy.deepcopy(state.data))
+        self._add_outbox(entries)
+        state.etag = etag
+
+    def _add_outbox(self, entries: Iterable[OutboxEntry]) -> None:
+        for entry in entries:
+            stamped = entry if entry.created_at else replace(entry, created_at=self._clock())
+            self._outbox[(entry.entity, entry.key)] = replace(stamped, action=copy.deepcopy(entry.action))
+
+
+class MemoryDedupeStore:
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._expiry: dict[str, datetime] = {}
+
+    async def seen(self, keys: Iterable[str]) -> set[str]:
+        now = self._clock()
+        return {key for key in set(keys) if key in self._expiry and self._expiry[key] > now}
+
+    async def remember(self, keys: Iterable[str], *, ttl_s: int) -> None:
+        expires = self._clock() + timedelta(seconds=ttl_s)
+        for key in keys:
+            self._expiry[key] = expires
+
+
+class MemoryDeadLetterStore:
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._letters: list[DeadLetter] = []
+
+    async def write(self, letters: Sequence[DeadLetter]) -> None:
+        now = self._clock()
+        self._letters.extend(letter if letter.created_at else replace(letter, created_at=now) for letter in letters)
+
+    async def list(self, *, limit: int = 100) -> builtins.list[DeadLetter]:
+        return self._letters[:limit]
+
+
+class MemoryStore:
+    """All store ports in memory; nothing survives ``close()`` or the process."""
+
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self.rules = MemoryRuleStore()
+        self.states = MemoryStateStore(clock=clock)
+        self.dedupe = MemoryDedupeStore(clock=clock)
+        self.deadletters = MemoryDeadLetterStore(clock=clock)
+
+    async def close(self) -> None:
+        """Nothing to release; present so every adapter closes the same way."""

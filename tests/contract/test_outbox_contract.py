@@ -1,0 +1,91 @@
+"""The outbox: planned actions committed atomically with their entity's state (every adapter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.store import ConcurrencyConflict, EntityState, OutboxEntry, Store
+
+pytestmark = [pytest.mark.anyio, pytest.mark.contract_feature("outbox")]
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def entry(entity: str, key: str, *, minutes: int = 0) -> OutboxEntry:
+    action = {"key": key, "kind": "journey_entry", "rule_id": "r1", "entity": entity, "data": {"plan": "E5"}}
+    return OutboxEntry(entity=entity, key=key, action=action, created_at=T0 + timedelta(minutes=minutes))
+
+
+async def test_outbox_entries_commit_with_their_state_and_stay_pending_until_completed(store: Store) -> None:
+    # GIVEN a state saved with two planned actions
+    state = EntityState(entity="user-1", data={"n": 1})
+    await store.states.save_states([state], outbox=[entry("user-1", "k1"), entry("user-1", "k2", minutes=1)])
+    # WHEN one is delivered and completed
+    pending = await store.states.pending_outbox()
+    await store.states.complete_outbox([pending[0]])
+    # THEN both were pending, as written, and only the other one still is
+    assert pending == [entry("user-1", "k1"), entry("user-1", "k2", minutes=1)]
+    assert [e.key for e in await store.states.pending_outbox()] == ["k2"]
+
+
+async def test_outbox_of_a_conflicting_entity_is_not_committed(store: Store) -> None:
+    # GIVEN a stale copy of an entity's state
+    await store.states.save_states([EntityState(entity="user-1", data={"n": 0})])
+    stale = (await store.states.load_states(["user-1"]))["user-1"]
+    await store.states.save_states([(await store.states.load_states(["user-1"]))["user-1"]])
+    # WHEN it is saved with a planned action
+    with pytest.raises(ConcurrencyConflict):
+        await store.states.save_states([stale], outbox=[entry("user-1", "k1")])
+    # THEN neither the state nor the action was committed: all or nothing
+    assert await store.states.pending_outbox() == []
+    assert (await store.states.load_states(["user-1"]))["user-1"].etag != stale.etag
+
+
+async def test_outbox_entries_of_entities_without_state_are_committed(store: Store) -> None:
+    # GIVEN an action planned by a stateless rule (no state for its entity)
+    # WHEN it is saved alone
+    await store.states.save_states([], outbox=[entry("device-9", "k9")])
+    # THEN it is pending, and no state was invented for the entity
+    assert [e.key for e in await store.states.pending_outbox()] == ["k9"]
+    assert await store.states.load_states(["device-9"]) == {}
+
+
+async def test_pending_outbox_is_oldest_first_across_entities_and_limited(store: Store) -> None:
+    # GIVEN actions for three entities planned at different times
+    entries = [entry("user-3", "k3", minutes=3), entry("user-1", "k1", minutes=1), entry("user-2", "k2", minutes=2)]
+    await store.states.save_states([], outbox=entries)
+    # WHEN asking for the two oldest
+    oldest = await store.states.pending_outbox(limit=2)
+    # THEN they come oldest first
+    assert [e.key for e in oldest] == ["k1", "k2"]
+
+
+async def test_saving_an_action_key_twice_keeps_one_entry(store: Store) -> None:
+    # GIVEN an action committed once (a replayed batch plans the same idempotency key again)
+    await store.states.save_states([], outbox=[entry("user-1", "k1")])
+    # WHEN it is committed again
+    await store.states.save_states([], outbox=[entry("user-1", "k1")])
+    # THEN one entry is pending
+    assert [e.key for e in await store.states.pending_outbox()] == ["k1"]
+
+
+async def test_completing_unknown_or_completed_entries_is_ignored(store: Store) -> None:
+    # GIVEN one pending action, completed once
+    await store.states.save_states([], outbox=[entry("user-1", "k1")])
+    await store.states.complete_outbox([entry("user-1", "k1")])
+    # WHEN it and a stranger are completed (a retried completion)
+    await store.states.complete_outbox([entry("user-1", "k1"), entry("user-2", "nope")])
+    # THEN nothing is pending and nothing failed
+    assert await store.states.pending_outbox() == []
+
+
+async def test_a_new_state_and_its_many_actions_commit_together(store: Store) -> None:
+    # GIVEN more actions for one entity than a Cosmos DB transactional batch holds
+    entries = [entry("user-1", f"k{i:03d}", minutes=i) for i in range(120)]
+    # WHEN the state and all of them are saved
+    await store.states.save_states([EntityState(entity="user-1", data={"n": 1})], outbox=entries)
+    # THEN every action is pending and the state is stored
+    assert len(await store.states.pending_outbox(limit=500)) == 120
+    assert (await store.states.load_states(["user-1"]))["user-1"].data == {"n": 1}

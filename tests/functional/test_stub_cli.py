@@ -1,0 +1,103 @@
+"""`squall stub` in the foreground: banner with the env vars to set, real endpoints, clean Ctrl+C."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SQUALL = [sys.executable, "-m", "squall"]  # the installed `squall` script runs the same app
+BANNER_TIMEOUT_S = 30
+
+
+def _read_banner(process: subprocess.Popen[bytes]) -> str:
+    """Output up to the 'Ctrl+C stops.' line, read from the pipe without blocking forever."""
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    output = b""
+    while b"Ctrl+C stops." not in output:
+        if not selector.select(timeout=BANNER_TIMEOUT_S):
+            raise AssertionError(f"no banner from `squall stub`; got {output!r}")
+        chunk = os.read(process.stdout.fileno(), 4096)
+        if not chunk:
+            raise AssertionError(f"`squall stub` exited early: {output!r}")
+        output += chunk
+    return output.decode()
+
+
+@pytest.fixture
+def running_stub() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    command = [*SQUALL, "stub", "--port", "0", "--client-id", "cli-test"]
+    command += ["--event-definition-key", "APIEvent-cli-a", "-k", "APIEvent-cli-b"]
+    env = {k: v for k, v in os.environ.items() if k != "SQUALL_STUB_CLIENT_SECRET"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield process, _read_banner(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_stub_command_prints_settings_serves_the_api_and_stops_on_ctrl_c(
+    running_stub: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    process, banner = running_stub
+    # GIVEN the banner of `squall stub --port 0` without a client secret
+    base_url = re.search(r"SFMC_REST_BASE_URL=(\S+)", banner).group(1)  # type: ignore[union-attr]
+    secret = re.search(r"SFMC_CLIENT_SECRET=(\S+)", banner).group(1)  # type: ignore[union-attr]
+    assert "SFMC_CLIENT_ID=cli-test" in banner
+    assert "APIEvent-cli-a, APIEvent-cli-b" in banner
+    # WHEN a client uses the printed settings
+    with httpx.Client(base_url=base_url) as http:
+        token_body = {"grant_type": "client_credentials", "client_id": "cli-test", "client_secret": secret}
+        token = http.post("/v2/token", json=token_body).json()["access_token"]
+        entry = {"ContactKey": "c-1", "EventDefinitionKey": "APIEvent-cli-b", "Data": {}}
+        created = http.post(
+            "/interaction/v1/events", json=entry, headers={"Authorization": f"Bearer {token}"}
+        )
+        unknown = http.post(
+            "/interaction/v1/events",
+            json={**entry, "EventDefinitionKey": "APIEvent-other"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        received = http.get("/_stub/received").json()
+    # THEN the generated secret works, only configured keys are accepted, and the event is recorded
+    assert (created.status_code, unknown.status_code) == (201, 400)
+    assert [r["ContactKey"] for r in received] == ["c-1"]
+    # AND Ctrl+C stops it cleanly
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 0
+
+
+def test_stub_command_reports_a_port_in_use() -> None:
+    # GIVEN a port already taken by another stub
+    from squall.stub import MarketingCloudStub
+
+    with MarketingCloudStub() as taken:
+        port = taken.base_url.rsplit(":", 1)[1]
+        # WHEN `squall stub` is asked to listen there
+        result = subprocess.run(
+            [*SQUALL, "stub", "--port", port],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    # THEN it exits 1 with a clear message instead of a traceback
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

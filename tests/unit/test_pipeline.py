@@ -1,0 +1,121 @@
+"""process_batch: counts add up, bad input is dead-lettered, duplicates and replays are skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from shared.events.models import RawEvent
+from shared.pipeline import PipelineDeps, process_batch
+from shared.rules import compile_ruleset, validate_rules
+from shared.store.sqlite import SqliteStore
+from tests.fakes import FixedRuleSource, RecordingSender
+
+RULES = [
+    {
+        "id": "copilot-first-use",
+        "when": {"source": "o365", "types": ["Copilot/CopilotInteraction"]},
+        "cooldown": "30d",
+        "action": {"kind": "journey_entry", "event_definition_key": "APIEvent-copilot", "contact_key": "{entity}"},
+    },
+    {
+        "id": "any-teams",
+        "when": {"types": ["MicrosoftTeams/*"]},
+        "action": {"kind": "journey_entry", "event_definition_key": "APIEvent-teams", "contact_key": "{entity}"},
+    },
+]
+
+
+def record(record_id: str, user: str, workload: str, operation: str, minute: int = 0) -> bytes:
+    return json.dumps(
+        {
+            "CreationTime": f"2026-11-20T10:{minute:02d}:00", "Id": record_id, "Operation": operation,
+            "OrganizationId": "tenant-1", "RecordType": 261, "ResultStatus": "Succeeded", "UserKey": "k",
+            "UserType": 0, "Workload": workload, "UserId": user,
+        }
+    ).encode()
+
+
+def raw(body: bytes, sequence: int = 0) -> RawEvent:
+    return RawEvent(body=body, partition="1", sequence_number=sequence)
+
+
+@pytest.fixture
+def store() -> Iterator[SqliteStore]:
+    db = SqliteStore(":memory:")
+    yield db
+    asyncio.run(db.close())
+
+
+def deps_for(store: SqliteStore, sender: RecordingSender) -> PipelineDeps:
+    ruleset = compile_ruleset(validate_rules(RULES).rules, version=1)
+    return PipelineDeps(
+        rules=FixedRuleSource(ruleset), states=store.states, dedupe=store.dedupe,
+        deadletters=store.deadletters, sender=sender,
+    )
+
+
+def test_counts_add_up_and_bad_input_is_dead_lettered_with_provenance(store: SqliteStore) -> None:
+    # GIVEN a batch of good records, invalid JSON, a record without Id and an oversized body
+    sender = RecordingSender()
+    batch = [
+        raw(record("a", "u1", "Copilot", "CopilotInteraction"), 0),
+        raw(b"{not json", 1),
+        raw(json.dumps({"Workload": "Exchange", "Operation": "Send", "CreationTime": "2026-11-20T10:00:00"}).encode(), 2),
+        raw(b"[" + b" " * (1024 * 1024 + 10) + b"]", 3),
+        raw(record("b", "u2", "MicrosoftTeams", "TeamsSessionStarted"), 4),
+    ]
+    # WHEN the batch is processed
+    report = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    # THEN every event is either normalized or dead-lettered, and the good ones matched
+    assert report.events_in == 5
+    assert report.events_normalized == 2
+    assert report.events_dead_lettered == 3
+    assert report.events_in == report.events_normalized + report.events_dead_lettered
+    assert sorted(a.rule_id for a in sender.sent) == ["any-teams", "copilot-first-use"]
+    letters = asyncio.run(store.deadletters.list())
+    assert sorted(letter.sequence_number for letter in letters) == [1, 2, 3]
+    assert all(letter.partition == "1" and letter.reason for letter in letters)
+
+
+def test_cooldown_state_is_written_once_per_entity_and_suppresses_repeat(store: SqliteStore) -> None:
+    # GIVEN one user's three Copilot interactions within the 30-day cool-down
+    sender = RecordingSender()
+    batch = [raw(record(f"c{i}", "u1", "Copilot", "CopilotInteraction", minute=i), i) for i in range(3)]
+    # WHEN processed
+    report = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    # THEN the journey is entered once, the state read and written once for that one entity
+    assert [a.contact_key for a in sender.sent] == ["u1"]
+    assert (report.state_reads, report.state_writes) == (1, 1)
+    # AND a later batch for the same user is still inside the cool-down
+    asyncio.run(process_batch([raw(record("c9", "u1", "Copilot", "CopilotInteraction", minute=30), 9)], deps_for(store, sender)))
+    assert len(sender.sent) == 1
+
+
+def test_stateless_events_do_not_touch_entity_state(store: SqliteStore) -> None:
+    sender = RecordingSender()
+    report = asyncio.run(process_batch([raw(record("t", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender)))
+    assert report.rule_matches == 1
+    assert (report.state_reads, report.state_writes) == (0, 0)
+
+
+def test_duplicate_event_ids_are_processed_once_within_and_across_batches(store: SqliteStore) -> None:
+    # GIVEN the same record twice in a batch, then again in a replayed batch
+    sender = RecordingSender()
+    deps = deps_for(store, sender)
+    first = asyncio.run(process_batch([raw(record("d", "u1", "MicrosoftTeams", "TeamCreated")), raw(record("d", "u1", "MicrosoftTeams", "TeamCreated"))], deps))
+    again = asyncio.run(process_batch([raw(record("d", "u1", "MicrosoftTeams", "TeamCreated"))], deps))
+    # THEN it is acted on once
+    assert len(sender.sent) == 1
+    assert (first.events_duplicate, again.events_duplicate) == (1, 1)
+
+
+def test_failed_delivery_is_dead_lettered_with_reason(store: SqliteStore) -> None:
+    sender = RecordingSender(fail_rules=frozenset({"any-teams"}))
+    report = asyncio.run(process_batch([raw(record("f", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender)))
+    assert (report.actions_planned, report.actions_failed, report.actions_dead_lettered) == (1, 1, 1)
+    [letter] = asyncio.run(store.deadletters.list())
+    assert (letter.kind, letter.rule_id, letter.reason) == ("action", "any-teams", "permanent: 400 test")
