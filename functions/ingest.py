@@ -57,7 +57,9 @@ def to_raw_events(events: Sequence[func.EventHubEvent]) -> list[RawEvent]:
     system_properties = meta.get("SystemPropertiesArray") or []
     raw: list[RawEvent] = []
     for index, event in enumerate(events):
-        system = dict(_nth(system_properties, index) or (meta.get("SystemProperties") if len(events) == 1 else {}) or {})
+        system = dict(
+            _nth(system_properties, index) or (meta.get("SystemProperties") if len(events) == 1 else {}) or {}
+        )
         for key, value in (event.iothub_metadata or {}).items():
             system.setdefault(f"iothub-{key}", value)
         raw.append(
@@ -68,7 +70,9 @@ def to_raw_events(events: Sequence[func.EventHubEvent]) -> list[RawEvent]:
                 sequence_number=event.sequence_number,
                 offset=None if event.offset is None else str(event.offset),
                 enqueued_time=event.enqueued_time,
-                properties=dict(_nth(properties, index) or (meta.get("Properties") if len(events) == 1 else {}) or {}),
+                properties=dict(
+                    _nth(properties, index) or (meta.get("Properties") if len(events) == 1 else {}) or {}
+                ),
                 system_properties=system,
             )
         )
@@ -88,7 +92,12 @@ def _nth(items: Any, index: int) -> Mapping[str, Any] | None:
 
 
 @bp.function_name("process_usage_events")
-@bp.retry(strategy="exponential_backoff", max_retry_count="-1", minimum_interval="00:00:05", maximum_interval="00:05:00")
+@bp.retry(
+    strategy="exponential_backoff",
+    max_retry_count="-1",
+    minimum_interval="00:00:05",
+    maximum_interval="00:05:00",
+)
 @bp.event_hub_message_trigger(
     arg_name="events",
     event_hub_name="%EVENTHUB_NAME%",
@@ -103,7 +112,12 @@ async def process_usage_events(events: list[func.EventHubEvent]) -> None:
     log.info(
         "batch done: partition=%s first_sequence=%s events_in=%d normalized=%d dead_lettered=%d "
         "matches=%d delivered=%d failed=%d",
-        raw[0].partition if raw else None, raw[0].sequence_number if raw else None,
-        report.events_in, report.events_normalized, report.events_dead_lettered,
-        report.rule_matches, report.actions_delivered, report.actions_failed,
+        raw[0].partition if raw else None,
+        raw[0].sequence_number if raw else None,
+        report.events_in,
+        report.events_normalized,
+        report.events_dead_lettered,
+        report.rule_matches,
+        report.actions_delivered,
+        report.actions_failed,
     )

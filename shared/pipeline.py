@@ -86,7 +86,10 @@ def _normalize(
             report.count_reason(rejection.reason)
             log.warning(
                 "event dead-lettered: %s (partition=%s sequence=%s index=%s)",
-                rejection.reason, raw.partition, raw.sequence_number, rejection.index,
+                rejection.reason,
+                raw.partition,
+                raw.sequence_number,
+                rejection.index,
             )
         report.events_in += len(result.events) + len(result.rejections)
         report.events_normalized += len(result.events)
@@ -186,32 +189,55 @@ async def _deliver(
 
 def _event_letter(raw: RawEvent, reason: str, payload: bytes) -> DeadLetter:
     return DeadLetter(
-        kind="event", reason=reason, payload=payload, partition=raw.partition,
-        sequence_number=raw.sequence_number, offset=raw.offset, enqueued_time=raw.enqueued_time,
+        kind="event",
+        reason=reason,
+        payload=payload,
+        partition=raw.partition,
+        sequence_number=raw.sequence_number,
+        offset=raw.offset,
+        enqueued_time=raw.enqueued_time,
     )
 
 
 def _event_letter_from_event(event: Event, reason: str) -> DeadLetter:
     return DeadLetter(
-        kind="event", reason=reason, payload=event.model_dump_json().encode(), partition=event.partition,
-        sequence_number=event.sequence_number, enqueued_time=event.enqueued_time, event_id=event.id,
+        kind="event",
+        reason=reason,
+        payload=event.model_dump_json().encode(),
+        partition=event.partition,
+        sequence_number=event.sequence_number,
+        enqueued_time=event.enqueued_time,
+        event_id=event.id,
     )
 
 
 def _action_letter(action: PlannedAction, reason: str, *, attempts: int) -> DeadLetter:
     payload = {
-        "kind": str(action.kind), "destination": action.destination, "contact_key": action.contact_key,
-        "event_definition_key": action.event_definition_key, "data": action.data,
+        "kind": str(action.kind),
+        "destination": action.destination,
+        "contact_key": action.contact_key,
+        "event_definition_key": action.event_definition_key,
+        "data": action.data,
     }
     return DeadLetter(
-        kind="action", reason=reason, payload=json.dumps(payload, default=str).encode(),
-        event_id=action.event_id, rule_id=action.rule_id, action_key=action.key, attempts=attempts,
+        kind="action",
+        reason=reason,
+        payload=json.dumps(payload, default=str).encode(),
+        event_id=action.event_id,
+        rule_id=action.rule_id,
+        action_key=action.key,
+        attempts=attempts,
     )
 
 
 def _action_letter_from_match(match: RuleMatch, reason: str) -> DeadLetter:
     event = match.event
     return DeadLetter(
-        kind="action", reason=reason, payload=event.model_dump_json().encode(), partition=event.partition,
-        sequence_number=event.sequence_number, event_id=event.id, rule_id=match.rule_id,
+        kind="action",
+        reason=reason,
+        payload=event.model_dump_json().encode(),
+        partition=event.partition,
+        sequence_number=event.sequence_number,
+        event_id=event.id,
+        rule_id=match.rule_id,
     )

@@ -7,6 +7,7 @@ the README's settings table; a test keeps the four in step.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,8 +33,10 @@ class Settings(BaseSettings):
         alias="SQUALL_STORE",
         description="Where rules and state live: `cosmos`, `sqlite:PATH` or `memory`.",
     )
-    ruleset: str = Field(default="default", alias="SQUALL_RULESET", description="Name of the rule set to run.")
-    event_format: str = Field(
+    ruleset: str = Field(
+        default="default", alias="SQUALL_RULESET", description="Name of the rule set to run."
+    )
+    event_format: Literal["auto", "o365", "cloudevents", "eventgrid", "iothub", "json"] = Field(
         default="auto",
         alias="SQUALL_EVENT_FORMAT",
         description="Format of incoming events: auto, o365, cloudevents, eventgrid, iothub or json.",
@@ -50,7 +53,9 @@ class Settings(BaseSettings):
     )
 
     # --- Cosmos DB -------------------------------------------------------------------------------
-    cosmos_endpoint: str | None = Field(default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI.")
+    cosmos_endpoint: str | None = Field(
+        default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI."
+    )
     cosmos_database: str = Field(default="squall", alias="COSMOS_DATABASE", description="Cosmos DB database.")
     cosmos_rules_container: str = Field(
         default="rules",
@@ -99,7 +104,9 @@ class Settings(BaseSettings):
         alias="SFMC_REST_BASE_URL",
         description="Tenant REST base, e.g. https://SUBDOMAIN.rest.marketingcloudapis.com",
     )
-    sfmc_client_id: str | None = Field(default=None, alias="SFMC_CLIENT_ID", description="Installed package client id.")
+    sfmc_client_id: str | None = Field(
+        default=None, alias="SFMC_CLIENT_ID", description="Installed package client id."
+    )
     sfmc_client_secret: SecretStr | None = Field(
         default=None,
         alias="SFMC_CLIENT_SECRET",

@@ -59,7 +59,9 @@ def partition_for(key: str | None, partitions: int = PARTITIONS) -> str:
     return str(zlib.crc32((key or "").encode()) % partitions)
 
 
-def batch_raw_events(bodies: Iterable[tuple[bytes, str | None]], *, batch_size: int = BATCH_SIZE) -> Iterator[list[RawEvent]]:
+def batch_raw_events(
+    bodies: Iterable[tuple[bytes, str | None]], *, batch_size: int = BATCH_SIZE
+) -> Iterator[list[RawEvent]]:
     """Cut (body, partition key) pairs into batches of RawEvents with hub-like provenance."""
     sequence: dict[str, int] = {}
     batch: list[RawEvent] = []
@@ -68,8 +70,12 @@ def batch_raw_events(bodies: Iterable[tuple[bytes, str | None]], *, batch_size: 
         sequence[partition] = sequence.get(partition, -1) + 1
         batch.append(
             RawEvent(
-                body=body, partition=partition, partition_key=key, sequence_number=sequence[partition],
-                offset=str(sequence[partition]), enqueued_time=datetime.now(UTC),
+                body=body,
+                partition=partition,
+                partition_key=key,
+                sequence_number=sequence[partition],
+                offset=str(sequence[partition]),
+                enqueued_time=datetime.now(UTC),
             )
         )
         if len(batch) >= batch_size:
@@ -108,11 +114,15 @@ async def run_local(
         if sfmc_url is None:
             secret = secrets.token_urlsafe(24)  # a throwaway credential for the local stub only
             stub = stack.enter_context(
-                MarketingCloudStub(event_definition_keys=set(keys), client_id=LOCAL_CLIENT_ID, client_secret=secret)
+                MarketingCloudStub(
+                    event_definition_keys=set(keys), client_id=LOCAL_CLIENT_ID, client_secret=secret
+                )
             )
             base.update(
-                SFMC_AUTH_BASE_URL=stub.auth_base_url, SFMC_REST_BASE_URL=stub.rest_base_url,
-                SFMC_CLIENT_ID=LOCAL_CLIENT_ID, SFMC_CLIENT_SECRET=secret,
+                SFMC_AUTH_BASE_URL=stub.auth_base_url,
+                SFMC_REST_BASE_URL=stub.rest_base_url,
+                SFMC_CLIENT_ID=LOCAL_CLIENT_ID,
+                SFMC_CLIENT_SECRET=secret,
             )
         else:
             base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)

@@ -171,7 +171,7 @@ def generate_o365_records(
             strict=True,
         )
         for user, operation, (ip_kind, _), gap in chunk:
-            yield _record(rng, user, operation, ip_kind, clock.advance(gap))
+            yield _record(rng, user, operation, ip_kind, clock.tick(gap))
 
 
 def generate_o365_bytes(count: int, *, seed: int = 0, start: datetime | None = None) -> Iterator[bytes]:
@@ -188,11 +188,13 @@ class _Clock:
         self._moment = start.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         self._text = self._moment.isoformat()
 
-    def advance(self, seconds: int) -> str:
+    def tick(self, seconds: int) -> str:
+        """The current time text, then move on by ``seconds``."""
+        text = self._text
         if seconds:
             self._moment += timedelta(seconds=seconds)
             self._text = self._moment.isoformat()
-        return self._text
+        return text
 
 
 def _guid(rng: random.Random) -> str:

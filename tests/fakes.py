@@ -19,7 +19,9 @@ class RecordingSender:
         outcomes = []
         for action in actions:
             if action.rule_id in self.fail_rules:
-                outcomes.append(DeliveryOutcome(action, DeliveryStatus.FAILED, 1, reason="permanent: 400 test"))
+                outcomes.append(
+                    DeliveryOutcome(action, DeliveryStatus.FAILED, 1, reason="permanent: 400 test")
+                )
             else:
                 self.sent.append(action)
                 outcomes.append(DeliveryOutcome(action, DeliveryStatus.DELIVERED, 1))

@@ -55,4 +55,6 @@ class RuleSetCache:
         for error in checked.errors:  # validated on write; this only guards hand-edited stores
             log.error("stored rule %s invalid at %s: %s (skipped)", error.rule_id, error.path, error.message)
         self._compiled = compile_ruleset(checked.rules, version=snapshot.version)
-        log.info("rule set %s version %s compiled: %d rules", self._name, snapshot.version, len(checked.rules))
+        log.info(
+            "rule set %s version %s compiled: %d rules", self._name, snapshot.version, len(checked.rules)
+        )

@@ -72,6 +72,8 @@ def _open_cosmos(settings: Settings) -> Store:
         )
     from shared.store.sqlite import SqliteStore
 
-    log.info("dead letters of the cosmos store go to %s (DEADLETTER__blobServiceUri unset)", LOCAL_DEADLETTERS)
+    log.info(
+        "dead letters of the cosmos store go to %s (DEADLETTER__blobServiceUri unset)", LOCAL_DEADLETTERS
+    )
     local = SqliteStore(LOCAL_DEADLETTERS)
     return CosmosStore.from_settings(settings, deadletters=local.deadletters, closing=[local])

@@ -75,7 +75,11 @@ class CosmosStore:
         options = options or CosmosOptions()
         calls = CosmosCalls(endpoint=endpoint, retry=options.retry)
         containers = CosmosContainers(
-            client, calls, database=options.database, names=options.containers, create=options.create_containers
+            client,
+            calls,
+            database=options.database,
+            names=options.containers,
+            create=options.create_containers,
         )
         self._client = client
         self._credential = credential
@@ -91,7 +95,9 @@ class CosmosStore:
     ) -> CosmosStore:
         endpoint = settings.cosmos_endpoint
         if not endpoint:
-            raise StoreError("SQUALL_STORE=cosmos needs COSMOS_ENDPOINT (the account URI, https://NAME.documents.azure.com)")
+            raise StoreError(
+                "SQUALL_STORE=cosmos needs COSMOS_ENDPOINT (the account URI, https://NAME.documents.azure.com)"
+            )
         key = settings.cosmos_key.get_secret_value() if settings.cosmos_key else None
         credential: AsyncTokenCredential | None = None
         if key is None:

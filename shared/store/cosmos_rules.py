@@ -52,10 +52,18 @@ class CosmosRuleStore:
                 return version
         raise StoreUnavailable(f"rule set {name!r} kept changing while saving; try again")
 
-    async def _commit(self, name: str, version: int, rules: list[dict[str, Any]], *, head_etag: str | None) -> bool:
+    async def _commit(
+        self, name: str, version: int, rules: list[dict[str, Any]], *, head_etag: str | None
+    ) -> bool:
         """Write version ``version`` and point ``head`` at it; False when another writer won."""
         now = datetime.now(UTC).isoformat()
-        item = {"id": version_id(version), "ruleset": name, "version": version, "rules": rules, "created_at": now}
+        item = {
+            "id": version_id(version),
+            "ruleset": name,
+            "version": version,
+            "rules": rules,
+            "created_at": now,
+        }
         head = {"id": HEAD_ID, "ruleset": name, "version": version, "updated_at": now}
         move_head: tuple[Any, ...] = (
             ("replace", (HEAD_ID, head), {"if_match_etag": head_etag}) if head_etag else ("create", (head,))

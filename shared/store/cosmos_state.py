@@ -84,7 +84,10 @@ class CosmosStateStore:
     async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
         container = await self._containers.get(STATE)
         query = "SELECT TOP @limit * FROM c WHERE c.type = @type ORDER BY c.created_at"
-        params: list[dict[str, Any]] = [{"name": "@limit", "value": limit}, {"name": "@type", "value": OUTBOX_TYPE}]
+        params: list[dict[str, Any]] = [
+            {"name": "@limit", "value": limit},
+            {"name": "@type", "value": OUTBOX_TYPE},
+        ]
 
         async def run_query() -> list[dict[str, Any]]:
             return [item async for item in container.query_items(query, parameters=params)]
@@ -104,7 +107,9 @@ class CosmosStateStore:
 
             return request
 
-        await asyncio.gather(*(self._run(delete(e), what=f"completing outbox entry of {e.entity!r}") for e in entries))
+        await asyncio.gather(
+            *(self._run(delete(e), what=f"completing outbox entry of {e.entity!r}") for e in entries)
+        )
 
     async def _load_one(self, container: ContainerProxy, entity: str) -> EntityState | None:
         async def read() -> EntityState | None:
@@ -116,7 +121,9 @@ class CosmosStateStore:
 
         return await self._run(read, what=f"reading state of {entity!r}")
 
-    async def _save_one(self, container: ContainerProxy, state: EntityState, entries: list[OutboxEntry]) -> bool:
+    async def _save_one(
+        self, container: ContainerProxy, state: EntityState, entries: list[OutboxEntry]
+    ) -> bool:
         """One entity's transactional batch; False on an ETag conflict. Updates ``state.etag``."""
         now = datetime.now(UTC)
         upserts = [("upsert", (outbox_item(e, now=now),)) for e in entries]
@@ -141,12 +148,16 @@ class CosmosStateStore:
         state.etag = etag
         return True
 
-    async def _save_outbox_only(self, container: ContainerProxy, entity: str, entries: list[OutboxEntry]) -> bool:
+    async def _save_outbox_only(
+        self, container: ContainerProxy, entity: str, entries: list[OutboxEntry]
+    ) -> bool:
         now = datetime.now(UTC)
         await self._upsert_all(container, entity, [("upsert", (outbox_item(e, now=now),)) for e in entries])
         return True
 
-    async def _upsert_all(self, container: ContainerProxy, entity: str, operations: list[tuple[Any, ...]]) -> None:
+    async def _upsert_all(
+        self, container: ContainerProxy, entity: str, operations: list[tuple[Any, ...]]
+    ) -> None:
         for start in range(0, len(operations), BATCH_LIMIT):
             chunk = operations[start : start + BATCH_LIMIT]
             await self._run(

@@ -123,7 +123,9 @@ class MemoryDeadLetterStore:
 
     async def write(self, letters: Sequence[DeadLetter]) -> None:
         now = self._clock()
-        self._letters.extend(letter if letter.created_at else replace(letter, created_at=now) for letter in letters)
+        self._letters.extend(
+            letter if letter.created_at else replace(letter, created_at=now) for letter in letters
+        )
 
     async def list(self, *, limit: int = 100) -> builtins.list[DeadLetter]:
         return self._letters[:limit]

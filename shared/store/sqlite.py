@@ -87,7 +87,9 @@ class _SqliteStates:
         data = json.dumps(state.data, separators=(",", ":"))
         if state.etag is None:
             try:
-                self._db.execute("INSERT INTO states (entity, data, etag) VALUES (?, ?, 1)", (state.entity, data))
+                self._db.execute(
+                    "INSERT INTO states (entity, data, etag) VALUES (?, ?, 1)", (state.entity, data)
+                )
             except sqlite3.IntegrityError as exc:
                 raise ConcurrencyConflict(state.entity) from exc
             state.etag = "1"
@@ -138,9 +140,17 @@ class _SqliteDeadLetters:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        d.kind, d.reason, d.payload, d.partition, d.sequence_number, d.offset,
+                        d.kind,
+                        d.reason,
+                        d.payload,
+                        d.partition,
+                        d.sequence_number,
+                        d.offset,
                         d.enqueued_time.isoformat() if d.enqueued_time else None,
-                        d.event_id, d.rule_id, d.action_key, d.attempts,
+                        d.event_id,
+                        d.rule_id,
+                        d.action_key,
+                        d.attempts,
                         (d.created_at.isoformat() if d.created_at else now),
                     )
                     for d in letters
@@ -155,9 +165,17 @@ class _SqliteDeadLetters:
         ).fetchall()
         return [
             DeadLetter(
-                kind=r[0], reason=r[1], payload=bytes(r[2]), partition=r[3], sequence_number=r[4],
-                offset=r[5], enqueued_time=datetime.fromisoformat(r[6]) if r[6] else None,
-                event_id=r[7], rule_id=r[8], action_key=r[9], attempts=r[10],
+                kind=r[0],
+                reason=r[1],
+                payload=bytes(r[2]),
+                partition=r[3],
+                sequence_number=r[4],
+                offset=r[5],
+                enqueued_time=datetime.fromisoformat(r[6]) if r[6] else None,
+                event_id=r[7],
+                rule_id=r[8],
+                action_key=r[9],
+                attempts=r[10],
                 created_at=datetime.fromisoformat(r[11]),
             )
             for r in rows
@@ -177,7 +195,9 @@ class SqliteStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)") from exc
+            raise StoreUnavailable(
+                f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)"
+            ) from exc
         self.path = target
         self.rules = _SqliteRules(self._db)
         self.states = _SqliteStates(self._db)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -26,15 +27,17 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    events: Annotated[int, typer.Option("--events", "-n", min=1, help="Synthetic O365 records to generate.")] = 5000,
+    events: Annotated[
+        int, typer.Option("--events", "-n", min=1, help="Synthetic O365 records to generate.")
+    ] = 5000,
     seed: Annotated[int, typer.Option(help="Generator seed (same seed, same events).")] = 42,
     rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Generate synthetic Office 365 usage, run it through rules into the Marketing Cloud stub."""
-    from squall.synthetic import generate_o365_records  # generator only needed here
-
     import msgspec
+
+    from squall.synthetic import generate_o365_records  # generator only needed here
 
     def bodies() -> Iterator[tuple[bytes, str | None]]:
         for record in generate_o365_records(events, seed=seed):
@@ -51,19 +54,20 @@ def run(
     rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
     sfmc_url: Annotated[
         str | None,
-        typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
+        typer.Option(
+            help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline."""
-    try:
-        stream = sys.stdin.buffer if events == "-" else Path(events).open("rb")
-    except OSError as exc:
-        err.print(f"[red]cannot read events:[/] {exc}")
-        raise typer.Exit(2) from exc
+    path = None if events == "-" else Path(events)
+    if path is not None and not path.is_file():
+        err.print(f"[red]cannot read events:[/] no such file: {path}")
+        raise typer.Exit(2)
 
     def bodies() -> Iterator[tuple[bytes, str | None]]:
-        with stream:
+        with path.open("rb") if path is not None else nullcontext(sys.stdin.buffer) as stream:
             for line in stream:
                 if line.strip():
                     yield line.rstrip(b"\r\n"), None
@@ -73,18 +77,29 @@ def run(
 
 
 def _execute(
-    bodies: Iterator[tuple[bytes, str | None]], *, total: int | None, rules: Path, sfmc_url: str | None, as_json: bool
+    bodies: Iterator[tuple[bytes, str | None]],
+    *,
+    total: int | None,
+    rules: Path,
+    sfmc_url: str | None,
+    as_json: bool,
 ) -> LocalRunResult:
     progress = Progress(
-        TextColumn("[bold]events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=as_json or not err.is_terminal and total is None,
+        TextColumn("[bold]events"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=as_json or not err.is_terminal and total is None,
     )
     with progress:
         task = progress.add_task("events", total=total)
         try:
             return asyncio.run(
                 run_local(
-                    batch_raw_events(bodies), rules_dir=rules, sfmc_url=sfmc_url,
+                    batch_raw_events(bodies),
+                    rules_dir=rules,
+                    sfmc_url=sfmc_url,
                     on_batch=lambda report: progress.advance(task, report.events_in),
                 )
             )

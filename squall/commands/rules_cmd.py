@@ -11,7 +11,7 @@ import typer
 from shared.rules import RuleError, RuleFileError, validate_rules
 from shared.rules.loader import LoadedRule, load_rule_documents
 
-rules_app = typer.Typer(name="rules", help="Validate (and later explain, test, push) trigger rules.",
+rules_app = typer.Typer(name="rules", help="Trigger rules: validate rule files (YAML or JSON).",
                         no_args_is_help=True)
 
 

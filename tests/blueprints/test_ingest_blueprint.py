@@ -38,10 +38,18 @@ RULES = [
 def o365_record(record_id: str, user: str, operation: str = "TeamsSessionStarted") -> bytes:
     return json.dumps(
         {
-            "CreationTime": "2026-11-20T09:15:00", "Id": record_id, "Operation": operation,
-            "OrganizationId": "b7f3c1de-0000-4000-8000-00000000a001", "RecordType": 25,
-            "ResultStatus": "Succeeded", "UserKey": f"{user}-key", "UserType": 0, "Version": 1,
-            "Workload": "MicrosoftTeams", "UserId": user, "ClientIP": "203.0.113.7",
+            "CreationTime": "2026-11-20T09:15:00",
+            "Id": record_id,
+            "Operation": operation,
+            "OrganizationId": "b7f3c1de-0000-4000-8000-00000000a001",
+            "RecordType": 25,
+            "ResultStatus": "Succeeded",
+            "UserKey": f"{user}-key",
+            "UserType": 0,
+            "Version": 1,
+            "Workload": "MicrosoftTeams",
+            "UserId": user,
+            "ClientIP": "203.0.113.7",
         }
     ).encode()
 
@@ -50,7 +58,9 @@ def hub_batch(partition: str, first_sequence: int, bodies: list[bytes]) -> list[
     """Decode a cardinality=many batch with the worker's own converter, as the host would send it."""
     system = [
         {
-            "SequenceNumber": first_sequence + i, "Offset": 4096 * (first_sequence + i), "PartitionKey": None,
+            "SequenceNumber": first_sequence + i,
+            "Offset": 4096 * (first_sequence + i),
+            "PartitionKey": None,
             "EnqueuedTimeUtc": f"2026-11-20T09:16:{i:02d}.000Z",
         }
         for i in range(len(bodies))
@@ -60,7 +70,9 @@ def hub_batch(partition: str, first_sequence: int, bodies: list[bytes]) -> list[
         "PropertiesArray": meta.Datum(type="json", value=json.dumps([{} for _ in bodies])),
         "PartitionContext": meta.Datum(
             type="json",
-            value=json.dumps({"EventHubName": "usage-events", "ConsumerGroup": "squall", "PartitionId": partition}),
+            value=json.dumps(
+                {"EventHubName": "usage-events", "ConsumerGroup": "squall", "PartitionId": partition}
+            ),
         ),
     }
     data = meta.Datum(type="collection_bytes", value=SimpleNamespace(bytes=bodies))
@@ -97,11 +109,21 @@ def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         get_settings.cache_clear()
 
 
-def test_batches_from_two_partitions_reach_the_stub_and_the_malformed_event_is_dead_lettered(configured_app) -> None:
+def test_batches_from_two_partitions_reach_the_stub_and_the_malformed_event_is_dead_lettered(
+    configured_app,
+) -> None:
     handler, stub, db = configured_app
     # GIVEN two partitions' batches: three Teams sessions, one Exchange event no rule wants, one broken body
-    batch_p0 = hub_batch("0", 100, [o365_record("e-1", "ana@contoso.com"), b'{"Id": "broken', o365_record("e-2", "bo@contoso.com")])
-    batch_p7 = hub_batch("7", 5, [o365_record("e-3", "cy@fabrikam.com"), o365_record("e-4", "di@contoso.com", "MailItemsAccessed")])
+    batch_p0 = hub_batch(
+        "0",
+        100,
+        [o365_record("e-1", "ana@contoso.com"), b'{"Id": "broken', o365_record("e-2", "bo@contoso.com")],
+    )
+    batch_p7 = hub_batch(
+        "7",
+        5,
+        [o365_record("e-3", "cy@fabrikam.com"), o365_record("e-4", "di@contoso.com", "MailItemsAccessed")],
+    )
 
     # WHEN the function runs for each batch, as the host would call it
     async def invoke() -> None:
@@ -112,7 +134,11 @@ def test_batches_from_two_partitions_reach_the_stub_and_the_malformed_event_is_d
 
     # THEN the stub received exactly the three journey entries over HTTP
     received = stub.received()
-    assert sorted(r["ContactKey"] for r in received) == ["ana@contoso.com", "bo@contoso.com", "cy@fabrikam.com"]
+    assert sorted(r["ContactKey"] for r in received) == [
+        "ana@contoso.com",
+        "bo@contoso.com",
+        "cy@fabrikam.com",
+    ]
     assert {r["EventDefinitionKey"] for r in received} == {JOURNEY_KEY}
     assert received[0]["Data"]["Workload"] == "MicrosoftTeams"
     # AND the malformed body was dead-lettered with its reason, partition and sequence number

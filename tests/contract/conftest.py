@@ -68,7 +68,9 @@ async def local_cosmos_store(
     options = CosmosOptions(
         database=database, create_containers=create_containers, retry=retry or CosmosRetry(base_delay_s=0.01)
     )
-    store = CosmosStore(client, endpoint=server.endpoint, deadletters=MemoryStore().deadletters, options=options)
+    store = CosmosStore(
+        client, endpoint=server.endpoint, deadletters=MemoryStore().deadletters, options=options
+    )
     try:
         yield store
     finally:
@@ -90,7 +92,11 @@ async def account_cosmos_store() -> AsyncIterator[CosmosStore]:
     client = CosmosClient(ACCOUNT_ENDPOINT, credential=key or credential)
     options = CosmosOptions(database=database, create_containers=True)
     store = CosmosStore(
-        client, endpoint=ACCOUNT_ENDPOINT, deadletters=MemoryStore().deadletters, options=options, credential=credential
+        client,
+        endpoint=ACCOUNT_ENDPOINT,
+        deadletters=MemoryStore().deadletters,
+        options=options,
+        credential=credential,
     )
     try:
         yield store

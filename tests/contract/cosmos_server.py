@@ -37,7 +37,9 @@ class LocalCosmosServer:
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def inject_fault(self, status: int, *, count: int, retry_after_ms: int | None = None, path: str = "/docs") -> None:
+    def inject_fault(
+        self, status: int, *, count: int, retry_after_ms: int | None = None, path: str = "/docs"
+    ) -> None:
         """The next ``count`` requests whose URL contains ``path`` fail with ``status``."""
         fault = {"status": status, "count": count, "retryAfterMs": retry_after_ms, "pathContains": path}
         self._control("POST", json.dumps(fault).encode())
@@ -85,7 +87,9 @@ def _read_port(process: subprocess.Popen[str]) -> int:
         line = lines.get(timeout=START_TIMEOUT_S)
     except queue.Empty:
         process.kill()
-        raise CosmosServerMissing(f"the Cosmos DB test server did not start within {START_TIMEOUT_S}s") from None
+        raise CosmosServerMissing(
+            f"the Cosmos DB test server did not start within {START_TIMEOUT_S}s"
+        ) from None
     if not line.startswith("listening "):
         process.kill()
         raise CosmosServerMissing(f"the Cosmos DB test server failed to start: {line!r}")

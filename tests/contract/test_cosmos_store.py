@@ -30,8 +30,14 @@ async def test_created_containers_have_the_designed_partition_keys_and_dedupe_tt
         await store.dedupe.seen(["event:a"])
         # THEN the containers exist with DESIGN §5's partition keys, TTL on for dedupe only
         containers = store.rules._containers  # the one resolver all three ports share
-        rules, state, dedupe = [await (await containers.get(role)).read() for role in ("rules", "state", "dedupe")]
-    assert [c["partitionKey"]["paths"] for c in (rules, state, dedupe)] == [["/ruleset"], ["/entity"], ["/key"]]
+        rules, state, dedupe = [
+            await (await containers.get(role)).read() for role in ("rules", "state", "dedupe")
+        ]
+    assert [c["partitionKey"]["paths"] for c in (rules, state, dedupe)] == [
+        ["/ruleset"],
+        ["/entity"],
+        ["/key"],
+    ]
     assert dedupe["defaultTtl"] == -1
     assert "defaultTtl" not in state
 
@@ -158,4 +164,3 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-

@@ -18,7 +18,9 @@ async def test_dead_letters_keep_bytes_reason_and_provenance_in_order(store: Sto
         kind="event", reason="not JSON", payload=b"\xff\x00{", partition="3", sequence_number=42,
         offset="1024", enqueued_time=enqueued,
     )  # fmt: skip
-    action = DeadLetter(kind="action", reason="permanent: 400", payload=b"{}", rule_id="r1", action_key="k1", attempts=3)
+    action = DeadLetter(
+        kind="action", reason="permanent: 400", payload=b"{}", rule_id="r1", action_key="k1", attempts=3
+    )
     # WHEN they are written and listed
     await store.deadletters.write([event, action])
     letters = await store.deadletters.list(limit=10)

@@ -54,7 +54,11 @@ async def test_outbox_entries_of_entities_without_state_are_committed(store: Sto
 
 async def test_pending_outbox_is_oldest_first_across_entities_and_limited(store: Store) -> None:
     # GIVEN actions for three entities planned at different times
-    entries = [entry("user-3", "k3", minutes=3), entry("user-1", "k1", minutes=1), entry("user-2", "k2", minutes=2)]
+    entries = [
+        entry("user-3", "k3", minutes=3),
+        entry("user-1", "k1", minutes=1),
+        entry("user-2", "k2", minutes=2),
+    ]
     await store.states.save_states([], outbox=entries)
     # WHEN asking for the two oldest
     oldest = await store.states.pending_outbox(limit=2)

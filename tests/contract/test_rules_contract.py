@@ -52,7 +52,9 @@ async def test_rule_sets_are_versioned_independently_by_name(store: Store) -> No
 async def test_concurrent_saves_of_one_rule_set_get_distinct_versions(store: Store) -> None:
     # GIVEN five writers saving the same rule set at once
     # WHEN they all finish
-    versions = await asyncio.gather(*(store.rules.save_ruleset("default", [{"id": f"r{i}"}]) for i in range(5)))
+    versions = await asyncio.gather(
+        *(store.rules.save_ruleset("default", [{"id": f"r{i}"}]) for i in range(5))
+    )
     # THEN no two writers got the same number, and the head is the highest
     assert sorted(versions) == [1, 2, 3, 4, 5]
     assert (await store.rules.load_ruleset("default")).version == 5

@@ -7,7 +7,14 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
-from shared.store import ConcurrencyConflict, EntityState, OutboxEntry, StateStore, Store, commit_entity_updates
+from shared.store import (
+    ConcurrencyConflict,
+    EntityState,
+    OutboxEntry,
+    StateStore,
+    Store,
+    commit_entity_updates,
+)
 from shared.store.optimistic import ApplyUpdate
 
 pytestmark = pytest.mark.anyio
@@ -24,7 +31,9 @@ async def test_unknown_entities_are_left_out_of_loaded_states(store: Store) -> N
 
 async def test_saved_state_round_trips_and_gets_a_new_etag_in_place(store: Store) -> None:
     # GIVEN a new entity's state (no etag yet), with entity keys Cosmos ids could not hold
-    state = EntityState(entity="contoso.com/alice?#", data={"cooldowns": {"r1": "2024-05-01T12:00:00Z"}, "n": 1})
+    state = EntityState(
+        entity="contoso.com/alice?#", data={"cooldowns": {"r1": "2024-05-01T12:00:00Z"}, "n": 1}
+    )
     # WHEN it is saved, loaded, changed and saved again
     await store.states.save_states([state])
     first_etag = state.etag

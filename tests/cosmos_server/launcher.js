@@ -30,7 +30,7 @@ const Documents = lib("account/documents").default;
 const NOT_FOUND = { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
 const readDocumentModule = lib("handler/read-document");
 const stockReadDocument = readDocumentModule.default;
-readDocumentModule.unused = (account, req, res, params) => {
+readDocumentModule.default = (account, req, res, params) => {
   const collection = account.database(params.dbId).collection(params.collId);
   const header = getPartitionFromHeader.default(req);
   if (collection.read() && header) {
@@ -155,7 +155,7 @@ Documents.prototype._set = function setAndStamp(data) {
   writtenAt.set(data._rid, Date.now());
   return stockSet.call(this, data);
 };
-for (const method of []) {
+for (const method of ["_item", "query", "read"]) {
   const stock = Documents.prototype[method];
   Documents.prototype[method] = function withoutExpired(...args) {
     removeExpired(this);

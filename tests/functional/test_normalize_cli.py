@@ -15,7 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def run_normalize(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "squall", "normalize", *args],
-        input=stdin, capture_output=True, cwd=REPO_ROOT, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=False,
     )
 
 
@@ -32,8 +36,10 @@ def test_normalize_file_writes_one_canonical_event_per_record_with_utc_times() -
     events = json_lines(completed.stdout)
     assert len(events) == 6
     assert (events[0]["id"], events[0]["type"], events[0]["time"], events[0]["entity"]) == (
-        "80c76bd2-9d81-4c57-a97a-accfc3443dca", "AzureActiveDirectory/PasswordLogonInitialAuthUsingPassword",
-        "2015-06-29T20:03:19Z", "admin@contoso.onmicrosoft.com",
+        "80c76bd2-9d81-4c57-a97a-accfc3443dca",
+        "AzureActiveDirectory/PasswordLogonInitialAuthUsingPassword",
+        "2015-06-29T20:03:19Z",
+        "admin@contoso.onmicrosoft.com",
     )
     assert events[0]["attributes"]["result_status"] == "failed"  # type: ignore[index]
     assert completed.stderr == b""
@@ -48,7 +54,8 @@ def test_normalize_stdin_reports_rejections_on_stderr_with_line_and_index() -> N
     # THEN good records are events; each rejection names its line, index and reason; exit is still 0
     assert completed.returncode == 0
     assert [event["id"] for event in json_lines(completed.stdout)] == [
-        "5e0b7c21-94fd-4a3e-8b61-d2c7f9a04e3b", "5e0b7c21-94fd-4a3e-8b61-d2c7f9a04e3b",
+        "5e0b7c21-94fd-4a3e-8b61-d2c7f9a04e3b",
+        "5e0b7c21-94fd-4a3e-8b61-d2c7f9a04e3b",
     ]
     rejections = json_lines(completed.stderr)
     assert [(r["line"], r["index"]) for r in rejections] == [(3, None), (4, 1)]
@@ -63,7 +70,11 @@ def test_normalize_plain_json_with_field_map_option() -> None:
     assert completed.returncode == 0, completed.stderr
     (event,) = json_lines(completed.stdout)
     assert (event["id"], event["source"], event["type"], event["time"], event["entity"]) == (
-        "e1", "json", "signup", "2024-03-01T10:00:00Z", "u1",
+        "e1",
+        "json",
+        "signup",
+        "2024-03-01T10:00:00Z",
+        "u1",
     )
     assert event["attributes"] == {"user": {"id": "u1"}, "plan": "pro"}
 

@@ -92,7 +92,9 @@ def test_forced_format_that_does_not_match_the_record_is_rejected(source: str) -
         ({"Workload": True}, "o365: field 'Workload' must be a string, got boolean"),
     ],
 )
-def test_o365_record_with_wrong_field_is_rejected_with_precise_reason(change: dict[str, Any], reason: str) -> None:
+def test_o365_record_with_wrong_field_is_rejected_with_precise_reason(
+    change: dict[str, Any], reason: str
+) -> None:
     assert reasons(msgspec.json.encode({**O365, **change}), source="o365") == [reason]
 
 
@@ -101,7 +103,9 @@ def test_o365_record_missing_id_is_rejected_and_keeps_original_bytes() -> None:
     result = normalize_raw_event(RawEvent(body=body), NormalizeOptions(source="o365"))
     (rejection,) = result.rejections
     assert (rejection.reason, rejection.index, rejection.payload) == (
-        "o365: missing required field 'Id'", None, body,
+        "o365: missing required field 'Id'",
+        None,
+        body,
     )
 
 
@@ -114,7 +118,8 @@ def test_array_with_good_and_bad_items_keeps_going_and_counts_every_record() -> 
     # THEN two events and two rejections, each with its index and own bytes
     assert [event.id for event in result.events] == [O365["Id"], "second"]
     assert [(r.index, r.reason) for r in result.rejections] == [
-        (1, "o365: field 'Id' is empty"), (2, "expected a JSON object, got number"),
+        (1, "o365: field 'Id' is empty"),
+        (2, "expected a JSON object, got number"),
     ]
     assert msgspec.json.decode(result.rejections[0].payload) == bad
     assert result.rejections[1].payload == b"7"
@@ -160,15 +165,38 @@ def assert_counts_and_valid_events(body: bytes, options: NormalizeOptions) -> No
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
+    ),
     max_leaves=20,
 )
-SIGNATURE_KEYS = ["Id", "Workload", "Operation", "CreationTime", "UserId", "OrganizationId", "specversion", "id",
-                  "source", "type", "time", "subject", "data_base64", "eventType", "eventTime", "dataVersion",
-                  "eventId", "ts", "user"]
-record_like = st.dictionaries(st.sampled_from(SIGNATURE_KEYS), json_values | st.just("2024-01-01T00:00:00"),
-                              max_size=10)
-FIELD_MAP = NormalizeOptions(json_field_map={"id": "eventId", "type": "type", "time": "ts", "entity": "user.id"})
+SIGNATURE_KEYS = [
+    "Id",
+    "Workload",
+    "Operation",
+    "CreationTime",
+    "UserId",
+    "OrganizationId",
+    "specversion",
+    "id",
+    "source",
+    "type",
+    "time",
+    "subject",
+    "data_base64",
+    "eventType",
+    "eventTime",
+    "dataVersion",
+    "eventId",
+    "ts",
+    "user",
+]
+record_like = st.dictionaries(
+    st.sampled_from(SIGNATURE_KEYS), json_values | st.just("2024-01-01T00:00:00"), max_size=10
+)
+FIELD_MAP = NormalizeOptions(
+    json_field_map={"id": "eventId", "type": "type", "time": "ts", "entity": "user.id"}
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -178,7 +206,9 @@ def test_random_bytes_never_raise_and_every_record_is_accounted_for(body: bytes)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(json_values, record_like, st.lists(record_like, max_size=5)), st.sampled_from(["auto", "json"]))
+@given(
+    st.one_of(json_values, record_like, st.lists(record_like, max_size=5)), st.sampled_from(["auto", "json"])
+)
 def test_random_json_never_raises_and_every_record_is_accounted_for(value: Any, mode: str) -> None:
     options = FIELD_MAP if mode == "json" else NormalizeOptions()
     assert_counts_and_valid_events(msgspec.json.encode(value), options)

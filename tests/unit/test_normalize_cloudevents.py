@@ -28,7 +28,9 @@ def sample(group: str, sample_id: str) -> dict[str, Any]:
     return next(item for item in SAMPLES[group] if item["id"] == sample_id)
 
 
-def normalize(body: bytes, *, properties: dict[str, Any] | None = None, source: str = "auto") -> NormalizeResult:
+def normalize(
+    body: bytes, *, properties: dict[str, Any] | None = None, source: str = "auto"
+) -> NormalizeResult:
     raw = RawEvent(
         body=body, partition="1", sequence_number=9, enqueued_time=ENQUEUED, properties=properties or {}
     )
@@ -38,27 +40,40 @@ def normalize(body: bytes, *, properties: dict[str, Any] | None = None, source: 
 # sample id: (id, time, entity, attributes without ce_source/specversion)
 STRUCTURED_EXPECTED = {
     "spec-3.2-xml-string": (
-        "B234-1234-1234", SPEC_TIME, "/mycontext",
+        "B234-1234-1234",
+        SPEC_TIME,
+        "/mycontext",
         {"datacontenttype": "application/xml", **SPEC_EXTENSIONS, "data": '<much wow="xml"/>'},
     ),
     "spec-3.2-json-object": (
-        "C234-1234-1234", SPEC_TIME, "/mycontext",
+        "C234-1234-1234",
+        SPEC_TIME,
+        "/mycontext",
         {"datacontenttype": "application/json", **SPEC_EXTENSIONS, "data": APPINFO},
     ),
     "spec-3.2-json-string-no-datacontenttype": (
-        "D234-1234-1234", SPEC_TIME, "/mycontext", {**SPEC_EXTENSIONS, "data": "I'm just a string"},
+        "D234-1234-1234",
+        SPEC_TIME,
+        "/mycontext",
+        {**SPEC_EXTENSIONS, "data": "I'm just a string"},
     ),
     "msdocs-eventgrid-cloudevent-blobcreated": (
-        "9aeb0fdf-c01e-0131-0922-9eb54906e209", datetime(2019, 11, 18, 15, 13, 39, 458925, tzinfo=UTC),
-        BLOB_SUBJECT, {"dataschema": "#", "subject": BLOB_SUBJECT},
+        "9aeb0fdf-c01e-0131-0922-9eb54906e209",
+        datetime(2019, 11, 18, 15, 13, 39, 458925, tzinfo=UTC),
+        BLOB_SUBJECT,
+        {"dataschema": "#", "subject": BLOB_SUBJECT},
     ),
     "constructed-valid-base64": (
-        "A234-1234-1234", SPEC_TIME, "/mycontext",
+        "A234-1234-1234",
+        SPEC_TIME,
+        "/mycontext",
         {"datacontenttype": "application/vnd.apache.thrift.binary", **SPEC_EXTENSIONS, "data": "hello world"},
     ),
 }
-GROUP_OF = {"msdocs-eventgrid-cloudevent-blobcreated": "azure_event_grid_cloudevent",
-            "constructed-valid-base64": "constructed"}
+GROUP_OF = {
+    "msdocs-eventgrid-cloudevent-blobcreated": "azure_event_grid_cloudevent",
+    "constructed-valid-base64": "constructed",
+}
 
 
 @pytest.mark.parametrize("source", ["auto", "cloudevents"])
@@ -73,7 +88,12 @@ def test_structured_cloudevent_fixture_maps_to_expected_canonical_fields(sample_
     (event,) = result.events
     ident, time, entity, attributes = STRUCTURED_EXPECTED[sample_id]
     assert (event.id, event.source, event.type, event.time, event.entity, event.tenant) == (
-        ident, "cloudevents", item["event"]["type"], time, entity, None,
+        ident,
+        "cloudevents",
+        item["event"]["type"],
+        time,
+        entity,
+        None,
     )
     expected = {"ce_source": item["event"]["source"], "specversion": "1.0", **attributes}
     if sample_id == "msdocs-eventgrid-cloudevent-blobcreated":
@@ -101,7 +121,10 @@ def test_spec_batch_normalizes_good_item_and_rejects_bad_item_by_index() -> None
     # THEN item 1 is an event and item 0 a rejection carrying its own bytes
     (event,) = result.events
     assert (event.id, event.type, event.entity, event.time) == (
-        "C234-1234-1234", "com.example.someotherevent", "/mycontext/9", datetime(2018, 4, 5, 17, 31, 5, tzinfo=UTC),
+        "C234-1234-1234",
+        "com.example.someotherevent",
+        "/mycontext/9",
+        datetime(2018, 4, 5, 17, 31, 5, tzinfo=UTC),
     )
     assert event.attributes["data"] == APPINFO
     (rejection,) = result.rejections
@@ -115,7 +138,11 @@ def test_empty_batch_gives_no_events_and_no_rejections() -> None:
 
 
 BINARY_DATA = {
-    "spec-3.2-binary-http-1": ("A234-1234-1234", "application/vnd.apache.thrift.binary", "...raw binary bytes..."),
+    "spec-3.2-binary-http-1": (
+        "A234-1234-1234",
+        "application/vnd.apache.thrift.binary",
+        "...raw binary bytes...",
+    ),
     "spec-3.2-binary-http-2": ("B234-1234-1234", "application/xml", '<much wow="xml"/>'),
     "spec-3.2-binary-http-3": ("C234-1234-1234", "application/json", APPINFO),
     "spec-3.2-binary-http-4": ("D234-1234-1234", "application/json", "I'm just a string"),
@@ -132,19 +159,31 @@ def test_binary_mode_cloudevent_from_message_properties(sample_id: str) -> None:
     (event,) = result.events
     ident, content_type, data = BINARY_DATA[sample_id]
     assert (event.id, event.source, event.type, event.time, event.entity) == (
-        ident, "cloudevents", "com.example.someevent", SPEC_TIME, "/mycontext",
+        ident,
+        "cloudevents",
+        "com.example.someevent",
+        SPEC_TIME,
+        "/mycontext",
     )
     assert event.attributes == {
-        "ce_source": "/mycontext", "specversion": "1.0", "datacontenttype": content_type,
-        "comexampleextension1": "value", "comexampleothervalue": "5", "data": data,
+        "ce_source": "/mycontext",
+        "specversion": "1.0",
+        "datacontenttype": content_type,
+        "comexampleextension1": "value",
+        "comexampleothervalue": "5",
+        "data": data,
     }
 
 
 def test_binary_mode_with_amqp_property_prefix_and_tenant_extension() -> None:
     # GIVEN AMQP-binding property names (cloudEvents:...) with entity and tenant extensions
     properties = {
-        "cloudEvents:specversion": "1.0", "cloudEvents:id": "e-1", "cloudEvents:source": "/app",
-        "cloudEvents:type": "app.login", "cloudEvents:userid": "u-42", "cloudEvents:tenantid": "t-7",
+        "cloudEvents:specversion": "1.0",
+        "cloudEvents:id": "e-1",
+        "cloudEvents:source": "/app",
+        "cloudEvents:type": "app.login",
+        "cloudEvents:userid": "u-42",
+        "cloudEvents:tenantid": "t-7",
         "content-type": "application/json",
     }
     # WHEN normalized without a time attribute
@@ -166,8 +205,15 @@ def test_subject_wins_over_extensions_and_null_subject_is_absent() -> None:
 def test_data_base64_holding_json_is_decoded_for_json_content_type() -> None:
     payload = base64.b64encode(b'{"n": 1}').decode()
     body = msgspec.json.encode(
-        {"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "time": "2024-01-01T00:00:00+01:00",
-         "datacontenttype": "application/json", "data_base64": payload}
+        {
+            "specversion": "1.0",
+            "id": "1",
+            "source": "/s",
+            "type": "t",
+            "time": "2024-01-01T00:00:00+01:00",
+            "datacontenttype": "application/json",
+            "data_base64": payload,
+        }
     )
     (event,) = normalize(body).events
     assert event.attributes["data"] == {"n": 1}
@@ -182,7 +228,10 @@ def test_data_base64_holding_json_is_decoded_for_json_content_type() -> None:
         ({"type": 5}, "cloudevents: field 'type' must be a string, got number"),
         ({"specversion": "0.3"}, "cloudevents: unsupported specversion (only 1.0 is accepted)"),
         ({"time": "yesterday"}, "cloudevents: field 'time' is not an ISO 8601 timestamp"),
-        ({"data": 1, "data_base64": "AA=="}, "cloudevents: both 'data' and 'data_base64' are present (spec allows one)"),
+        (
+            {"data": 1, "data_base64": "AA=="},
+            "cloudevents: both 'data' and 'data_base64' are present (spec allows one)",
+        ),
         ({"subject": ["x"]}, "cloudevents: field 'subject' must be a string, got array"),
     ],
 )

@@ -17,23 +17,31 @@ BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 
 
 def normalize(payload: Any, *, source: str = "auto") -> NormalizeResult:
-    raw = RawEvent(body=msgspec.json.encode(payload), partition="4", sequence_number=5, enqueued_time=ENQUEUED)
+    raw = RawEvent(
+        body=msgspec.json.encode(payload), partition="4", sequence_number=5, enqueued_time=ENQUEUED
+    )
     return normalize_raw_event(raw, NormalizeOptions(source=source))  # type: ignore[arg-type]
 
 
 # sample id: (id, type, time, entity)
 EXPECTED = {
     "msdocs-event-schema-blobcreated-2024": (
-        "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb", BLOB_CREATED, datetime(2024, 12, 6, 3, 32, 15, 723887, tzinfo=UTC),
+        "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb",
+        BLOB_CREATED,
+        datetime(2024, 12, 6, 3, 32, 15, 723887, tzinfo=UTC),
         "/blobServices/default/containers/testcontainer/blobs/dataflow.jpg",
     ),
     "msdocs-receive-events-blobcreated-2017": (
-        "831e1650-001e-001b-66ab-eeb76e069631", BLOB_CREATED, datetime(2017, 6, 26, 18, 41, 0, 958410, tzinfo=UTC),
+        "831e1650-001e-001b-66ab-eeb76e069631",
+        BLOB_CREATED,
+        datetime(2017, 6, 26, 18, 41, 0, 958410, tzinfo=UTC),
         "/blobServices/default/containers/testcontainer/blobs/testfile.txt",
     ),
     "msdocs-iothub-devicetelemetry-via-eventgrid": (
-        "9af86784-8d40-fe2g-8b2a-bab65e106785", "Microsoft.Devices.DeviceTelemetry",
-        datetime(2019, 1, 7, 20, 58, 30, 480000, tzinfo=UTC), "d1",
+        "9af86784-8d40-fe2g-8b2a-bab65e106785",
+        "Microsoft.Devices.DeviceTelemetry",
+        datetime(2019, 1, 7, 20, 58, 30, 480000, tzinfo=UTC),
+        "d1",
     ),
 }
 
@@ -54,7 +62,12 @@ def test_eventgrid_fixture_maps_to_expected_canonical_fields(sample_id: str, sou
     (event,) = result.events
     ident, type_, time, entity = EXPECTED[sample_id]
     assert (event.id, event.source, event.type, event.time, event.entity, event.tenant) == (
-        ident, "eventgrid", type_, time, entity, None,
+        ident,
+        "eventgrid",
+        type_,
+        time,
+        entity,
+        None,
     )
     original = payload[0]
     assert event.attributes == {
@@ -76,8 +89,13 @@ def test_subscription_validation_event_is_rejected_as_not_usage() -> None:
 
 def test_empty_subject_falls_back_to_topic_and_data_tenant_is_used() -> None:
     event = {
-        "id": "e1", "topic": "/subscriptions/x/topics/usage", "subject": "", "eventType": "App.Login",
-        "eventTime": "2024-02-03T04:05:06Z", "dataVersion": "1", "data": {"tenantId": "t-1"},
+        "id": "e1",
+        "topic": "/subscriptions/x/topics/usage",
+        "subject": "",
+        "eventType": "App.Login",
+        "eventTime": "2024-02-03T04:05:06Z",
+        "dataVersion": "1",
+        "data": {"tenantId": "t-1"},
     }
     (result,) = normalize(event).events
     assert (result.entity, result.tenant) == ("/subscriptions/x/topics/usage", "t-1")
@@ -89,11 +107,20 @@ def test_empty_subject_falls_back_to_topic_and_data_tenant_is_used() -> None:
         ({"id": 7}, "eventgrid: field 'id' must be a string, got number"),
         ({"eventTime": None}, "eventgrid: field 'eventTime' must be a string, got null"),
         ({"eventTime": "2024-13-01T00:00:00Z"}, "eventgrid: field 'eventTime' is not an ISO 8601 timestamp"),
-        ({"subject": "", "topic": ""}, "eventgrid: no entity: 'subject' and 'topic' are both missing or empty"),
+        (
+            {"subject": "", "topic": ""},
+            "eventgrid: no entity: 'subject' and 'topic' are both missing or empty",
+        ),
     ],
 )
 def test_invalid_eventgrid_event_is_rejected_with_precise_reason(change: dict[str, Any], reason: str) -> None:
-    event = {"id": "e1", "topic": "/t", "subject": "s", "eventType": "A.B", "eventTime": "2024-02-03T04:05:06Z",
-             "dataVersion": "1"}
+    event = {
+        "id": "e1",
+        "topic": "/t",
+        "subject": "s",
+        "eventType": "A.B",
+        "eventTime": "2024-02-03T04:05:06Z",
+        "dataVersion": "1",
+    }
     result = normalize([{**event, **change}])
     assert [r.reason for r in result.rejections] == [reason]

@@ -21,47 +21,83 @@ def observed_raw(item: dict[str, Any]) -> RawEvent:
     """The message as an Event Hubs reader hands it over: body bytes + application/system properties."""
     body = item["body_text"].encode() if "body_text" in item else msgspec.json.encode(item["body_json"])
     return RawEvent(
-        body=body, partition="2", sequence_number=1234, enqueued_time=ENQUEUED,
-        properties=item["application_properties"] or {}, system_properties=item["system_properties"],
+        body=body,
+        partition="2",
+        sequence_number=1234,
+        enqueued_time=ENQUEUED,
+        properties=item["application_properties"] or {},
+        system_properties=item["system_properties"],
     )
 
 
 # sample id: (type, time, body, extra attributes)
 EXPECTED = {
     "csharp-telemetry-thermostat": (
-        "iothub/Telemetry", ENQUEUED, {"temperature": 25.5},
+        "iothub/Telemetry",
+        ENQUEUED,
+        {"temperature": 25.5},
         {"dataschema": "dtmi:com:example:Thermostat;1", "content_type": "application/json"},
     ),
     "csharp-telemetry-component-thermostat1": (
-        "iothub/Telemetry", ENQUEUED, {"temperature": 11.1},
-        {"component": "thermostat1", "dataschema": "dtmi:com:example:TemperatureController;1",
-         "content_type": "application/json"},
+        "iothub/Telemetry",
+        ENQUEUED,
+        {"temperature": 11.1},
+        {
+            "component": "thermostat1",
+            "dataschema": "dtmi:com:example:TemperatureController;1",
+            "content_type": "application/json",
+        },
     ),
     "csharp-telemetry-component-thermostat2": (
-        "iothub/Telemetry", ENQUEUED, {"temperature": 41.2},
-        {"component": "thermostat2", "dataschema": "dtmi:com:example:TemperatureController;1",
-         "content_type": "application/json"},
+        "iothub/Telemetry",
+        ENQUEUED,
+        {"temperature": 41.2},
+        {
+            "component": "thermostat2",
+            "dataschema": "dtmi:com:example:TemperatureController;1",
+            "content_type": "application/json",
+        },
     ),
     "csharp-twin-change": (
-        "iothub/twinChangeEvents", ENQUEUED,
-        {"version": 3, "properties": {"reported": {
-            "maxTempSinceLastReboot": 9.6,
-            "$metadata": {"$lastUpdated": "2020-10-06T10:17:41.7408552Z",
-                          "maxTempSinceLastReboot": {"$lastUpdated": "2020-10-06T10:17:41.7408552Z"}},
-            "$version": 2}}},
+        "iothub/twinChangeEvents",
+        ENQUEUED,
+        {
+            "version": 3,
+            "properties": {
+                "reported": {
+                    "maxTempSinceLastReboot": 9.6,
+                    "$metadata": {
+                        "$lastUpdated": "2020-10-06T10:17:41.7408552Z",
+                        "maxTempSinceLastReboot": {"$lastUpdated": "2020-10-06T10:17:41.7408552Z"},
+                    },
+                    "$version": 2,
+                }
+            },
+        },
         {"content_type": "application/json"},
     ),
     "csharp-digital-twin-change": (
-        "iothub/digitalTwinChangeEvents", ENQUEUED,
-        [{"op": "add", "path": "/$metadata/maxTempSinceLastReboot",
-          "value": {"lastUpdateTime": "2020-10-06T10:39:16.0209836Z"}},
-         {"op": "add", "path": "/maxTempSinceLastReboot", "value": 34.9}],
+        "iothub/digitalTwinChangeEvents",
+        ENQUEUED,
+        [
+            {
+                "op": "add",
+                "path": "/$metadata/maxTempSinceLastReboot",
+                "value": {"lastUpdateTime": "2020-10-06T10:39:16.0209836Z"},
+            },
+            {"op": "add", "path": "/maxTempSinceLastReboot", "value": 34.9},
+        ],
         {"content_type": "application/json-patch+json"},
     ),
     "node-telemetry-component-thermostat1": (
-        "iothub/Telemetry", datetime(2020, 10, 20, 15, 11, 9, 320000, tzinfo=UTC), {"temperature": 68.77370855171125},
-        {"component": "thermostat1", "dataschema": "dtmi:com:example:TemperatureController;1",
-         "content_type": "application/json"},
+        "iothub/Telemetry",
+        datetime(2020, 10, 20, 15, 11, 9, 320000, tzinfo=UTC),
+        {"temperature": 68.77370855171125},
+        {
+            "component": "thermostat1",
+            "dataschema": "dtmi:com:example:TemperatureController;1",
+            "content_type": "application/json",
+        },
     ),
 }
 
@@ -82,7 +118,12 @@ def test_iothub_message_maps_to_expected_canonical_fields(sample_id: str, source
     (event,) = result.events
     type_, time, body, extra = EXPECTED[sample_id]
     assert (event.id, event.source, event.type, event.time, event.entity, event.tenant) == (
-        "2:1234", "iothub", type_, time, "my-pnp-device", None,
+        "2:1234",
+        "iothub",
+        type_,
+        time,
+        "my-pnp-device",
+        None,
     )
     assert event.attributes == {
         "message_source": type_.removeprefix("iothub/"),
@@ -94,22 +135,36 @@ def test_iothub_message_maps_to_expected_canonical_fields(sample_id: str, source
 
 def test_message_id_and_hub_name_become_id_and_tenant_and_iso_time_is_used() -> None:
     raw = RawEvent(
-        body=b"not json", partition="0", sequence_number=1, enqueued_time=ENQUEUED,
+        body=b"not json",
+        partition="0",
+        sequence_number=1,
+        enqueued_time=ENQUEUED,
         system_properties={
-            b"iothub-connection-device-id": b"dev-1", b"message-id": b"m-77", "iothub-hub-name": "hub-a",
-            "iothub-enqueuedtime": "2020-10-06T10:59:58.5Z", "iothub-connection-module-id": "mod-1",
+            b"iothub-connection-device-id": b"dev-1",
+            b"message-id": b"m-77",
+            "iothub-hub-name": "hub-a",
+            "iothub-enqueuedtime": "2020-10-06T10:59:58.5Z",
+            "iothub-connection-module-id": "mod-1",
         },
     )
     (event,) = normalize_raw_event(raw).events
     assert (event.id, event.entity, event.tenant, event.time) == (
-        "m-77", "dev-1", "hub-a", datetime(2020, 10, 6, 10, 59, 58, 500000, tzinfo=UTC),
+        "m-77",
+        "dev-1",
+        "hub-a",
+        datetime(2020, 10, 6, 10, 59, 58, 500000, tzinfo=UTC),
     )
     assert (event.attributes["body"], event.attributes["module_id"]) == ("not json", "mod-1")
 
 
 def test_non_utf8_body_is_kept_as_base64() -> None:
-    raw = RawEvent(body=b"\xff\x00", partition="0", sequence_number=1, enqueued_time=ENQUEUED,
-                   system_properties={"iothub-connection-device-id": "dev-1"})
+    raw = RawEvent(
+        body=b"\xff\x00",
+        partition="0",
+        sequence_number=1,
+        enqueued_time=ENQUEUED,
+        system_properties={"iothub-connection-device-id": "dev-1"},
+    )
     (event,) = normalize_raw_event(raw).events
     assert event.attributes["body_base64"] == "/wA="
 
@@ -118,8 +173,10 @@ def test_functions_trigger_single_event_metadata() -> None:
     # GIVEN the azure-functions library's captured trigger metadata for one IoT Hub message
     meta = TRIGGER["functions-python-single-event-metadata-captured"]["trigger_metadata_datums"]
     raw = RawEvent(
-        body=b"body_bytes", partition=meta["PartitionContext"]["value"]["PartitionId"],
-        sequence_number=meta["SequenceNumber"]["value"], offset=meta["Offset"]["value"],
+        body=b"body_bytes",
+        partition=meta["PartitionContext"]["value"]["PartitionId"],
+        sequence_number=meta["SequenceNumber"]["value"],
+        offset=meta["Offset"]["value"],
         enqueued_time=datetime.fromisoformat(meta["EnqueuedTimeUtc"]["value"]),
         system_properties=meta["SystemProperties"]["value"],
     )
@@ -127,7 +184,10 @@ def test_functions_trigger_single_event_metadata() -> None:
     (event,) = normalize_raw_event(raw).events
     # THEN the id comes from partition + sequence number, time from the enqueued time
     assert (event.id, event.type, event.time, event.entity, event.attributes["body"]) == (
-        "0:47", "iothub/Telemetry", datetime(2020, 7, 14, 1, 27, 55, 627000, tzinfo=UTC), "awesome-device-id",
+        "0:47",
+        "iothub/Telemetry",
+        datetime(2020, 7, 14, 1, 27, 55, 627000, tzinfo=UTC),
+        "awesome-device-id",
         "body_bytes",
     )
 
@@ -138,9 +198,14 @@ def test_functions_trigger_batch_routes_each_message_by_its_own_system_propertie
     bodies = item["data_datum"]["value"]
     system = item["trigger_metadata_datums"]["SystemPropertiesArray"]["value"]
     raws = [
-        RawEvent(body=body.encode(), partition="0", sequence_number=props["SequenceNumber"],
-                 partition_key=props["PartitionKey"], system_properties=props,
-                 enqueued_time=datetime.fromisoformat(props["EnqueuedTimeUtc"]))
+        RawEvent(
+            body=body.encode(),
+            partition="0",
+            sequence_number=props["SequenceNumber"],
+            partition_key=props["PartitionKey"],
+            system_properties=props,
+            enqueued_time=datetime.fromisoformat(props["EnqueuedTimeUtc"]),
+        )
         for body, props in zip(bodies, system, strict=True)
     ]
     # WHEN each is normalized
@@ -148,7 +213,10 @@ def test_functions_trigger_batch_routes_each_message_by_its_own_system_propertie
     # THEN the IoT Hub one is an event and the unmapped plain JSON one a rejection
     (event,) = first.events
     assert (event.id, event.entity, event.type, event.attributes["body"]) == (
-        "0:47", "my-pnp-device", "iothub/Telemetry", {"a": 1},
+        "0:47",
+        "my-pnp-device",
+        "iothub/Telemetry",
+        {"a": 1},
     )
     assert [r.reason for r in second.rejections] == [UNKNOWN_FORMAT_REASON]
 

@@ -17,8 +17,14 @@ from tests.fixtures import jsonl_lines, load_json
 
 FIELD_MAP = {"id": "eventId", "type": "name", "time": "ts", "entity": "user.id", "tenant": "org"}
 OPTIONS = NormalizeOptions(json_field_map=FIELD_MAP)
-RECORD = {"eventId": "ev-1", "name": "checkout", "ts": "2024-03-01T10:00:00Z", "user": {"id": "u-1"},
-          "org": "acme", "amount": 12.5}
+RECORD = {
+    "eventId": "ev-1",
+    "name": "checkout",
+    "ts": "2024-03-01T10:00:00Z",
+    "user": {"id": "u-1"},
+    "org": "acme",
+    "amount": 12.5,
+}
 
 
 def normalize(record: Any, options: NormalizeOptions = OPTIONS) -> Any:
@@ -32,7 +38,12 @@ def test_plain_json_record_maps_through_the_field_map() -> None:
     (event,) = normalize(RECORD).events
     # THEN canonical fields come from the mapped paths; consumed top-level fields leave attributes
     assert (event.id, event.source, event.type, event.time, event.entity, event.tenant) == (
-        "ev-1", "json", "checkout", datetime(2024, 3, 1, 10, 0, tzinfo=UTC), "u-1", "acme",
+        "ev-1",
+        "json",
+        "checkout",
+        datetime(2024, 3, 1, 10, 0, tzinfo=UTC),
+        "u-1",
+        "acme",
     )
     assert event.attributes == {"user": {"id": "u-1"}, "amount": 12.5}
 
@@ -71,13 +82,17 @@ def test_numeric_ids_become_text_and_missing_tenant_is_none() -> None:
         ({"ts": True}, "json: field 'ts' must be a timestamp string or number, got boolean"),
     ],
 )
-def test_plain_json_with_bad_field_is_rejected_with_precise_reason(change: dict[str, Any], reason: str) -> None:
+def test_plain_json_with_bad_field_is_rejected_with_precise_reason(
+    change: dict[str, Any], reason: str
+) -> None:
     result = normalize({**RECORD, **change})
     assert [r.reason for r in result.rejections] == [reason]
 
 
 def test_field_map_setting_text_is_parsed_and_validated() -> None:
-    settings = Settings(SQUALL_JSON_FIELD_MAP=msgspec.json.encode(FIELD_MAP).decode(), SQUALL_EVENT_FORMAT="json")
+    settings = Settings(
+        SQUALL_JSON_FIELD_MAP=msgspec.json.encode(FIELD_MAP).decode(), SQUALL_EVENT_FORMAT="json"
+    )
     options = NormalizeOptions.from_settings(settings)
     assert (options.source, dict(options.json_field_map or {})) == ("json", FIELD_MAP)
     with pytest.raises(ValueError, match="SQUALL_JSON_FIELD_MAP is not valid JSON"):
@@ -89,13 +104,20 @@ def test_field_map_setting_text_is_parsed_and_validated() -> None:
 
 
 def all_fixture_events() -> list[Event]:
-    bodies = [line for name in ("o365_microsoft_docs.jsonl", "o365_recreated.jsonl",
-                                "o365_constructed_quirks.jsonl") for line in jsonl_lines(name)]
-    bodies += [msgspec.json.encode(item["payload"]) for item in load_json("eventgrid_samples.json")["samples"]]
+    bodies = [
+        line
+        for name in ("o365_microsoft_docs.jsonl", "o365_recreated.jsonl", "o365_constructed_quirks.jsonl")
+        for line in jsonl_lines(name)
+    ]
+    bodies += [
+        msgspec.json.encode(item["payload"]) for item in load_json("eventgrid_samples.json")["samples"]
+    ]
     bodies.append(msgspec.json.encode(RECORD))
     events: list[Event] = []
     for body in bodies:
-        raw = RawEvent(body=body, partition="1", sequence_number=2, enqueued_time=datetime(2024, 1, 1, tzinfo=UTC))
+        raw = RawEvent(
+            body=body, partition="1", sequence_number=2, enqueued_time=datetime(2024, 1, 1, tzinfo=UTC)
+        )
         events.extend(normalize_raw_event(raw, OPTIONS).events)
     return events
 
@@ -121,8 +143,14 @@ def test_fast_built_events_equal_pydantic_validated_events() -> None:
 )
 def test_build_event_enforces_the_model_invariants(values: dict[str, Any], reason: str) -> None:
     arguments: dict[str, Any] = {
-        "event_id": "1", "event_type": "a/b", "time": datetime(2024, 1, 1, tzinfo=UTC), "entity": "u",
-        "tenant": None, "attributes": {}, "provenance": Provenance(None, None, None), **values,
+        "event_id": "1",
+        "event_type": "a/b",
+        "time": datetime(2024, 1, 1, tzinfo=UTC),
+        "entity": "u",
+        "tenant": None,
+        "attributes": {},
+        "provenance": Provenance(None, None, None),
+        **values,
     }
     with pytest.raises(RecordRejected) as caught:
         build_event("o365", **arguments)

@@ -19,12 +19,20 @@ RULES = [
         "id": "copilot-first-use",
         "when": {"source": "o365", "types": ["Copilot/CopilotInteraction"]},
         "cooldown": "30d",
-        "action": {"kind": "journey_entry", "event_definition_key": "APIEvent-copilot", "contact_key": "{entity}"},
+        "action": {
+            "kind": "journey_entry",
+            "event_definition_key": "APIEvent-copilot",
+            "contact_key": "{entity}",
+        },
     },
     {
         "id": "any-teams",
         "when": {"types": ["MicrosoftTeams/*"]},
-        "action": {"kind": "journey_entry", "event_definition_key": "APIEvent-teams", "contact_key": "{entity}"},
+        "action": {
+            "kind": "journey_entry",
+            "event_definition_key": "APIEvent-teams",
+            "contact_key": "{entity}",
+        },
     },
 ]
 
@@ -32,9 +40,16 @@ RULES = [
 def record(record_id: str, user: str, workload: str, operation: str, minute: int = 0) -> bytes:
     return json.dumps(
         {
-            "CreationTime": f"2026-11-20T10:{minute:02d}:00", "Id": record_id, "Operation": operation,
-            "OrganizationId": "tenant-1", "RecordType": 261, "ResultStatus": "Succeeded", "UserKey": "k",
-            "UserType": 0, "Workload": workload, "UserId": user,
+            "CreationTime": f"2026-11-20T10:{minute:02d}:00",
+            "Id": record_id,
+            "Operation": operation,
+            "OrganizationId": "tenant-1",
+            "RecordType": 261,
+            "ResultStatus": "Succeeded",
+            "UserKey": "k",
+            "UserType": 0,
+            "Workload": workload,
+            "UserId": user,
         }
     ).encode()
 
@@ -53,8 +68,11 @@ def store() -> Iterator[SqliteStore]:
 def deps_for(store: SqliteStore, sender: RecordingSender) -> PipelineDeps:
     ruleset = compile_ruleset(validate_rules(RULES).rules, version=1)
     return PipelineDeps(
-        rules=FixedRuleSource(ruleset), states=store.states, dedupe=store.dedupe,
-        deadletters=store.deadletters, sender=sender,
+        rules=FixedRuleSource(ruleset),
+        states=store.states,
+        dedupe=store.dedupe,
+        deadletters=store.deadletters,
+        sender=sender,
     )
 
 
@@ -64,7 +82,12 @@ def test_counts_add_up_and_bad_input_is_dead_lettered_with_provenance(store: Sql
     batch = [
         raw(record("a", "u1", "Copilot", "CopilotInteraction"), 0),
         raw(b"{not json", 1),
-        raw(json.dumps({"Workload": "Exchange", "Operation": "Send", "CreationTime": "2026-11-20T10:00:00"}).encode(), 2),
+        raw(
+            json.dumps(
+                {"Workload": "Exchange", "Operation": "Send", "CreationTime": "2026-11-20T10:00:00"}
+            ).encode(),
+            2,
+        ),
         raw(b"[" + b" " * (1024 * 1024 + 10) + b"]", 3),
         raw(record("b", "u2", "MicrosoftTeams", "TeamsSessionStarted"), 4),
     ]
@@ -91,13 +114,19 @@ def test_cooldown_state_is_written_once_per_entity_and_suppresses_repeat(store: 
     assert [a.contact_key for a in sender.sent] == ["u1"]
     assert (report.state_reads, report.state_writes) == (1, 1)
     # AND a later batch for the same user is still inside the cool-down
-    asyncio.run(process_batch([raw(record("c9", "u1", "Copilot", "CopilotInteraction", minute=30), 9)], deps_for(store, sender)))
+    asyncio.run(
+        process_batch(
+            [raw(record("c9", "u1", "Copilot", "CopilotInteraction", minute=30), 9)], deps_for(store, sender)
+        )
+    )
     assert len(sender.sent) == 1
 
 
 def test_stateless_events_do_not_touch_entity_state(store: SqliteStore) -> None:
     sender = RecordingSender()
-    report = asyncio.run(process_batch([raw(record("t", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender)))
+    report = asyncio.run(
+        process_batch([raw(record("t", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender))
+    )
     assert report.rule_matches == 1
     assert (report.state_reads, report.state_writes) == (0, 0)
 
@@ -106,7 +135,15 @@ def test_duplicate_event_ids_are_processed_once_within_and_across_batches(store:
     # GIVEN the same record twice in a batch, then again in a replayed batch
     sender = RecordingSender()
     deps = deps_for(store, sender)
-    first = asyncio.run(process_batch([raw(record("d", "u1", "MicrosoftTeams", "TeamCreated")), raw(record("d", "u1", "MicrosoftTeams", "TeamCreated"))], deps))
+    first = asyncio.run(
+        process_batch(
+            [
+                raw(record("d", "u1", "MicrosoftTeams", "TeamCreated")),
+                raw(record("d", "u1", "MicrosoftTeams", "TeamCreated")),
+            ],
+            deps,
+        )
+    )
     again = asyncio.run(process_batch([raw(record("d", "u1", "MicrosoftTeams", "TeamCreated"))], deps))
     # THEN it is acted on once
     assert len(sender.sent) == 1
@@ -115,7 +152,9 @@ def test_duplicate_event_ids_are_processed_once_within_and_across_batches(store:
 
 def test_failed_delivery_is_dead_lettered_with_reason(store: SqliteStore) -> None:
     sender = RecordingSender(fail_rules=frozenset({"any-teams"}))
-    report = asyncio.run(process_batch([raw(record("f", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender)))
+    report = asyncio.run(
+        process_batch([raw(record("f", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender))
+    )
     assert (report.actions_planned, report.actions_failed, report.actions_dead_lettered) == (1, 1, 1)
     [letter] = asyncio.run(store.deadletters.list())
     assert (letter.kind, letter.rule_id, letter.reason) == ("action", "any-teams", "permanent: 400 test")
