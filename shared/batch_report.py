@@ -27,6 +27,7 @@ class BatchReport:
     state_writes: int = 0
     elapsed_s: float = 0.0
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+    matches_by_rule: dict[str, int] = field(default_factory=dict)
 
     def count_reason(self, reason: str) -> None:
         # Reasons can carry ids or offsets; the counter keys by the stable part before the first ':'.
@@ -35,9 +36,10 @@ class BatchReport:
 
     def __iadd__(self, other: BatchReport) -> BatchReport:
         for f in fields(self):
-            if f.name == "dead_letter_reasons":
-                for key, count in other.dead_letter_reasons.items():
-                    self.dead_letter_reasons[key] = self.dead_letter_reasons.get(key, 0) + count
+            mine = getattr(self, f.name)
+            if isinstance(mine, dict):
+                for key, count in getattr(other, f.name).items():
+                    mine[key] = mine.get(key, 0) + count
             else:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         return self

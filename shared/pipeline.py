@@ -142,6 +142,8 @@ async def _evaluate_with_state(
         report.state_writes += len(working)
         letters.extend(attempt_letters)
         report.rule_matches += len(matches)
+        for match in matches:
+            report.matches_by_rule[match.rule_id] = report.matches_by_rule.get(match.rule_id, 0) + 1
         return matches
     raise AssertionError("unreachable")  # pragma: no cover
 

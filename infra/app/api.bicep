@@ -103,48 +103,48 @@ param dedupeTtlSeconds int
 // Every setting of shared/settings.py, by its env var name, except COSMOS_KEY (local emulators only:
 // in Azure the identity is used). tests/infra/test_settings_contract.py fails when this object, the
 // Settings model, local.settings.json.example and the README table drift apart.
-var squallSettings = {
-  EVENTHUB__fullyQualifiedNamespace: eventHubFullyQualifiedNamespace
-  EVENTHUB_NAME: eventHubName
-  EVENTHUB_CONSUMER_GROUP: eventHubConsumerGroup
-  SQUALL_STORE: 'cosmos'
-  SQUALL_RULESET: ruleset
-  SQUALL_EVENT_FORMAT: eventFormat
-  SQUALL_JSON_FIELD_MAP: jsonFieldMap
-  SQUALL_DEDUPE_TTL_S: string(dedupeTtlSeconds)
-  COSMOS_ENDPOINT: cosmosEndpoint
-  COSMOS_DATABASE: cosmosDatabaseName
-  COSMOS_RULES_CONTAINER: cosmosRulesContainerName
-  COSMOS_STATE_CONTAINER: cosmosStateContainerName
-  COSMOS_DEDUPE_CONTAINER: cosmosDedupeContainerName
+var squallSettings = [
+  { name: 'EVENTHUB__fullyQualifiedNamespace', value: eventHubFullyQualifiedNamespace }
+  { name: 'EVENTHUB_NAME', value: eventHubName }
+  { name: 'EVENTHUB_CONSUMER_GROUP', value: eventHubConsumerGroup }
+  { name: 'SQUALL_STORE', value: 'cosmos' }
+  { name: 'SQUALL_RULESET', value: ruleset }
+  { name: 'SQUALL_EVENT_FORMAT', value: eventFormat }
+  { name: 'SQUALL_JSON_FIELD_MAP', value: jsonFieldMap }
+  { name: 'SQUALL_DEDUPE_TTL_S', value: string(dedupeTtlSeconds) }
+  { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
+  { name: 'COSMOS_DATABASE', value: cosmosDatabaseName }
+  { name: 'COSMOS_RULES_CONTAINER', value: cosmosRulesContainerName }
+  { name: 'COSMOS_STATE_CONTAINER', value: cosmosStateContainerName }
+  { name: 'COSMOS_DEDUPE_CONTAINER', value: cosmosDedupeContainerName }
   // Bicep owns the database and containers; the app never creates them in Azure.
-  COSMOS_CREATE_CONTAINERS: 'false'
-  DEADLETTER__blobServiceUri: blobServiceUri
-  DEADLETTER_CONTAINER: deadLetterContainerName
-  SFMC_AUTH_BASE_URL: sfmcAuthBaseUrl
-  SFMC_REST_BASE_URL: sfmcRestBaseUrl
-  SFMC_CLIENT_ID: sfmcClientId
-  SFMC_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${sfmcClientSecretUri})'
-  SFMC_ACCOUNT_ID: sfmcAccountId
-  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-}
+  { name: 'COSMOS_CREATE_CONTAINERS', value: 'false' }
+  { name: 'DEADLETTER__blobServiceUri', value: blobServiceUri }
+  { name: 'DEADLETTER_CONTAINER', value: deadLetterContainerName }
+  { name: 'SFMC_AUTH_BASE_URL', value: sfmcAuthBaseUrl }
+  { name: 'SFMC_REST_BASE_URL', value: sfmcRestBaseUrl }
+  { name: 'SFMC_CLIENT_ID', value: sfmcClientId }
+  { name: 'SFMC_CLIENT_SECRET', value: '@Microsoft.KeyVault(SecretUri=${sfmcClientSecretUri})' }
+  { name: 'SFMC_ACCOUNT_ID', value: sfmcAccountId }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
+]
 
-var hostSettings = {
+var hostSettings = [
   // Host storage (checkpoints, timer locks): blob only, through the user-assigned identity.
-  AzureWebJobsStorage__blobServiceUri: blobServiceUri
-  AzureWebJobsStorage__credential: 'managedidentity'
-  AzureWebJobsStorage__clientId: identityClientId
+  { name: 'AzureWebJobsStorage__blobServiceUri', value: blobServiceUri }
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
   // Event Hubs trigger connection `EVENTHUB` (EVENTHUB__fullyQualifiedNamespace is in squallSettings).
-  EVENTHUB__credential: 'managedidentity'
-  EVENTHUB__clientId: identityClientId
+  { name: 'EVENTHUB__credential', value: 'managedidentity' }
+  { name: 'EVENTHUB__clientId', value: identityClientId }
   // Dead-letter blob connection `DEADLETTER` (DEADLETTER__blobServiceUri is in squallSettings).
-  DEADLETTER__credential: 'managedidentity'
-  DEADLETTER__clientId: identityClientId
+  { name: 'DEADLETTER__credential', value: 'managedidentity' }
+  { name: 'DEADLETTER__clientId', value: identityClientId }
   // Azure SDK clients built with DefaultAzureCredential (Cosmos, Blob) pick this identity.
-  AZURE_CLIENT_ID: identityClientId
+  { name: 'AZURE_CLIENT_ID', value: identityClientId }
   // Application Insights with local auth disabled: publish telemetry with Entra ID.
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-}
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+]
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -209,12 +209,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       // Set with the site, so the first start already has every setting.
-      appSettings: [
-        for setting in items(union(squallSettings, hostSettings)): {
-          name: setting.key
-          value: setting.value
-        }
-      ]
+      appSettings: concat(squallSettings, hostSettings)
     }
   }
 }

@@ -52,11 +52,11 @@ def build_event(
     _check_text(event_id, fmt, "id")
     _check_text(event_type, fmt, "type")
     _check_text(entity, fmt, "entity")
-    if type(time) is not datetime or time.utcoffset() is None:
+    if not isinstance(time, datetime) or time.utcoffset() is None:
         raise RecordRejected(f"{fmt}: event time is not a timezone-aware datetime")
     if tenant is not None and type(tenant) is not str:
         raise RecordRejected(f"{fmt}: tenant must be text")
-    values = {
+    values: dict[str, Any] = {
         "id": event_id,
         "source": fmt,
         "type": event_type,

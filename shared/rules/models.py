@@ -30,7 +30,7 @@ from shared.rules.templates import parse_template
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
 MAX_CONDITION_DEPTH = 32
-_TYPE_PATTERN = re.compile(r"[^*\s]+\*?|\*")
+_TYPE_PATTERN = re.compile(r"[^*]+\*?|\*")
 _CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 

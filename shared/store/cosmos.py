@@ -98,14 +98,16 @@ class CosmosStore:
             raise StoreError(
                 "SQUALL_STORE=cosmos needs COSMOS_ENDPOINT (the account URI, https://NAME.documents.azure.com)"
             )
-        key = settings.cosmos_key.get_secret_value() if settings.cosmos_key else None
         credential: AsyncTokenCredential | None = None
-        if key is None:
+        if settings.cosmos_key is not None:  # a local emulator: accept its self-signed certificate
+            emulator = urlparse(endpoint).hostname in _LOCAL_HOSTS
+            key = settings.cosmos_key.get_secret_value()
+            client = CosmosClient(endpoint, credential=key, connection_verify=not emulator)
+        else:
             from azure.identity.aio import DefaultAzureCredential  # only Azure needs azure-identity
 
             credential = DefaultAzureCredential()
-        emulator = key is not None and urlparse(endpoint).hostname in _LOCAL_HOSTS
-        client = CosmosClient(endpoint, credential=key or credential, connection_verify=not emulator)
+            client = CosmosClient(endpoint, credential=credential)
         return cls(
             client,
             endpoint=endpoint,

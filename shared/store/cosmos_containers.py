@@ -90,9 +90,9 @@ class CosmosContainers:
             return await container.read()
         except CosmosResourceNotFoundError as exc:
             raise StoreUnavailable(
-                f"Cosmos DB container {name!r} (partition key {PARTITION_KEYS[role]}) is missing from database "
-                f"{self._database!r}: deploy infra/ (Bicep owns the containers), check COSMOS_DATABASE and "
-                f"{_SETTING[role]}, or set COSMOS_CREATE_CONTAINERS=true for a local emulator"
+                f"Cosmos DB container {name!r} (partition key {PARTITION_KEYS[role]}) is missing from "
+                f"database {self._database!r}: deploy infra/ (Bicep owns the containers), check "
+                f"COSMOS_DATABASE and {_SETTING[role]}, or set COSMOS_CREATE_CONTAINERS=true for an emulator"
             ) from exc
 
     def _check(self, role: str, name: str, properties: dict[str, Any]) -> None:

@@ -44,7 +44,7 @@ class CosmosDedupeStore:
         params: list[dict[str, Any]] = [{"name": "@keys", "value": chunk}]
 
         async def run_query() -> set[str]:
-            return {key async for key in container.query_items(_SEEN_QUERY, parameters=params)}
+            return {str(key) async for key in container.query_items(_SEEN_QUERY, parameters=params)}
 
         async with self._limit:
             return await self._calls.run(run_query, what=f"looking up {len(chunk)} remembered keys")

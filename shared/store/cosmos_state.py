@@ -160,10 +160,11 @@ class CosmosStateStore:
     ) -> None:
         for start in range(0, len(operations), BATCH_LIMIT):
             chunk = operations[start : start + BATCH_LIMIT]
-            await self._run(
-                lambda chunk=chunk: container.execute_item_batch(chunk, partition_key=entity),
-                what=f"writing outbox entries of {entity!r}",
-            )
+
+            async def write(chunk: list[tuple[Any, ...]] = chunk) -> None:
+                await container.execute_item_batch(chunk, partition_key=entity)
+
+            await self._run(write, what=f"writing outbox entries of {entity!r}")
 
     async def _run(self, request: Callable[[], Awaitable[T]], *, what: str) -> T:
         async with self._limit:

@@ -73,10 +73,17 @@ class DeadLetterStore(DeadLetterSink, Protocol):
 class Store(Protocol):
     """One adapter's ports together (``MemoryStore``, ``SqliteStore``, ``CosmosStore``)."""
 
-    rules: RuleStore
-    states: StateStore
-    dedupe: DedupeStore
-    deadletters: DeadLetterStore
+    @property
+    def rules(self) -> RuleStore: ...
+
+    @property
+    def states(self) -> StateStore: ...
+
+    @property
+    def dedupe(self) -> DedupeStore: ...
+
+    @property
+    def deadletters(self) -> DeadLetterStore: ...
 
     async def close(self) -> None:
         """Release connections; the store is unusable afterwards."""

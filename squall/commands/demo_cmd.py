@@ -116,8 +116,10 @@ def _print(result: LocalRunResult, *, as_json: bool) -> None:
         return
     table = Table(title="Squall run", show_header=False)
     for key, value in data.items():
-        if key != "dead_letter_reasons":
+        if not isinstance(value, dict):
             table.add_row(key, str(value))
     Console().print(table)
+    for rule_id, count in sorted(result.report.matches_by_rule.items()):
+        Console().print(f"  matched       {count:>6}  {rule_id}")
     for reason, count in sorted(result.report.dead_letter_reasons.items()):
         Console().print(f"  dead-lettered {count:>6}  {reason}")

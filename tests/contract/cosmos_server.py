@@ -68,8 +68,8 @@ def start_local_cosmos_server() -> LocalCosmosServer:
     node = shutil.which("node")
     if node is None or not PACKAGE.is_dir():
         raise CosmosServerMissing(
-            f"the Cosmos DB test server needs Node.js and the npm package @vercel/cosmosdb-server in {PACKAGE}; "
-            "run `make test` (it runs `npm ci` first)"
+            "the Cosmos DB test server needs Node.js and the npm package @vercel/cosmosdb-server in "
+            f"{PACKAGE}; run `make test` (it runs `npm ci` first)"
         )
     process = subprocess.Popen(
         [node, str(LAUNCHER), "0"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True

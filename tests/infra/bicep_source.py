@@ -58,13 +58,18 @@ def the_resource(resource_type: str) -> dict[str, Any]:
     return matches[0][2]["config"]
 
 
-def variable_object(path: Path, name: str) -> dict[str, Any]:
-    """The value of an object variable (e.g. the app settings) of one file."""
+def app_settings(path: Path, name: str) -> dict[str, Any]:
+    """Setting name -> value of an app-settings variable (a literal list of {name, value}) of one file."""
     variable = parse_bicep(path).get("variables", {}).get(name)
     assert variable is not None, f"{path.relative_to(REPO_ROOT)} has no variable {name!r}"
-    value = variable["value"]
-    assert isinstance(value, dict), f"variable {name!r} is not an object literal"
-    return value
+    entries = variable["value"]
+    assert isinstance(entries, list), f"variable {name!r} is not a literal list"
+    assert all(set(entry) == {"name", "value"} for entry in entries), (
+        f"{name!r}: entries must be {{name, value}}"
+    )
+    names = [entry["name"] for entry in entries]
+    assert len(names) == len(set(names)), f"{name!r} sets a setting twice"
+    return {entry["name"]: entry["value"] for entry in entries}
 
 
 def decorators(parameter: dict[str, Any]) -> dict[str, Any]:

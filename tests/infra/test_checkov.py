@@ -20,27 +20,31 @@ CHECKOV = REPO_ROOT / ".venv-infra" / "bin" / "checkov"
 SKIP_COMMENT = re.compile(r"checkov:skip=(?P<check>[A-Z0-9_]+)(?P<reason>:.*)?")
 
 
-@pytest.fixture(scope="module")
-def checkov_report() -> dict[str, Any]:
-    if not CHECKOV.exists():
-        pytest.fail(
-            f"{CHECKOV.relative_to(REPO_ROOT)} is missing: run `make test`, which builds .venv-infra "
-            "from infra/requirements-checks.txt (or: python3 -m venv .venv-infra && "
-            ".venv-infra/bin/pip install -r infra/requirements-checks.txt)"
-        )
+class CheckovRun:
+    """checkov's bicep report for infra/, or why there is none (so each test FAILS, not errors)."""
+
+    def __init__(self) -> None:
+        self.report: dict[str, Any] | None = None
+        self.missing: str | None = None
+        if not CHECKOV.exists():
+            self.missing = (
+                f"{CHECKOV.relative_to(REPO_ROOT)} is missing: run `make test`, which builds .venv-infra "
+                "from infra/requirements-checks.txt (or: python3 -m venv .venv-infra && "
+                ".venv-infra/bin/pip install -r infra/requirements-checks.txt)"
+            )
+            return
+        self.report = scan_infra()
+
+    def require(self) -> dict[str, Any]:
+        if self.report is None:
+            pytest.fail(self.missing or "checkov did not run")
+        return self.report
+
+
+def scan_infra() -> dict[str, Any]:
     # --skip-download: no call to Prisma Cloud for guidelines; the scan is fully local.
-    command = [
-        str(CHECKOV),
-        "-d",
-        str(INFRA_DIR),
-        "--framework",
-        "bicep",
-        "--compact",
-        "--quiet",
-        "--skip-download",
-        "-o",
-        "json",
-    ]
+    command = [str(CHECKOV), "-d", str(INFRA_DIR), "--framework", "bicep", "--compact", "--quiet",
+               "--skip-download", "-o", "json"]  # fmt: skip
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT, check=False
     )
@@ -52,8 +56,14 @@ def checkov_report() -> dict[str, Any]:
     return bicep_reports[0]
 
 
-def test_checkov_finds_no_failed_check_in_infra(checkov_report: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def checkov_run() -> CheckovRun:
+    return CheckovRun()
+
+
+def test_checkov_finds_no_failed_check_in_infra(checkov_run: CheckovRun) -> None:
     # GIVEN checkov's bicep report for infra/
+    checkov_report = checkov_run.require()
     summary = checkov_report["summary"]
     failed = [
         f"{check['check_id']} {check['check_name']} — {check['resource']} ({check['file_path']})"
@@ -65,7 +75,8 @@ def test_checkov_finds_no_failed_check_in_infra(checkov_report: dict[str, Any]) 
     assert summary["failed"] == 0, "checkov failed checks:\n" + "\n".join(failed)
 
 
-def test_checkov_skips_only_what_the_templates_suppress_inline(checkov_report: dict[str, Any]) -> None:
+def test_checkov_skips_only_what_the_templates_suppress_inline(checkov_run: CheckovRun) -> None:
+    checkov_report = checkov_run.require()
     # GIVEN the inline suppressions written in the Bicep files
     inline = [match for path in bicep_files() for match in SKIP_COMMENT.finditer(path.read_text())]
     # THEN checkov honoured each of them (no silent config-file skips elsewhere)

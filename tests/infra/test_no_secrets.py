@@ -14,13 +14,13 @@ from tests.infra.bicep_source import (
     LOCAL_SETTINGS_EXAMPLE,
     MAIN_BICEP,
     REPO_ROOT,
+    app_settings,
     bicep_files,
     decorators,
     expression_text,
     parse_bicep,
     references,
     the_resource,
-    variable_object,
     walk_outputs,
 )
 
@@ -53,7 +53,7 @@ APP_INSIGHTS_CONNECTION_STRING = {
 
 
 def all_app_settings() -> dict[str, object]:
-    return {**variable_object(API_BICEP, "squallSettings"), **variable_object(API_BICEP, "hostSettings")}
+    return {**app_settings(API_BICEP, "squallSettings"), **app_settings(API_BICEP, "hostSettings")}
 
 
 def test_app_settings_hold_no_key_material() -> None:
@@ -72,7 +72,7 @@ def test_app_settings_hold_no_key_material() -> None:
 
 def test_marketing_cloud_secret_is_a_key_vault_reference() -> None:
     # GIVEN the SFMC_CLIENT_SECRET app setting
-    value = variable_object(API_BICEP, "squallSettings")["SFMC_CLIENT_SECRET"]
+    value = app_settings(API_BICEP, "squallSettings")["SFMC_CLIENT_SECRET"]
     # THEN it is a Key Vault reference to a secret URI, resolved with the user-assigned identity
     assert isinstance(value, str) and KEY_VAULT_REFERENCE.match(value), value
     assert the_resource("Microsoft.Web/sites")["properties"]["keyVaultReferenceIdentity"] == "identityId"
@@ -80,7 +80,7 @@ def test_marketing_cloud_secret_is_a_key_vault_reference() -> None:
 
 def test_identity_based_connections_use_the_user_assigned_identity() -> None:
     # GIVEN the host settings
-    host = variable_object(API_BICEP, "hostSettings")
+    host = app_settings(API_BICEP, "hostSettings")
     # THEN each identity-based connection names managed identity and the identity's client id
     for prefix in ("AzureWebJobsStorage", "EVENTHUB", "DEADLETTER"):
         assert host[f"{prefix}__credential"] == "managedidentity"

@@ -18,10 +18,10 @@ from tests.infra.bicep_source import (
     API_BICEP,
     LOCAL_SETTINGS_EXAMPLE,
     REPO_ROOT,
+    app_settings,
     markdown_table_first_column,
     parse_bicep,
     resources,
-    variable_object,
 )
 
 # Set in Azure by infra/app/api.bicep `hostSettings`, read by the Functions host or the Azure SDK.
@@ -68,7 +68,7 @@ def diff_message(where: str, *, missing: set[str], extra: set[str]) -> str:
 
 def test_function_app_settings_set_every_squall_setting_and_nothing_else() -> None:
     # GIVEN the Squall settings the Function App gets, and the Settings model
-    in_bicep = set(variable_object(API_BICEP, "squallSettings"))
+    in_bicep = set(app_settings(API_BICEP, "squallSettings"))
     expected = settings_aliases() - set(LOCAL_ONLY_SQUALL_SETTINGS)
     # THEN they name the same settings
     assert in_bicep == expected, diff_message(
@@ -84,7 +84,7 @@ def test_local_only_settings_are_real_settings() -> None:
 
 def test_function_app_host_settings_are_the_documented_host_only_ones() -> None:
     # GIVEN the host settings of the Function App
-    host = set(variable_object(API_BICEP, "hostSettings"))
+    host = set(app_settings(API_BICEP, "hostSettings"))
     # THEN each is allow-listed with its reason, and none shadows a Squall setting
     assert host <= set(HOST_ONLY_APP_SETTINGS), (
         f"undocumented host settings: {sorted(host - set(HOST_ONLY_APP_SETTINGS))}"
@@ -95,22 +95,11 @@ def test_function_app_host_settings_are_the_documented_host_only_ones() -> None:
 def test_function_app_applies_both_setting_groups() -> None:
     # GIVEN the app settings of the Function App (siteConfig.appSettings, set with the site)
     app = next(r["config"] for r in resources(API_BICEP).values() if r["type"] == "Microsoft.Web/sites")
-    app_settings = app["properties"]["siteConfig"]["appSettings"]
-    # THEN they are every entry of the union of the two groups, nothing more
-    assert app_settings["loop_type"]["detail"]["array_name"] == {
-        "function": {
-            "type": "items",
-            "parameters": {
-                "arg_1": {
-                    "function": {
-                        "type": "union",
-                        "parameters": {"arg_1": "squallSettings", "arg_2": "hostSettings"},
-                    }
-                }
-            },
-        }
+    site_settings = app["properties"]["siteConfig"]["appSettings"]
+    # THEN they are the two groups, nothing more
+    assert site_settings == {
+        "function": {"type": "concat", "parameters": {"arg_1": "squallSettings", "arg_2": "hostSettings"}}
     }
-    assert set(app_settings["config"]) == {"name", "value"}
     assert not [r for r in resources(API_BICEP).values() if r["type"] == "Microsoft.Web/sites/config"]
 
 

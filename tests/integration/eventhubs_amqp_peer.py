@@ -256,7 +256,7 @@ class _PeerConnection:
         request.decode(payload)
         self._peer.token_audiences.append(str((request.properties or {}).get("name")))
         reply = Message(correlation_id=request.id, properties={"status-code": 202, "status-description": "Accepted"})
-        for link in _links_of(request_link.session):
+        for link in _links_of(request_link.connection):
             if link.is_sender and link.remote_source.address == "$cbs":
                 delivery = link.delivery(f"cbs-{len(self._peer.token_audiences)}".encode())
                 link.send(reply.encode())
@@ -265,11 +265,10 @@ class _PeerConnection:
                 return
 
 
-def _links_of(session: Any) -> list[Any]:
-    links, link = [], session.connection.link_head(0)
+def _links_of(connection: Any) -> list[Any]:
+    links, link = [], connection.link_head(0)
     while link is not None:
-        if link.session is session:
-            links.append(link)
+        links.append(link)
         link = link.next(0)
     return links
 

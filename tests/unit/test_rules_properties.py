@@ -112,6 +112,74 @@ rules = st.fixed_dictionaries(
         "unknown": json_scalars,
     },
 )
+WELL_FORMED_LEAVES = [
+    {"field": field, "op": op, **operand}
+    for field, op, operand in [
+        ("attributes.a", "eq", {"value": "x"}),
+        ("attributes.a", "ne", {"value": 1}),
+        ("attributes.a", "lt", {"value": 5}),
+        ("attributes.a", "le", {"value": "2024-05-01"}),
+        ("attributes.a", "gt", {"value": "PT5M"}),
+        ("attributes.a", "ge", {"value_field": "attributes.b"}),
+        ("attributes.a", "in", {"value": ["x", 1, True]}),
+        ("attributes.a", "not_in", {"value": ["2024-05-01"]}),
+        ("attributes.a", "contains", {"value": "x"}),
+        ("attributes.a", "starts_with", {"value": ["a", "b"]}),
+        ("attributes.a", "ends_with", {"value_field": "attributes.b"}),
+        ("attributes.a", "matches", {"value": "^a"}),
+        ("attributes.a.b", "exists", {}),
+        ("attributes.a", "between", {"value": ["2024-01-01", "2025-01-01"]}),
+        ("time", "between", {"value": ["2024-01-01", "2025-01-01"]}),
+        ("attributes.a", "eq", {"value_field": "time"}),
+        ("entity", "eq", {"value": "ada@contoso.com"}),
+        ("attributes.x", "in", {"value": ["x", "succeeded"]}),
+        ("tenant", "eq", {"value": "t1"}),
+        ("attributes.n", "eq", {"value": "x"}),
+    ]
+]
+ALL_OPERATOR_RULES = [
+    {
+        "id": f"leaf-{n}",
+        "condition": leaf,
+        "cooldown": "PT1M",
+        "action": {"kind": "journey_entry", "event_definition_key": "K", "data": {"V": "{attributes.a}"}},
+    }
+    for n, leaf in enumerate(WELL_FORMED_LEAVES)
+]
+well_formed_conditions = st.recursive(
+    st.sampled_from(WELL_FORMED_LEAVES),
+    lambda inner: st.one_of(
+        st.fixed_dictionaries({"all": st.lists(inner, min_size=1, max_size=3)}),
+        st.fixed_dictionaries({"any": st.lists(inner, min_size=1, max_size=3)}),
+        st.fixed_dictionaries({"not": inner}),
+    ),
+    max_leaves=6,
+)
+well_formed_rules = st.fixed_dictionaries(
+    {
+        "id": st.sampled_from(["r1", "r2", "r3", "r4"]),
+        "action": st.fixed_dictionaries(
+            {
+                "kind": st.just("journey_entry"),
+                "event_definition_key": st.just("APIEvent-x"),
+                "contact_key": st.sampled_from(["{entity}", "{attributes.a}", "c-{id}"]),
+                "data": st.dictionaries(
+                    st.sampled_from(["A", "B"]), st.sampled_from(TEXTS[:11] + ["{time}"]), max_size=2
+                ),
+            }
+        ),
+    },
+    optional={
+        "when": st.fixed_dictionaries(
+            {"types": st.lists(st.sampled_from(["Exchange/Send", "Exchange/*", "*"]), min_size=1, max_size=2)}
+        ),
+        "condition": well_formed_conditions,
+        "cooldown": st.sampled_from(["P1D", "1h", "PT5M"]),
+        "priority": st.integers(-3, 3),
+        "stop_after_match": st.booleans(),
+    },
+)
+any_rules = st.one_of(rules, well_formed_rules)
 events = st.builds(
     Event,
     id=st.text(min_size=1, max_size=5).filter(str.strip),
@@ -126,7 +194,7 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 
 
 @SETTINGS
-@given(raw=st.lists(st.one_of(rules, json_values), max_size=4))
+@given(raw=st.lists(st.one_of(any_rules, json_values), max_size=4))
 def test_random_rule_dicts_never_crash_validation_and_valid_ones_compile(raw: list[Any]) -> None:
     # WHEN anything is validated THEN it returns; every rule is either accepted or has errors
     checked = validate_rules(raw)
@@ -138,7 +206,7 @@ def test_random_rule_dicts_never_crash_validation_and_valid_ones_compile(raw: li
 
 
 @SETTINGS
-@given(raw=st.lists(rules, min_size=1, max_size=4), batch=st.lists(events, max_size=5))
+@given(raw=st.lists(any_rules, min_size=1, max_size=4), batch=st.lists(events, max_size=5))
 def test_random_events_never_crash_evaluation_or_planning(
     raw: list[dict[str, Any]], batch: list[Event]
 ) -> None:
@@ -149,36 +217,6 @@ def test_random_events_never_crash_evaluation_or_planning(
         matches = ruleset.evaluate(event, state)
         result = plan_actions(matches)
         assert len(result.actions) + len(result.failures) == len(matches)
-
-
-ALL_OPERATOR_RULES = [
-    {
-        "id": f"{op}-{n}",
-        "condition": {"field": field, "op": op, **operand},
-        "cooldown": "PT1M",
-        "action": {"kind": "journey_entry", "event_definition_key": "K", "data": {"V": "{attributes.a}"}},
-    }
-    for n, (field, op, operand) in enumerate(
-        [
-            ("attributes.a", "eq", {"value": "x"}),
-            ("attributes.a", "ne", {"value": 1}),
-            ("attributes.a", "lt", {"value": 5}),
-            ("attributes.a", "le", {"value": "2024-05-01"}),
-            ("attributes.a", "gt", {"value": "PT5M"}),
-            ("attributes.a", "ge", {"value_field": "attributes.b"}),
-            ("attributes.a", "in", {"value": ["x", 1, True]}),
-            ("attributes.a", "not_in", {"value": ["2024-05-01"]}),
-            ("attributes.a", "contains", {"value": "x"}),
-            ("attributes.a", "starts_with", {"value": ["a", "b"]}),
-            ("attributes.a", "ends_with", {"value_field": "attributes.b"}),
-            ("attributes.a", "matches", {"value": "^a"}),
-            ("attributes.a.b", "exists", {}),
-            ("attributes.a", "between", {"value": ["2024-01-01", "2025-01-01"]}),
-            ("time", "between", {"value": ["2024-01-01", "2025-01-01"]}),
-            ("attributes.a", "eq", {"value_field": "time"}),
-        ]
-    )
-]
 
 
 @SETTINGS

@@ -1,0 +1,91 @@
+"""`squall demo` and `squall run` as a user runs them: subprocesses, JSON reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT_FIELDS = {
+    "events_in",
+    "events_normalized",
+    "events_dead_lettered",
+    "rule_matches",
+    "actions_planned",
+    "actions_delivered",
+    "actions_failed",
+    "stub_received",
+    "elapsed_s",
+}
+
+
+def squall(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "squall", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_demo_reports_matches_delivered_to_the_stub() -> None:
+    # WHEN the demo runs 3,000 synthetic records
+    result = squall("demo", "--events", "3000", "--seed", "7", "--json")
+    # THEN it exits 0 with one JSON object whose counts add up
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert REPORT_FIELDS <= report.keys()
+    assert report["events_in"] == 3000
+    assert report["events_in"] == report["events_normalized"] + report["events_dead_lettered"]
+    assert report["rule_matches"] > 0
+    assert report["actions_planned"] == report["actions_delivered"] + report["actions_failed"]
+    assert report["stub_received"] == report["actions_delivered"] > 0
+
+
+def test_demo_is_deterministic_for_a_seed() -> None:
+    first = json.loads(squall("demo", "--events", "1000", "--seed", "3", "--json").stdout)
+    second = json.loads(squall("demo", "--events", "1000", "--seed", "3", "--json").stdout)
+    assert (first["rule_matches"], first["actions_delivered"]) == (
+        second["rule_matches"],
+        second["actions_delivered"],
+    )
+
+
+def test_run_reads_jsonl_with_arrays_and_dead_letters_bad_lines(tmp_path: Path) -> None:
+    # GIVEN a JSONL file: one O365 record, an array of two, and a broken line
+    record = {
+        "CreationTime": "2026-11-20T10:00:00",
+        "Id": "run-1",
+        "Operation": "CopilotInteraction",
+        "OrganizationId": "t-1",
+        "RecordType": 261,
+        "ResultStatus": "Succeeded",
+        "UserKey": "k",
+        "UserType": 0,
+        "Workload": "Copilot",
+        "UserId": "ann@contoso.com",
+    }
+    pair = [
+        dict(record, Id="run-2", UserId="bob@contoso.com"),
+        dict(record, Id="run-3", UserId="cat@contoso.com"),
+    ]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join([json.dumps(record), json.dumps(pair), "{broken"]) + "\n")
+    # WHEN squall run processes it with the sample rules
+    result = squall("run", "--events", str(events), "--json")
+    # THEN four inputs are counted: three normalized, one dead-lettered, first Copilot uses delivered
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["events_in"], report["events_normalized"], report["events_dead_lettered"]) == (4, 3, 1)
+    assert report["actions_delivered"] == report["stub_received"] >= 3
+
+
+def test_run_reads_stdin_and_refuses_a_missing_file() -> None:
+    assert squall("run", "--events", "/nonexistent/events.jsonl").returncode == 2
+    result = squall("run", "--events", "-", "--json", stdin="{broken\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["events_dead_lettered"] == 1
