@@ -76,8 +76,8 @@ def test_checkov_finds_no_failed_check_in_infra(checkov_run: CheckovRun) -> None
 
 
 def test_checkov_skips_only_what_the_templates_suppress_inline(checkov_run: CheckovRun) -> None:
+    # GIVEN checkov's report and the inline suppressions written in the Bicep files
     checkov_report = checkov_run.require()
-    # GIVEN the inline suppressions written in the Bicep files
     inline = [match for path in bicep_files() for match in SKIP_COMMENT.finditer(path.read_text())]
     # THEN checkov honoured each of them (no silent config-file skips elsewhere)
     assert checkov_report["summary"]["skipped"] == len(inline)

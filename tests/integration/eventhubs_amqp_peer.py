@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from proton import Collector, Connection, Data, Delivery, Event, Message, Transport
+from proton import UNDESCRIBED, Array, Collector, Connection, Data, Delivery, Event, Message, Transport, timestamp
 
 AMQP_FRAME, SASL_FRAME = 0, 1
 #: Field counts of each performative (AMQP 1.0 part 2 §2.7 and part 5 §5.3.3), by (frame type, code).
@@ -112,8 +112,9 @@ class ReceivedBatch:
 class EventHubsTestPeer:
     """Listens on 127.0.0.1; ``connection_string`` points a producer at it. Use as a context manager."""
 
-    def __init__(self, *, hub: str = "usage-events", max_message_size: int = 1024 * 1024) -> None:
+    def __init__(self, *, hub: str = "usage-events", partitions: int = 4, max_message_size: int = 1024 * 1024) -> None:
         self.hub = hub
+        self.partition_ids = [str(number) for number in range(partitions)]
         self.max_message_size = max_message_size
         self.batches: list[ReceivedBatch] = []
         self.token_audiences: list[str] = []
@@ -170,6 +171,7 @@ class _PeerConnection:
         sasl.allowed_mechs("ANONYMOUS")
         self._transport.bind(self._connection)
         self._padder = PerformativePadder()
+        self._replies = 0
 
     def run(self) -> None:
         with self._socket:
@@ -244,25 +246,48 @@ class _PeerConnection:
         link.advance()
         address = link.remote_target.address or ""
         if address == "$cbs":
-            self._answer_put_token(link, payload)
+            self._reply(link, payload, self._answer_put_token)
+        elif address == "$management":
+            self._reply(link, payload, self._answer_management_read)
         else:
             self._peer.batches.append(decode_batch(address, payload))
         delivery.update(Delivery.ACCEPTED)
         delivery.settle()
         link.flow(1)
 
-    def _answer_put_token(self, request_link: Any, payload: bytes) -> None:
+    def _answer_put_token(self, request: Message) -> Message:
+        self._peer.token_audiences.append(str((request.properties or {}).get("name")))
+        return Message(properties={"status-code": 202, "status-description": "Accepted"})
+
+    def _answer_management_read(self, request: Message) -> Message:
+        """READ com.microsoft:eventhub: the hub's name, creation time and partition ids."""
+        body = {
+            "name": self._peer.hub,
+            "type": "com.microsoft:eventhub",
+            "created_at": timestamp(1_700_000_000_000),
+            "partition_count": len(self._peer.partition_ids),
+            "partition_ids": Array(UNDESCRIBED, Data.STRING, *self._peer.partition_ids),
+        }
+        return Message(body=body, properties={"status-code": 200, "status-description": "OK"})
+
+    def _reply(self, request_link: Any, payload: bytes, answer: Any) -> None:
         request = Message()
         request.decode(payload)
-        self._peer.token_audiences.append(str((request.properties or {}).get("name")))
-        reply = Message(correlation_id=request.id, properties={"status-code": 202, "status-description": "Accepted"})
-        for link in _links_of(request_link.connection):
-            if link.is_sender and link.remote_source.address == "$cbs":
-                delivery = link.delivery(f"cbs-{len(self._peer.token_audiences)}".encode())
-                link.send(reply.encode())
-                link.advance()
-                delivery.settle()
-                return
+        reply = answer(request)
+        reply.correlation_id = request.id
+        node = request_link.remote_target.address
+        senders = [
+            link
+            for link in _links_of(request_link.connection)
+            if link.is_sender and link.remote_source.address == node
+        ]
+        preferred = [link for link in senders if request.reply_to and link.remote_target.address == request.reply_to]
+        link = (preferred or senders)[0]
+        self._replies += 1
+        delivery = link.delivery(f"reply-{self._replies}".encode())
+        link.send(reply.encode())
+        link.advance()
+        delivery.settle()
 
 
 def _links_of(connection: Any) -> list[Any]:
@@ -295,7 +320,10 @@ def _sections(encoded: bytes) -> dict[int, list[Any]]:
         data.rewind()
         data.next()
         described = data.get_object()
-        sections.setdefault(int(described.descriptor), []).append(described.value)
+        value = described.value
+        if isinstance(value, memoryview):  # a view into `data`'s buffer: copy before `data` goes away
+            value = bytes(value)
+        sections.setdefault(int(described.descriptor), []).append(value)
     return sections
 
 
