@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from squall.commands import demo_cmd, normalize_cmd, rules_cmd, stub_cmd
+from squall.commands import demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
 
 app = typer.Typer(
     name="squall",
@@ -14,7 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd):
+for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd):
     module.register(app)
 
 

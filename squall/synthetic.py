@@ -69,72 +69,14 @@ _IP_KINDS = (("v4", 82), ("v6", 5), ("v4_port", 3), ("v6_port", 1), ("missing", 
 _IP_WEIGHTS = list(accumulate(weight for _, weight in _IP_KINDS))
 _IPV4_OCTETS = ((20, 223), (0, 255), (0, 255), (1, 254))
 _GAPS = (0, 0, 0, 0, 1, 1, 2, 3)  # seconds between consecutive records
-_FIRST = (
-    "ana",
-    "ben",
-    "chen",
-    "dara",
-    "eli",
-    "fatima",
-    "goran",
-    "hana",
-    "ivan",
-    "jun",
-    "kofi",
-    "lea",
-    "mateo",
-    "nia",
-    "omar",
-    "priya",
-    "quinn",
-    "rosa",
-    "sven",
-    "tala",
-    "uma",
-    "viktor",
-    "wen",
-    "yara",
-)
-_LAST = (
-    "adams",
-    "berg",
-    "costa",
-    "diaz",
-    "evans",
-    "fischer",
-    "garcia",
-    "haddad",
-    "ito",
-    "jensen",
-    "kim",
-    "lopez",
-    "moreau",
-    "novak",
-    "okafor",
-    "patel",
-    "rossi",
-    "silva",
-    "tanaka",
-    "weber",
-)
-_ORG_WORDS = (
-    "north",
-    "blue",
-    "river",
-    "cedar",
-    "apex",
-    "lumen",
-    "harbor",
-    "stone",
-    "orbit",
-    "maple",
-    "zenith",
-    "delta",
-    "prairie",
-    "coral",
-    "summit",
-    "ember",
-)
+# fmt: off
+_FIRST = ("ana", "ben", "chen", "dara", "eli", "fatima", "goran", "hana", "ivan", "jun", "kofi", "lea",
+          "mateo", "nia", "omar", "priya", "quinn", "rosa", "sven", "tala", "uma", "viktor", "wen", "yara")
+_LAST = ("adams", "berg", "costa", "diaz", "evans", "fischer", "garcia", "haddad", "ito", "jensen", "kim",
+         "lopez", "moreau", "novak", "okafor", "patel", "rossi", "silva", "tanaka", "weber")
+_ORG_WORDS = ("north", "blue", "river", "cedar", "apex", "lumen", "harbor", "stone", "orbit", "maple",
+              "zenith", "delta", "prairie", "coral", "summit", "ember")
+# fmt: on
 _APP_HOSTS = ("Word", "Teams", "Outlook", "Excel", "PowerPoint", "Bizchat")
 _EXTENSIONS = ("docx", "xlsx", "pptx", "pdf", "png", "txt")
 _USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"

@@ -169,11 +169,11 @@ def _decoded_payload(payload: bytes, as_base64: str, content_type: object) -> An
 
 def _optional_attribute(record: dict[str, Any], name: str) -> str | None:
     value = record.get(name)
-    if value is None or value == "":
+    if value is None:
         return None
     if type(value) is not str:
         raise RecordRejected(f"cloudevents: field '{name}' must be a string, got {json_type_name(value)}")
-    return value
+    return None if not value or value.isspace() else value
 
 
 def _first_extension(extensions: dict[str, Any], names: tuple[str, ...]) -> str | None:

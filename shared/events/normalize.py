@@ -85,9 +85,10 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
         return _single_rejection(invalid_json_reason(body, exc), body)
     if type(decoded) is list:
         return _normalize_items(decoded, options, provenance)
-    result = NormalizeResult()
-    _add(result, _normalize_record(decoded, options, provenance), index=None, payload=body)
-    return result
+    outcome = _normalize_record(decoded, options, provenance)
+    if type(outcome) is str:
+        return _single_rejection(outcome, body)
+    return NormalizeResult(events=[outcome])  # type: ignore[list-item]
 
 
 def _normalize_items(items: list[Any], options: NormalizeOptions, provenance: Provenance) -> NormalizeResult:
@@ -95,7 +96,7 @@ def _normalize_items(items: list[Any], options: NormalizeOptions, provenance: Pr
     for index, item in enumerate(items):
         outcome = _normalize_record(item, options, provenance)
         if type(outcome) is str:
-            _add(result, outcome, index=index, payload=_ENCODER.encode(item))
+            result.rejections.append(Rejection(reason=outcome, index=index, payload=_ENCODER.encode(item)))
         else:
             result.events.append(outcome)  # type: ignore[arg-type]
     return result
@@ -118,6 +119,9 @@ def _normalize_record(record: object, options: NormalizeOptions, provenance: Pro
         return exc.reason
     except ValidationError as exc:
         return validation_reason(fmt, exc)
+    except Exception as exc:  # boundary per record: a normalizer bug costs this record, not the batch
+        logger.error("%s normalizer failed unexpectedly: %s", fmt, type(exc).__name__)
+        return f"internal error while normalizing: {type(exc).__name__}"
 
 
 def _one_record(body: bytes, build: Callable[[], Event]) -> NormalizeResult:
@@ -129,13 +133,6 @@ def _one_record(body: bytes, build: Callable[[], Event]) -> NormalizeResult:
     except ValidationError as exc:
         result.rejections.append(Rejection(reason=validation_reason("record", exc), index=None, payload=body))
     return result
-
-
-def _add(result: NormalizeResult, outcome: Event | str, *, index: int | None, payload: bytes) -> None:
-    if type(outcome) is str:
-        result.rejections.append(Rejection(reason=outcome, index=index, payload=payload))
-    else:
-        result.events.append(outcome)  # type: ignore[arg-type]
 
 
 def _as_bytes(body: object) -> bytes:

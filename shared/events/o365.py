@@ -8,6 +8,7 @@ result_status, client_ip, user_type.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from shared.events.canonical import build_event
@@ -90,8 +91,13 @@ def normalize_result_status(value: object) -> str | None:
     """ "Succeeded"/"Success"/"success" -> "succeeded", "Failed"/"Failure" -> "failed",
     "PartiallySucceeded" -> "partially_succeeded"; other text lower-cased ("True" -> "true")."""
     if type(value) is str:
-        lowered = value.lower()
-        return _RESULT_STATUS.get(lowered, lowered) or None
+        return _status_text(value)
     if type(value) is bool:
         return "true" if value else "false"
     return None
+
+
+@lru_cache(maxsize=1024)
+def _status_text(value: str) -> str | None:
+    lowered = value.lower()
+    return _RESULT_STATUS.get(lowered, lowered) or None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from shared.events.models import RawEvent
@@ -17,8 +17,10 @@ class Provenance(NamedTuple):
     @classmethod
     def of(cls, raw: RawEvent) -> Provenance:
         partition, sequence_number, enqueued = raw.partition, raw.sequence_number, raw.enqueued_time
-        return cls(
-            None if partition is None else str(partition),
-            None if sequence_number is None else int(sequence_number),
-            None if enqueued is None else as_utc(enqueued),
-        )
+        if partition is not None and type(partition) is not str:
+            partition = str(partition)
+        if sequence_number is not None and type(sequence_number) is not int:
+            sequence_number = int(sequence_number)
+        if enqueued is not None and enqueued.tzinfo is not UTC:
+            enqueued = as_utc(enqueued)
+        return cls(partition, sequence_number, enqueued)

@@ -11,7 +11,7 @@ from shared.events.models import Event
 from shared.rules.conditions import Check, ConditionFailed, compile_condition
 from shared.rules.cooldown import is_cooling_down, record_firing
 from shared.rules.errors import InvalidRuleSet
-from shared.rules.index import Candidate, RuleIndex
+from shared.rules.index import CandidateList, RuleIndex
 from shared.rules.models import ActionSpec, RuleDefinition
 from shared.store.models import EntityState
 
@@ -81,6 +81,7 @@ class CompiledRuleSet:
         self.version = version
         self.rules: tuple[CompiledRule, ...] = tuple(sorted(rules, key=lambda rule: rule.order))
         self._index = RuleIndex(self.rules)
+        self._buckets = self._index.buckets
         self._cooldowns = {rule.id: rule.cooldown for rule in self.rules if rule.cooldown is not None}
         self.event_definition_keys: frozenset[str] = frozenset(
             rule.action.event_definition_key for rule in self.rules
@@ -91,28 +92,42 @@ class CompiledRuleSet:
 
     def candidate_ids(self, event: Event) -> list[str]:
         """The rules the index selects for ``event``, in evaluation order (before their conditions)."""
-        return [candidate.rule.id for candidate in self._index.bucket(event).candidates(event)]
+        return [candidate.rule.id for candidate in self._select(event).all]
+
+    def _select(self, event: Event) -> CandidateList:
+        bucket = self._buckets.get((event.source, event.type)) or self._index.bucket(event)
+        return bucket.fixed or bucket.select(event)
 
     def needs_state(self, event: Event) -> bool:
         """True when a stateful rule is a candidate for ``event`` and its condition passes (no state read)."""
-        bucket = self._index.bucket(event)
+        bucket = self._buckets.get((event.source, event.type)) or self._index.bucket(event)
         if not bucket.has_stateful:
             return False
-        return any(
-            candidate.rule.is_stateful and _passes(candidate, event)
-            for candidate in bucket.candidates(event)
-        )
+        for candidate in (bucket.fixed or bucket.select(event)).stateful:
+            try:
+                if candidate.check(event):
+                    return True
+            except Exception:  # evaluate() logs it once; here it only means "this one needs no state"
+                continue
+        return False
 
     def evaluate(self, event: Event, state: EntityState | None) -> list[RuleMatch]:
         """The rules that fire for ``event``, in priority order; updates cool-downs in ``state``.
 
         Never raises for a bad event: a condition that fails on it counts as "no match" and is logged.
         """
+        candidates = self._select(event).all
+        if not candidates:
+            return []
         matches: list[RuleMatch] = []
-        for candidate in self._index.bucket(event).candidates(event):
-            rule = candidate.rule
-            if not _passes(candidate, event):
+        for candidate in candidates:
+            try:
+                if not candidate.check(event):
+                    continue
+            except Exception as exc:  # the evaluation boundary: a bad event or rule never escapes
+                _log_condition_failure(candidate.rule.id, event.id, exc)
                 continue
+            rule = candidate.rule
             if rule.cooldown is not None and not self._take_cooldown(rule, event, state):
                 continue
             matches.append(RuleMatch(rule.id, self.version, event, rule.action, event.entity))
@@ -132,17 +147,14 @@ class CompiledRuleSet:
         return True
 
 
-def _passes(candidate: Candidate, event: Event) -> bool:
-    try:
-        return candidate.check(event)
-    except ConditionFailed as failure:
+def _log_condition_failure(rule_id: str, event_id: str, exc: Exception) -> None:
+    if isinstance(exc, ConditionFailed):
         log.warning(
             "rule %s: condition on %s (%s) failed for event %s: %s; treated as no match",
-            candidate.rule.id, failure.field, failure.op, event.id, failure.reason,
+            rule_id, exc.field, exc.op, event_id, exc.reason,
         )
-    except Exception as exc:  # the evaluation boundary: a rule bug must not escape evaluate()
+    else:
         log.warning(
             "rule %s: condition raised %s for event %s; treated as no match",
-            candidate.rule.id, type(exc).__name__, event.id,
+            rule_id, type(exc).__name__, event_id,
         )
-    return False

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from shared.events.models import Event
 from shared.rules.errors import OperandTypeError
-from shared.rules.fields import MISSING, compile_getter, parse_field_path
+from shared.rules.fields import MISSING, FieldPath, compile_getter, parse_field_path
 from shared.rules.models import AllCondition, AnyCondition, Condition, FieldCondition, NotCondition
 from shared.rules.operands import Kind, kind_of
 from shared.rules.operators import lookup_operator
@@ -53,6 +54,9 @@ def _all_of(checks: tuple[Check, ...]) -> Check:
     if len(checks) == 2:
         first, second = checks
         return lambda event: first(event) and second(event)
+    if len(checks) == 3:
+        first, second, third = checks
+        return lambda event: first(event) and second(event) and third(event)
 
     def all_of(event: Event) -> bool:
         for check in checks:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>) here
@@ -66,6 +70,9 @@ def _all_of(checks: tuple[Check, ...]) -> Check:
 def _any_of(checks: tuple[Check, ...]) -> Check:
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda event: first(event) or second(event)
 
     def any_of(event: Event) -> bool:
         for check in checks:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>) here
@@ -91,9 +98,28 @@ def compile_leaf(leaf: FieldCondition) -> Check:
     if leaf.value_field is not None and operator.compile_pair is not None:
         return _pair_leaf(leaf, get, operator.compile_pair(leaf.op))
     if leaf.op in ("eq", "ne") and kind_of(leaf.value) is Kind.STRING:
-        return _string_equality(leaf, get)
+        return _string_equality(leaf, path)
     predicate = operator.compile_value(leaf.op, leaf.value, path.kind)
-    field, op = leaf.field, leaf.op
+    return _value_leaf(path, predicate, op=leaf.op)
+
+
+def _value_leaf(path: FieldPath, predicate: Callable[[Any], bool], *, op: str) -> Check:
+    """``predicate`` on the field's value; absent and null are "no match" without asking it."""
+    field = path.text
+    if len(path.keys) == 1:  # the commonest path, attributes.<key>: read the dict directly
+        key = path.keys[0]
+
+        def check_attribute(event: Event) -> bool:
+            value = event.attributes.get(key)
+            if value is None:
+                return False
+            try:
+                return predicate(value)
+            except Exception as exc:  # a type surprise in the event: reported, never raised as is
+                raise ConditionFailed(field, op, _reason(exc)) from exc
+
+        return check_attribute
+    get = compile_getter(path)
 
     def check(event: Event) -> bool:
         value = get(event)
@@ -107,9 +133,20 @@ def compile_leaf(leaf: FieldCondition) -> Check:
     return check
 
 
-def _string_equality(leaf: FieldCondition, get: Callable[[Event], object]) -> Check:
+def _string_equality(leaf: FieldCondition, path: FieldPath) -> Check:
     """The commonest leaf, kept to one call: absent and null never equal a string."""
     literal = leaf.value
+    if len(path.keys) == 1:
+        key = path.keys[0]
+        if leaf.op == "eq":
+            return lambda event: event.attributes.get(key) == literal
+
+        def attribute_not_equal(event: Event) -> bool:
+            value = event.attributes.get(key)
+            return value is not None and value != literal
+
+        return attribute_not_equal
+    get = compile_getter(path)
     if leaf.op == "eq":
         return lambda event: get(event) == literal
 

@@ -2,16 +2,18 @@
 
 Rules are keyed by event type (exact types in a dict, ``Prefix/*`` patterns in a list) and source.
 The first event of each (source, type) builds a ``Bucket`` that is then reused, so selecting the
-candidates of an event is one dict lookup. Inside a bucket, rules that test the same field for
-equality with strings (``attributes.workload eq Exchange``, ``tenant in [...]``) are dispatched by
-that field's value, so the cost of an event follows the rules that can match it.
+candidates of an event is one dict lookup. Inside a bucket, rules that test a field for equality
+with strings at the top of their condition (``tenant eq contoso``, ``attributes.result_status in
+[failed]``) are dispatched by that field's value, so the cost of an event follows the rules that
+can match it, not the size of the rule set.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from shared.events.models import Event
@@ -23,6 +25,11 @@ if TYPE_CHECKING:
 
 #: (source, type) buckets kept; a stream with more distinct types rebuilds instead of growing.
 MAX_BUCKETS = 4096
+#: Fields one bucket dispatches on, and cached candidate lists for events hitting several of them.
+MAX_DISPATCH_FIELDS = 4
+MAX_COMBINATIONS = 4096
+#: Dispatching costs a lookup per event; below this many rules on a field, checking them is cheaper.
+MIN_DISPATCH_RULES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,57 +40,110 @@ class Candidate:
     check: Check
 
 
+@dataclass(frozen=True, slots=True)
+class CandidateList:
+    """Candidates in priority order, and the stateful ones among them (for ``needs_state``)."""
+
+    all: tuple[Candidate, ...]
+    stateful: tuple[Candidate, ...]
+
+    @classmethod
+    def of(cls, candidates: Iterable[Candidate]) -> CandidateList:
+        ordered = tuple(sorted(candidates, key=lambda candidate: candidate.rule.order))
+        return cls(ordered, tuple(c for c in ordered if c.rule.is_stateful))
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatcher:
+    """Rules keyed by one field's string value. ``merged[v]`` already includes the bucket's unkeyed rules."""
+
+    get: Callable[[Event], Any]
+    keyed: dict[str, tuple[Candidate, ...]]
+    merged: dict[str, CandidateList]
+
+
 class Bucket:
-    """The candidates for one (source, type), optionally dispatched on one field's string value."""
+    """The candidates for one (source, type).
+
+    Rules with a top-level string equality are dispatched by that field's value (up to
+    ``MAX_DISPATCH_FIELDS`` fields, the commonest first); the others are candidates for every event.
+    """
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
-        ordered = sorted(rules, key=lambda rule: rule.order)
-        self.has_stateful = any(rule.is_stateful for rule in ordered)
-        field = _dispatch_field(ordered)
-        self._get: Callable[[Event], Any] | None = None
-        self._by_value: dict[str, tuple[Candidate, ...]] = {}
-        if field is None:
-            self._default = tuple(Candidate(rule, rule.check) for rule in ordered)
-            return
-        self._get = compile_getter(parse_field_path(field))
-        self._default, self._by_value = _dispatch(ordered, field)
+        self.has_stateful = any(rule.is_stateful for rule in rules)
+        self._dispatchers, unkeyed = _build_dispatchers(rules)
+        self._unkeyed = unkeyed
+        self._always = CandidateList.of(unkeyed)
+        self._combined: dict[tuple[str, ...], CandidateList] = {}
+        #: The candidates when they do not depend on the event (nothing to dispatch on), else None.
+        self.fixed: CandidateList | None = None if self._dispatchers else self._always
+
+    def select(self, event: Event) -> CandidateList:
+        hits: list[tuple[Dispatcher, str]] = []
+        for dispatcher in self._dispatchers:
+            value = dispatcher.get(event)
+            if type(value) is str and value in dispatcher.keyed:
+                hits.append((dispatcher, value))
+        if not hits:
+            return self._always
+        if len(hits) == 1:
+            dispatcher, value = hits[0]
+            return dispatcher.merged[value]
+        return self._combine(hits)
 
     def candidates(self, event: Event) -> tuple[Candidate, ...]:
-        if self._get is None:
-            return self._default
-        value = self._get(event)
-        if type(value) is str:
-            return self._by_value.get(value, self._default)
-        return self._default
+        return self.select(event).all
+
+    def _combine(self, hits: list[tuple[Dispatcher, str]]) -> CandidateList:
+        key = tuple(value for _, value in hits)
+        found = self._combined.get(key)
+        if found is None:
+            found = CandidateList.of(chain(self._unkeyed, *(d.keyed[value] for d, value in hits)))
+            if len(self._combined) >= MAX_COMBINATIONS:
+                self._combined.clear()
+            self._combined[key] = found
+        return found
 
 
-def _dispatch_field(rules: Sequence[CompiledRule]) -> str | None:
-    """The field most rules of the bucket dispatch on, when at least two do."""
+def _build_dispatchers(rules: Sequence[CompiledRule]) -> tuple[list[Dispatcher], list[Candidate]]:
+    """Peel off dispatchable rules field by field; return the dispatchers and the unkeyed rest."""
+    remaining = list(rules)
+    keyed_by_field: list[tuple[str, dict[str, list[Candidate]]]] = []
+    while len(keyed_by_field) < MAX_DISPATCH_FIELDS:
+        field = _commonest_dispatch_field(remaining)
+        if field is None:
+            break
+        keyed: dict[str, list[Candidate]] = defaultdict(list)
+        rest: list[CompiledRule] = []
+        for rule in remaining:
+            key = next((k for k in dispatch_keys(rule.definition.condition) if k.field == field), None)
+            if key is None:
+                rest.append(rule)
+                continue
+            residual = Candidate(rule, compile_condition(key.residual))
+            for value in key.values:
+                keyed[value].append(residual)
+        keyed_by_field.append((field, keyed))
+        remaining = rest
+    unkeyed = [Candidate(rule, rule.check) for rule in remaining]
+    dispatchers = [
+        Dispatcher(
+            get=compile_getter(parse_field_path(field)),
+            keyed={value: tuple(candidates) for value, candidates in keyed.items()},
+            merged={value: CandidateList.of(candidates + unkeyed) for value, candidates in keyed.items()},
+        )
+        for field, keyed in keyed_by_field
+    ]
+    return dispatchers, unkeyed
+
+
+def _commonest_dispatch_field(rules: Sequence[CompiledRule]) -> str | None:
+    """The field most of these rules dispatch on, when enough of them do."""
     counts = Counter(key.field for rule in rules for key in dispatch_keys(rule.definition.condition))
     if not counts:
         return None
     field, count = counts.most_common(1)[0]
-    return field if count >= 2 else None
-
-
-def _dispatch(
-    ordered: Sequence[CompiledRule], field: str
-) -> tuple[tuple[Candidate, ...], dict[str, tuple[Candidate, ...]]]:
-    always: list[Candidate] = []
-    keyed: dict[str, list[Candidate]] = defaultdict(list)
-    for rule in ordered:
-        key = next((k for k in dispatch_keys(rule.definition.condition) if k.field == field), None)
-        if key is None:
-            always.append(Candidate(rule, rule.check))
-            continue
-        residual = Candidate(rule, compile_condition(key.residual))
-        for value in key.values:
-            keyed[value].append(residual)
-    by_value = {
-        value: tuple(sorted(candidates + always, key=lambda c: c.rule.order))
-        for value, candidates in keyed.items()
-    }
-    return tuple(always), by_value
+    return field if count >= MIN_DISPATCH_RULES else None
 
 
 class RuleIndex:
@@ -101,16 +161,17 @@ class RuleIndex:
                     self._prefixes.append((pattern[:-1], rule))
                 else:
                     self._exact[pattern].append(rule)
-        self._buckets: dict[tuple[str, str], Bucket] = {}
+        #: Built buckets by (source, type); callers on the hot path may read it directly.
+        self.buckets: dict[tuple[str, str], Bucket] = {}
 
     def bucket(self, event: Event) -> Bucket:
         key = (event.source, event.type)
-        found = self._buckets.get(key)
+        found = self.buckets.get(key)
         if found is None:
             found = self._build(*key)
-            if len(self._buckets) >= MAX_BUCKETS:
-                self._buckets.clear()
-            self._buckets[key] = found
+            if len(self.buckets) >= MAX_BUCKETS:
+                self.buckets.clear()
+            self.buckets[key] = found
         return found
 
     def _build(self, source: str, event_type: str) -> Bucket:

@@ -12,6 +12,7 @@ import operator as python_operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.rules.errors import OperandError, OperandTypeError
@@ -71,7 +72,14 @@ _ORDER_FUNCTIONS = {
 def _compile_order(op: str, value: Any, field_kind: str) -> Predicate:
     kind, literal = _typed(op, value, field_kind, ordered=True)
     compare = _ORDER_FUNCTIONS[op]
-    return lambda value: compare(convert(value, kind), literal)
+    exact_type = {Kind.NUMBER: (int, float), Kind.DATETIME: (datetime,), Kind.DURATION: (timedelta,)}[kind]
+
+    def ordered(value: Any) -> bool:
+        if type(value) in exact_type and (kind is not Kind.DATETIME or value.tzinfo is not None):
+            return compare(value, literal)  # the common case, without conversion
+        return compare(convert(value, kind), literal)
+
+    return ordered
 
 
 def _compile_between(op: str, value: Any, field_kind: str) -> Predicate:

@@ -65,17 +65,16 @@ async def open_store(spec: str, settings: Settings) -> Store:
 
 
 def _open_cosmos(settings: Settings) -> Store:
+    """Cosmos DB for rules, state and dedupe; dead letters in Blob storage when configured."""
     from shared.store.cosmos import CosmosStore
 
     if settings.deadletter_blob_service_uri:
-        raise StoreError(
-            "DEADLETTER__blobServiceUri is set but the Blob dead-letter adapter is not built yet; "
-            "unset it to keep dead letters in " + str(LOCAL_DEADLETTERS)
-        )
+        from shared.store.blob_deadletters import BlobDeadLetterStore
+
+        blob = BlobDeadLetterStore.from_settings(settings)
+        return CosmosStore.from_settings(settings, deadletters=blob, closing=[blob])
     from shared.store.sqlite import SqliteStore
 
-    log.info(
-        "dead letters of the cosmos store go to %s (DEADLETTER__blobServiceUri unset)", LOCAL_DEADLETTERS
-    )
+    log.info("dead letters go to %s (DEADLETTER__blobServiceUri is unset)", LOCAL_DEADLETTERS)
     local = SqliteStore(LOCAL_DEADLETTERS)
     return CosmosStore.from_settings(settings, deadletters=local.deadletters, closing=[local])

@@ -31,7 +31,9 @@ def register(app: typer.Typer) -> None:
 
 
 def normalize(
-    file: Annotated[str, typer.Argument(help="JSONL file to read; '-' reads stdin.")] = "-",
+    file: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="JSONL file to read; '-' reads stdin.")
+    ] = "-",
     source: Annotated[
         str, typer.Option("--source", help=f"Input format: {', '.join(SOURCE_OPTIONS)}.")
     ] = "auto",
@@ -48,8 +50,9 @@ def normalize(
 ) -> None:
     """Normalize records (one JSON record or JSON array per line) to canonical events.
 
-    Events go to stdout as JSONL; each rejected record goes to stderr as a JSON line with its line
-    number, array index and reason. Exit status 0 unless the input cannot be read.
+    Events go to stdout as JSONL. Each rejected record goes to stderr as one JSON line: line, index, reason.
+
+    Exit status is 0 even with rejections; 2 when the input cannot be read or an option is invalid.
     """
     options = _options(source, json_field_map)
     try:

@@ -143,7 +143,7 @@ def _execute(options: SendCommandOptions, target: HubTarget, *, default_hub: str
             send_batch=send_batch,
             record_format=options.source,
             json_entity_path=options.json_entity_path,
-            bucket=TokenBucket(rate_per_s=options.rate) if options.rate else None,
+            bucket=TokenBucket(rate_per_s=options.rate) if options.rate and not options.dry_run else None,
             max_events_per_batch=max(1, int(options.rate)) if options.rate else None,
             on_refusal=show_refusal,
             on_batch=lambda packed: progress.advance(task, packed.events),

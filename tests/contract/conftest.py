@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 from azure.cosmos.aio import CosmosClient
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
+from azure.storage.blob.aio import ContainerClient
 
-from shared.store import MemoryStore, Store
+from shared.store import DeadLetterStore, MemoryStore, Store
+from shared.store.blob_deadletters import BlobDeadLetterStore
 from shared.store.cosmos import CosmosOptions, CosmosStore
 from shared.store.cosmos_calls import CosmosRetry
+from tests.contract.azurite_server import AzuriteMissing, LocalAzurite, start_local_azurite
 from tests.contract.cosmos_server import CosmosServerMissing, LocalCosmosServer, start_local_cosmos_server
 
 ACCOUNT_ENDPOINT = os.environ.get("COSMOS_TEST_ENDPOINT")
@@ -58,18 +61,42 @@ def cosmos_server() -> Iterator[LocalCosmosServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAzurite]:
+    try:
+        server = start_local_azurite(tmp_path_factory.mktemp("azurite"))
+    except AzuriteMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+def blob_deadletters(azurite: LocalAzurite) -> BlobDeadLetterStore:
+    """Dead letters in a fresh blob container of the local Azurite."""
+    name = f"deadletter-{uuid.uuid4().hex[:12]}"
+    container = ContainerClient.from_connection_string(azurite.connection_string, name)
+    return BlobDeadLetterStore(container, create_container=True)
+
+
 @asynccontextmanager
 async def local_cosmos_store(
-    server: LocalCosmosServer, *, retry: CosmosRetry | None = None, create_containers: bool = True
+    server: LocalCosmosServer,
+    *,
+    retry: CosmosRetry | None = None,
+    create_containers: bool = True,
+    azurite: LocalAzurite | None = None,
 ) -> AsyncIterator[CosmosStore]:
-    """A store on a database of its own on the local server, dropped afterwards."""
+    """A store on a database of its own on the local server, dropped afterwards; dead letters in
+    Azurite when given (as in Azure), else in memory."""
     database = f"squall-test-{uuid.uuid4().hex[:12]}"
     client = CosmosClient(server.endpoint, credential=server.key, connection_verify=False)
     options = CosmosOptions(
         database=database, create_containers=create_containers, retry=retry or CosmosRetry(base_delay_s=0.01)
     )
+    deadletters: DeadLetterStore = blob_deadletters(azurite) if azurite else MemoryStore().deadletters
+    closing = [deadletters] if isinstance(deadletters, BlobDeadLetterStore) else []
     store = CosmosStore(
-        client, endpoint=server.endpoint, deadletters=MemoryStore().deadletters, options=options
+        client, endpoint=server.endpoint, deadletters=deadletters, options=options, closing=closing
     )
     try:
         yield store
@@ -132,7 +159,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     elif kind == "sqlite":
         opening = sqlite_store(tmp_path / "squall.db")
     elif kind == "cosmos":
-        opening = local_cosmos_store(request.getfixturevalue("cosmos_server"))
+        opening = local_cosmos_store(
+            request.getfixturevalue("cosmos_server"), azurite=request.getfixturevalue("azurite")
+        )
     else:
         opening = account_cosmos_store()
     async with opening as opened:

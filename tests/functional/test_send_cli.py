@@ -85,6 +85,13 @@ def test_dry_run_reads_stdin_and_prints_a_table(events_file: Path) -> None:
     assert "ann@contoso.com" in out and "planned 3 of 3 events in 2 batches for 2 partition keys" in out
 
 
+def test_rate_caps_each_batch_at_one_second_of_events(events_file: Path) -> None:
+    # GIVEN two records of ann  WHEN planned with --rate 1  THEN every batch holds a single event
+    result = _squall_send("--events", str(events_file), "--dry-run", "--json", "--rate", "1")
+    assert result.returncode == 0, result.stderr
+    assert [row["events"] for row in json.loads(result.stdout)["plan"]] == [1, 1, 1]
+
+
 def test_oversized_record_is_refused_with_its_line_number(tmp_path: Path) -> None:
     # GIVEN a 1.1 MB record on line 2 between two normal ones
     path = tmp_path / "big.jsonl"

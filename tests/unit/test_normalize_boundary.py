@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shared.events.normalize as normalize_module
 from shared.events import (
     MAX_EVENT_BYTES,
     UNKNOWN_FORMAT_REASON,
@@ -212,3 +213,61 @@ def test_random_bytes_never_raise_and_every_record_is_accounted_for(body: bytes)
 def test_random_json_never_raises_and_every_record_is_accounted_for(value: Any, mode: str) -> None:
     options = FIELD_MAP if mode == "json" else NormalizeOptions()
     assert_counts_and_valid_events(msgspec.json.encode(value), options)
+
+
+property_values = st.none() | st.booleans() | st.integers() | st.text(max_size=12) | st.binary(max_size=12)
+PROPERTY_KEYS = [
+    "ce-specversion",
+    "ce-id",
+    "ce-type",
+    "ce-source",
+    "ce-time",
+    "cloudEvents:subject",
+    "content-type",
+    "iothub-connection-device-id",
+    "message-id",
+    "iothub-enqueuedtime",
+    "iothub-message-source",
+]
+properties_like = st.dictionaries(
+    st.sampled_from(PROPERTY_KEYS) | st.text(max_size=8), property_values, max_size=6
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60), properties_like, properties_like)
+def test_random_message_properties_never_raise(
+    body: bytes, properties: dict[str, Any], system: dict[str, Any]
+) -> None:
+    # GIVEN any body with arbitrary application and system properties (binary CloudEvents, IoT Hub paths)
+    raw = RawEvent(
+        body=body, partition="0", sequence_number=1, properties=properties, system_properties=system
+    )
+    # WHEN normalized  THEN no exception, and each produced event is a valid canonical event
+    result = normalize_raw_event(raw, NormalizeOptions())
+    assert len(result.events) + len(result.rejections) >= 1
+    for event in result.events:
+        assert Event.model_validate(event.model_dump()) == event
+        msgspec.json.encode(event.attributes)  # attributes are JSON values
+
+
+def test_a_crashing_normalizer_costs_only_its_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a normalizer with a bug (a stand-in: no real input crashes one, so the boundary needs a fake)
+    def broken_normalizer(record: dict[str, Any], provenance: object) -> Event:
+        raise KeyError("bug")
+
+    monkeypatch.setitem(normalize_module._BY_FORMAT, "eventgrid", broken_normalizer)
+    grid = {
+        "id": "g",
+        "eventType": "A.B",
+        "eventTime": "2024-01-01T00:00:00Z",
+        "dataVersion": "1",
+        "subject": "s",
+    }
+    # WHEN an array mixes a record it handles with good O365 records
+    result = normalize_raw_event(RawEvent(body=msgspec.json.encode([O365, grid, O365])))
+    # THEN the other records still become events and the crash is a rejection naming the error type
+    assert len(result.events) == 2
+    assert [(r.index, r.reason) for r in result.rejections] == [
+        (1, "internal error while normalizing: KeyError")
+    ]
