@@ -122,7 +122,13 @@ def _scalar_in(value: Any, flags: frozenset[bool], scalars: frozenset[Any]) -> b
     return value in scalars
 
 
+def _text_only(op: str, field_kind: str) -> None:
+    if field_kind == "datetime":
+        raise OperandError(f"{op} works on text or arrays; compare datetimes with lt, ge, between ...")
+
+
 def _compile_contains(op: str, value: Any, field_kind: str) -> Predicate:
+    _text_only(op, field_kind)
     if isinstance(value, list | dict) or value is None:
         raise OperandError("contains needs a string, number or boolean")
     return lambda container: _contains(container, value)
@@ -140,12 +146,17 @@ def _contains(container: Any, item: Any) -> bool:
 
 
 def _compile_affix(op: str, value: Any, field_kind: str) -> Predicate:
+    _text_only(op, field_kind)
     affixes = value if isinstance(value, list) else [value]
     if not affixes or not all(isinstance(affix, str) for affix in affixes):
         raise OperandError(f"{op} needs a string or a non-empty list of strings")
     as_tuple = tuple(affixes)
     method = str.startswith if op == "starts_with" else str.endswith
-    return lambda text: method(_need_string(op, text), as_tuple)
+
+    def has_affix(text: Any) -> bool:
+        return method(text if type(text) is str else _need_string(op, text), as_tuple)
+
+    return has_affix
 
 
 def _need_string(op: str, value: Any) -> str:
@@ -155,6 +166,7 @@ def _need_string(op: str, value: Any) -> str:
 
 
 def _compile_matches(op: str, value: Any, field_kind: str) -> Predicate:
+    _text_only(op, field_kind)
     if not isinstance(value, str):
         raise OperandError("matches needs a regular expression string")
     try:
@@ -162,7 +174,11 @@ def _compile_matches(op: str, value: Any, field_kind: str) -> Predicate:
     except re.error as exc:
         raise OperandError(f"invalid regular expression: {exc}") from None
     search = pattern.search
-    return lambda text: search(_need_string(op, text)) is not None
+
+    def matches(text: Any) -> bool:
+        return search(text if type(text) is str else _need_string(op, text)) is not None
+
+    return matches
 
 
 def _compile_exists(op: str, value: Any, field_kind: str) -> Predicate:

@@ -129,7 +129,7 @@ class CosmosStateStore:
         upserts = [("upsert", (outbox_item(e, now=now),)) for e in entries]
         split = max(0, len(upserts) - (BATCH_LIMIT - 1))  # the state takes the batch's last slot
         overflow, in_batch = upserts[:split], upserts[split:]
-        if overflow:  # > 99 actions for one entity in one batch: the excess goes first, idempotently
+        if overflow:  # > 99 actions for one entity: the excess goes first (at least once, never lost)
             await self._upsert_all(container, state.entity, overflow)
 
         async def execute() -> str | None:
@@ -144,6 +144,7 @@ class CosmosStateStore:
 
         etag = await self._run(execute, what=f"saving state of {state.entity!r}")
         if etag is None:
+            await self.complete_outbox(entries[:split])  # the excess must not outlive the conflict
             return False
         state.etag = etag
         return True

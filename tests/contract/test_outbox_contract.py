@@ -93,3 +93,16 @@ async def test_a_new_state_and_its_many_actions_commit_together(store: Store) ->
     # THEN every action is pending and the state is stored
     assert len(await store.states.pending_outbox(limit=500)) == 120
     assert (await store.states.load_states(["user-1"]))["user-1"].data == {"n": 1}
+
+
+async def test_many_actions_of_a_conflicting_entity_are_not_committed(store: Store) -> None:
+    # GIVEN a stale copy of an entity's state and more actions than one Cosmos DB batch holds
+    await store.states.save_states([EntityState(entity="user-1", data={"n": 0})])
+    stale = (await store.states.load_states(["user-1"]))["user-1"]
+    await store.states.save_states([(await store.states.load_states(["user-1"]))["user-1"]])
+    entries = [entry("user-1", f"k{i:03d}", minutes=i) for i in range(120)]
+    # WHEN they are saved together
+    with pytest.raises(ConcurrencyConflict):
+        await store.states.save_states([stale], outbox=entries)
+    # THEN none of the actions is left pending
+    assert await store.states.pending_outbox(limit=500) == []

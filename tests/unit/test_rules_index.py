@@ -58,6 +58,23 @@ RULES = [
     tenant_rule("by-size", {"field": "attributes.size", "op": "gt", "value": 100}, priority=9),
     tenant_rule("unconditional", None, priority=1),
     tenant_rule("not-acme", {"not": {"field": "attributes.org", "op": "eq", "value": "acme"}}),
+    tenant_rule("globex-only", {"field": "attributes.org", "op": "eq", "value": "globex"}, priority=2),
+]
+STATUS_RULES = [
+    tenant_rule("failed-a", {"field": "attributes.status", "op": "eq", "value": "failed"}, priority=3),
+    tenant_rule(
+        "failed-big",
+        {
+            "all": [
+                {"field": "attributes.size", "op": "ge", "value": 50},
+                {"field": "attributes.status", "op": "eq", "value": "failed"},
+            ]
+        },
+    ),
+    tenant_rule(
+        "not-ok", {"field": "attributes.status", "op": "in", "value": ["failed", "partial"]}, priority=4
+    ),
+    tenant_rule("ok", {"field": "attributes.status", "op": "eq", "value": "succeeded"}),
 ]
 
 
@@ -92,6 +109,29 @@ def test_dispatched_rules_still_check_the_rest_of_their_condition() -> None:
     assert fired == ["by-size", "acme-big", "unconditional", "acme-any"]
 
 
+def test_rules_keyed_on_two_fields_are_both_dispatched_and_merged_in_priority_order() -> None:
+    # GIVEN rules keyed on attributes.org and others keyed on attributes.status
+    rules = compiled(RULES + STATUS_RULES)
+    # WHEN an event hits both keys, one key, or none
+    # THEN the candidates are the union of the hit keys plus the unkeyed rules, in priority order
+    assert rules.candidate_ids(event(org="globex", status="failed")) == [
+        "by-size",
+        "not-ok",
+        "failed-a",
+        "globex-only",
+        "unconditional",
+        "failed-big",
+        "globex-or-initech",
+        "not-acme",
+    ]
+    assert rules.candidate_ids(event(status="succeeded")) == ["by-size", "unconditional", "not-acme", "ok"]
+    assert rules.candidate_ids(event(org="umbrella", status="unknown")) == [
+        "by-size",
+        "unconditional",
+        "not-acme",
+    ]
+
+
 def passes(check: Callable[[Event], bool], evt: Event) -> bool:
     try:
         return check(evt)
@@ -101,10 +141,14 @@ def passes(check: Callable[[Event], bool], evt: Event) -> bool:
 
 def test_dispatch_gives_the_same_matches_as_checking_every_rule() -> None:
     # GIVEN the indexed rule set and, as a reference, every rule's whole condition on its own
-    rules = compiled(RULES)
-    reference = [compile_rule(definition) for definition in validate_rules(RULES).rules]
+    rules = compiled(RULES + STATUS_RULES)
+    reference = [compile_rule(definition) for definition in validate_rules(RULES + STATUS_RULES).rules]
     reference.sort(key=lambda rule: rule.order)
     for attributes in (
+        {"org": "globex", "status": "failed", "size": 60},
+        {"status": "partial"},
+        {"org": "acme", "status": "succeeded", "size": 200},
+        {"org": "acme", "status": ["failed"]},
         {"org": "acme", "size": 11},
         {"org": "acme"},
         {"org": "globex", "size": 101},

@@ -118,6 +118,12 @@ def test_the_documented_example_rule_is_valid() -> None:
         ),
         (
             "condition.all.0",
+            {"field": "time", "op": "starts_with", "value": "2024"},
+            "$.condition.all[0].value",
+            "starts_with works on text or arrays",
+        ),
+        (
+            "condition.all.0",
             {"field": "time", "op": "ge", "value": "2024-02-30"},
             "$.condition.all[0].value",
             "invalid datetime",
