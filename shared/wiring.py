@@ -5,7 +5,6 @@ The only module of ``shared`` that names adapters; the core depends on ports alo
 
 from __future__ import annotations
 
-import json
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -34,13 +33,10 @@ class OpenPipeline:
 
 
 def normalize_options_from(settings: Settings) -> NormalizeOptions:
-    field_map = None
-    if settings.json_field_map:
-        try:
-            field_map = json.loads(settings.json_field_map)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(f"SQUALL_JSON_FIELD_MAP is not valid JSON: {exc}") from exc
-    return NormalizeOptions(source=settings.event_format, json_field_map=field_map)
+    try:
+        return NormalizeOptions.from_settings(settings)
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 async def open_pipeline(settings: Settings, *, sender: ActionSender | None = None) -> OpenPipeline:

@@ -40,7 +40,7 @@ class NormalizeOptions:
     def from_settings(cls, settings: Settings) -> NormalizeOptions:
         """Options from SQUALL_EVENT_FORMAT and SQUALL_JSON_FIELD_MAP."""
         field_map = None if not settings.json_field_map else parse_json_field_map(settings.json_field_map)
-        return cls(source=settings.event_format, json_field_map=field_map)  # type: ignore[arg-type]
+        return cls(source=settings.event_format, json_field_map=field_map)
 
 
 def parse_json_field_map(text: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import cast
 
 from shared.settings import Settings
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreError, StoreUnavailable
@@ -57,8 +56,7 @@ async def open_store(spec: str, settings: Settings) -> Store:
     if kind == "sqlite" and argument:
         from shared.store.sqlite import SqliteStore
 
-        # cast: until sqlite.py has the outbox (tests/contract/conftest.py ADAPTER_GAPS tracks it)
-        return cast(Store, SqliteStore(argument))
+        return SqliteStore(argument)
     if kind == "cosmos" and not argument:
         return _open_cosmos(settings)
     raise StoreError(f"SQUALL_STORE={spec!r} is not a store: use memory, sqlite:PATH or cosmos")

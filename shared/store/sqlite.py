@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
-from shared.store.models import DeadLetter, EntityState, RuleSetSnapshot
+from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rulesets (
     name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (name, version));
 CREATE TABLE IF NOT EXISTS states (entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    entity TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL, PRIMARY KEY (entity, key));
 CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS deadletters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL,
@@ -78,12 +81,51 @@ class _SqliteStates:
                 found[entity] = EntityState(entity=entity, data=json.loads(data), etag=str(etag))
         return found
 
-    async def save_states(self, states: Sequence[EntityState]) -> None:
-        with self._db:  # one transaction: all or nothing
-            for state in states:
-                self._save_one(state)
+    async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
+        """Each entity in its own transaction with its outbox entries; conflicts don't stop the rest."""
+        by_entity: dict[str, list[OutboxEntry]] = {}
+        for entry in outbox:
+            by_entity.setdefault(entry.entity, []).append(entry)
+        first_conflict: str | None = None
+        for state in states:
+            entries = by_entity.pop(state.entity, [])
+            try:
+                with self._db:
+                    new_etag = self._write_state(state)
+                    self._add_outbox(entries)
+            except ConcurrencyConflict:
+                first_conflict = first_conflict or state.entity
+                continue
+            state.etag = new_etag
+        for entries in by_entity.values():  # entities with outbox entries and no state change
+            with self._db:
+                self._add_outbox(entries)
+        if first_conflict is not None:
+            raise ConcurrencyConflict(first_conflict)
 
-    def _save_one(self, state: EntityState) -> None:
+    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
+        rows = self._db.execute(
+            "SELECT entity, key, action, created_at, attempts FROM outbox ORDER BY created_at, key LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            OutboxEntry(
+                entity=r[0],
+                key=r[1],
+                action=json.loads(r[2]),
+                created_at=datetime.fromisoformat(r[3]),
+                attempts=r[4],
+            )
+            for r in rows
+        ]
+
+    async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
+        with self._db:
+            self._db.executemany(
+                "DELETE FROM outbox WHERE entity = ? AND key = ?", [(e.entity, e.key) for e in entries]
+            )
+
+    def _write_state(self, state: EntityState) -> str:
         data = json.dumps(state.data, separators=(",", ":"))
         if state.etag is None:
             try:
@@ -92,15 +134,31 @@ class _SqliteStates:
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConcurrencyConflict(state.entity) from exc
-            state.etag = "1"
-            return
+            return "1"
         updated = self._db.execute(
             "UPDATE states SET data = ?, etag = etag + 1 WHERE entity = ? AND etag = ?",
             (data, state.entity, int(state.etag)),
         )
         if updated.rowcount != 1:
             raise ConcurrencyConflict(state.entity)
-        state.etag = str(int(state.etag) + 1)
+        return str(int(state.etag) + 1)
+
+    def _add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
+        now = datetime.now(UTC).isoformat()
+        self._db.executemany(
+            "INSERT OR REPLACE INTO outbox (entity, key, action, created_at, attempts)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    e.entity,
+                    e.key,
+                    json.dumps(e.action, default=str),
+                    e.created_at.isoformat() if e.created_at else now,
+                    e.attempts,
+                )
+                for e in entries
+            ],
+        )
 
 
 class _SqliteDedupe:

@@ -28,13 +28,7 @@ ACCOUNT_ENDPOINT = os.environ.get("COSMOS_TEST_ENDPOINT")
 # What an adapter does not do yet: its tests are expected to fail (strictly: they turn red when the
 # gap is closed, so the entry gets removed). Keyed by the feature a test declares with
 # @pytest.mark.contract_feature("...").
-ADAPTER_GAPS: dict[str, dict[str, str]] = {
-    "sqlite": {
-        "outbox": "sqlite.py has no outbox yet: save_states(outbox=), pending_outbox, complete_outbox",
-        "independent_entities": "sqlite.py saves all entities in one transaction, and on a conflict "
-        "leaves the in-memory etags of the rolled-back states advanced",
-    },
-}
+ADAPTER_GAPS: dict[str, dict[str, str]] = {}
 
 # The real-account run joins only when configured, so ordinary runs are not littered with skips.
 ADAPTERS = ["memory", "sqlite", "cosmos"]

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from shared.actions.planning import plan_actions
 from shared.events.models import Event
 from shared.rules import compile_ruleset, validate_rules
+from shared.rules.compiler import compile_rule
+from shared.rules.conditions import ConditionFailed
 from shared.rules.operators import OPERATORS
 from shared.store.models import EntityState
 
@@ -228,3 +230,58 @@ def test_every_operator_survives_random_event_values(batch: list[Event]) -> None
     for event in sorted(batch, key=lambda e: e.time):
         result = plan_actions(ruleset.evaluate(event, state))
         assert all(action.data["V"] is not None for action in result.actions)
+
+
+DISPATCHABLE_LEAVES = [
+    {"field": field, "op": "eq", "value": value}
+    for field in ("tenant", "attributes.x", "attributes.a")
+    for value in ("x", "t1", "succeeded")
+] + [{"field": "attributes.x", "op": "in", "value": ["x", "succeeded"]}]
+keyed_conditions = st.one_of(
+    st.sampled_from(DISPATCHABLE_LEAVES),
+    st.builds(
+        lambda key, rest: {"all": [rest, key]}, st.sampled_from(DISPATCHABLE_LEAVES), well_formed_conditions
+    ),
+    well_formed_conditions,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    conditions=st.lists(keyed_conditions, min_size=4, max_size=14),
+    priorities=st.lists(st.integers(0, 3), min_size=14, max_size=14),
+    batch=st.lists(events, min_size=1, max_size=6),
+)
+def test_indexed_evaluation_equals_checking_every_rule(
+    conditions: list[Any], priorities: list[int], batch: list[Event]
+) -> None:
+    # GIVEN stateless rules, many keyed on the same fields (so the index dispatches on them)
+    raw = [
+        {
+            "id": f"r{n:02d}",
+            "priority": priorities[n],
+            "when": {"types": ["Exchange/*"]},
+            "condition": condition,
+            "action": {"kind": "journey_entry", "event_definition_key": "K"},
+        }
+        for n, condition in enumerate(conditions)
+    ]
+    definitions = validate_rules(raw).rules
+    ruleset = compile_ruleset(definitions)
+    reference = sorted((compile_rule(d) for d in definitions), key=lambda rule: rule.order)
+    for event in batch:
+        # WHEN evaluated through the index and rule by rule
+        expected = [
+            rule.id
+            for rule in reference
+            if event.type.startswith("Exchange/") and _passes_or_false(rule.check, event)
+        ]
+        # THEN the same rules fire in the same order
+        assert [match.rule_id for match in ruleset.evaluate(event, None)] == expected
+
+
+def _passes_or_false(check: Any, event: Event) -> bool:
+    try:
+        return bool(check(event))
+    except ConditionFailed:
+        return False
