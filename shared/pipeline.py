@@ -1,36 +1,47 @@
-"""process_batch: the one orchestration of normalize -> de-duplicate -> rules -> actions -> deliver.
+"""process_batch: the one orchestration of normalize -> de-duplicate -> rules -> commit -> deliver.
 
 Errors are data at this boundary: every event is processed or dead-lettered with its reason, and
 the BatchReport says which. Only a failure of the whole batch (a store or destination that is down
-for everyone) raises, so the Functions retry policy replays the batch; replays are safe because
-event ids and action idempotency keys are remembered.
+for everyone) raises, so the Functions retry policy replays the batch. Replays are safe:
+
+1. entity state and the actions it planned commit together (the outbox), per entity;
+2. then the batch's event ids are remembered, so a replay skips them (and a per-partition
+   sequence watermark in the state stops a half-committed batch from being applied twice);
+3. then the outbox is delivered; delivered keys are remembered and their entries completed, so a
+   replay re-sends only what was never delivered.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shared.actions.models import DeliveryOutcome, DeliveryStatus, PlannedAction
-from shared.actions.planning import plan_actions
 from shared.actions.ports import ActionSender
 from shared.batch_report import BatchReport
 from shared.events import NormalizeOptions, normalize_raw_event
 from shared.events.models import Event, RawEvent
+from shared.outbox_delivery import (
+    EVENT_KEY_PREFIX,
+    BatchRetryRequired,
+    deliver_outbox,
+    evaluate_safely,
+    outbox_entries,
+    plan_and_letter,
+)
 from shared.rules import CompiledRuleSet, RuleMatch
-from shared.store.errors import ConcurrencyConflict
-from shared.store.models import DeadLetter, EntityState
+from shared.store.models import DeadLetter, EntityState, OutboxEntry
+from shared.store.optimistic import commit_entity_updates
 from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
 
 log = logging.getLogger(__name__)
 
-_EVENT_KEY = "event:"
-_ACTION_KEY = "action:"
-_STATE_ATTEMPTS = 3
+__all__ = ["BatchRetryRequired", "PipelineDeps", "RuleSetSource", "process_batch"]
+
+_APPLIED = "_applied"  # state.data key: partition -> last sequence number applied to this entity
+_REPLAY_OUTBOX_LIMIT = 1000
 
 
 class RuleSetSource(Protocol):
@@ -54,24 +65,32 @@ async def process_batch(raw_events: Sequence[RawEvent], deps: PipelineDeps) -> B
     started = time.perf_counter()
     report = BatchReport()
     letters: list[DeadLetter] = []
-
     events = _normalize(raw_events, deps.normalize_options, report, letters)
-    events = await _drop_duplicates(events, deps.dedupe, report)
+    fresh, replayed = await _split_duplicates(events, deps.dedupe, report)
     ruleset = await deps.rules.current()
-    matches = await _evaluate_with_state(events, ruleset, deps.states, report, letters)
-
-    planned = plan_actions(matches)
-    for failure in planned.failures:
-        letters.append(_action_letter_from_match(failure.match, failure.reason))
-        report.count_reason(failure.reason)
-    report.actions_dead_lettered += len(planned.failures)
-    await _deliver(planned.actions, deps, report, letters)
-
-    if letters:
-        await deps.deadletters.write(letters)
-    await deps.dedupe.remember([_EVENT_KEY + e.id for e in events], ttl_s=deps.dedupe_ttl_s)
-    report.elapsed_s = time.perf_counter() - started
+    committed = await _evaluate_and_commit(fresh, ruleset, deps.states, report, letters)
+    await deps.dedupe.remember([EVENT_KEY_PREFIX + e.id for e in fresh], ttl_s=deps.dedupe_ttl_s)
+    if replayed:  # a replay: deliver what an earlier attempt committed but never delivered
+        committed += await deps.states.pending_outbox(entities=replayed, limit=_REPLAY_OUTBOX_LIMIT)
+    try:
+        await deliver_outbox(
+            committed, deps.sender, deps.states, deps.dedupe, report, letters, deps.dedupe_ttl_s
+        )
+    except BatchRetryRequired as retry:
+        retry.report = report
+        raise
+    finally:
+        await _write_letters(letters, deps.deadletters, report)
+        report.elapsed_s = time.perf_counter() - started
     return report
+
+
+async def _write_letters(letters: list[DeadLetter], sink: DeadLetterSink, report: BatchReport) -> None:
+    for letter in letters:
+        report.count_reason(letter.reason)
+        report.actions_dead_lettered += letter.kind == "action"
+    if letters:
+        await sink.write(letters)
 
 
 def _normalize(
@@ -82,164 +101,102 @@ def _normalize(
         result = normalize_raw_event(raw, options)
         events.extend(result.events)
         for rejection in result.rejections:
-            letters.append(_event_letter(raw, rejection.reason, rejection.payload))
-            report.count_reason(rejection.reason)
+            letters.append(
+                DeadLetter(
+                    kind="event", reason=rejection.reason, payload=rejection.payload, partition=raw.partition,
+                    sequence_number=raw.sequence_number, offset=raw.offset, enqueued_time=raw.enqueued_time,
+                )
+            )  # fmt: skip
             log.warning(
                 "event dead-lettered: %s (partition=%s sequence=%s index=%s)",
-                rejection.reason,
-                raw.partition,
-                raw.sequence_number,
-                rejection.index,
-            )
+                rejection.reason, raw.partition, raw.sequence_number, rejection.index,
+            )  # fmt: skip
         report.events_in += len(result.events) + len(result.rejections)
         report.events_normalized += len(result.events)
         report.events_dead_lettered += len(result.rejections)
     return events
 
 
-async def _drop_duplicates(events: list[Event], dedupe: DedupeStore, report: BatchReport) -> list[Event]:
-    """Events whose id was processed before (a replayed batch, a producer retry) are skipped."""
+async def _split_duplicates(
+    events: list[Event], dedupe: DedupeStore, report: BatchReport
+) -> tuple[list[Event], list[str]]:
+    """Fresh events, and the entities of events seen before (a replayed batch, a producer retry)."""
     if not events:
-        return events
-    seen = {key[len(_EVENT_KEY) :] for key in await dedupe.seen(_EVENT_KEY + e.id for e in events)}
+        return [], []
+    seen = {
+        key[len(EVENT_KEY_PREFIX) :] for key in await dedupe.seen(EVENT_KEY_PREFIX + e.id for e in events)
+    }
     fresh: list[Event] = []
+    replayed: dict[str, None] = {}
     for event in events:
         if event.id in seen:
             report.events_duplicate += 1
+            replayed[event.entity] = None
             continue
         seen.add(event.id)
         fresh.append(event)
-    return fresh
+    return fresh, list(replayed)
 
 
-async def _evaluate_with_state(
+async def _evaluate_and_commit(
     events: list[Event],
     ruleset: CompiledRuleSet,
     states: StateStore,
     report: BatchReport,
     letters: list[DeadLetter],
-) -> list[RuleMatch]:
-    """Evaluate in event order; state is read once per entity that needs it and written once.
+) -> list[OutboxEntry]:
+    """Evaluate in event order and commit each entity's state with the actions it planned.
 
-    On an etag conflict (another instance wrote the entity meanwhile) the states are re-read and
-    the batch re-evaluated, so no update is lost.
+    Entities with a stateful candidate are read once and written once (re-read and re-applied on an
+    etag conflict); the rest are evaluated without state and their actions go to the outbox alone.
     """
-    needing = {e.entity for e in events if ruleset.needs_state(e)}
-    for attempt in range(1, _STATE_ATTEMPTS + 1):
-        loaded = await states.load_states(needing) if needing else {}
-        report.state_reads += len(needing)
-        working = {entity: loaded.get(entity) or EntityState(entity=entity) for entity in needing}
-        attempt_letters: list[DeadLetter] = []
-        matches = _evaluate_all(events, ruleset, working, attempt_letters, report)
-        try:
-            if working:
-                await states.save_states(list(working.values()))
-        except ConcurrencyConflict as conflict:
-            if attempt == _STATE_ATTEMPTS:
-                raise
-            log.info("state of %s changed concurrently; re-reading (attempt %d)", conflict.entity, attempt)
-            continue
-        report.state_writes += len(working)
-        letters.extend(attempt_letters)
-        report.rule_matches += len(matches)
-        for match in matches:
-            report.matches_by_rule[match.rule_id] = report.matches_by_rule.get(match.rule_id, 0) + 1
-        return matches
-    raise AssertionError("unreachable")  # pragma: no cover
+    stateful = {e.entity for e in events if ruleset.needs_state(e)}
+    by_entity: dict[str, list[Event]] = {}
+    stateless_matches: list[RuleMatch] = []
+    for event in events:
+        if event.entity in stateful:
+            by_entity.setdefault(event.entity, []).append(event)
+        else:
+            stateless_matches.extend(evaluate_safely(ruleset, event, None, letters))
+    outcome: dict[str, tuple[list[RuleMatch], list[OutboxEntry], list[DeadLetter]]] = {}
+
+    def apply(state: EntityState) -> list[OutboxEntry]:
+        entity_letters: list[DeadLetter] = []
+        matches = _apply_events(ruleset, state, by_entity[state.entity], entity_letters)
+        entries = outbox_entries(plan_and_letter(matches, entity_letters))
+        outcome[state.entity] = (matches, entries, entity_letters)
+        return entries
+
+    if by_entity:
+        committed = await commit_entity_updates(states, by_entity, apply)
+        report.state_reads += len(by_entity)
+        report.state_writes += len(committed)
+    entries = outbox_entries(plan_and_letter(stateless_matches, letters))
+    if entries:
+        await states.save_states([], outbox=entries)
+    for matches, entity_entries, entity_letters in outcome.values():
+        stateless_matches.extend(matches)
+        entries.extend(entity_entries)
+        letters.extend(entity_letters)
+    report.rule_matches += len(stateless_matches)
+    for match in stateless_matches:
+        report.matches_by_rule[match.rule_id] = report.matches_by_rule.get(match.rule_id, 0) + 1
+    report.actions_planned += len(entries)
+    return entries
 
 
-def _evaluate_all(
-    events: list[Event],
-    ruleset: CompiledRuleSet,
-    working: dict[str, EntityState],
-    letters: list[DeadLetter],
-    report: BatchReport,
+def _apply_events(
+    ruleset: CompiledRuleSet, state: EntityState, events: list[Event], letters: list[DeadLetter]
 ) -> list[RuleMatch]:
+    """Apply one entity's events to its state, skipping those an earlier attempt already applied."""
+    applied: dict[str, int] = state.data.setdefault(_APPLIED, {})
+    before = dict(applied)
     matches: list[RuleMatch] = []
     for event in events:
-        try:
-            matches.extend(ruleset.evaluate(event, working.get(event.entity)))
-        except Exception as exc:  # the one broad catch: a bug must not sink the batch
-            reason = f"rule evaluation failed: {type(exc).__name__}"
-            log.exception("rule evaluation failed for event %s", event.id)
-            letters.append(_event_letter_from_event(event, reason))
-            report.count_reason(reason)
+        partition, sequence = event.partition, event.sequence_number
+        if partition is not None and sequence is not None:
+            if sequence <= before.get(partition, -1):
+                continue  # committed by an earlier attempt of this batch
+            applied[partition] = max(sequence, applied.get(partition, -1))
+        matches.extend(evaluate_safely(ruleset, event, state, letters))
     return matches
-
-
-async def _deliver(
-    actions: list[PlannedAction], deps: PipelineDeps, report: BatchReport, letters: list[DeadLetter]
-) -> None:
-    report.actions_planned += len(actions)
-    if not actions:
-        return
-    delivered_before = await deps.dedupe.seen(_ACTION_KEY + a.key for a in actions)
-    todo = [a for a in actions if _ACTION_KEY + a.key not in delivered_before]
-    report.actions_skipped_duplicate += len(actions) - len(todo)
-    outcomes: list[DeliveryOutcome] = await deps.sender.deliver(todo) if todo else []
-    delivered = [o.action.key for o in outcomes if o.status is DeliveryStatus.DELIVERED]
-    await deps.dedupe.remember([_ACTION_KEY + key for key in delivered], ttl_s=deps.dedupe_ttl_s)
-    report.actions_delivered += len(delivered)
-    for outcome in outcomes:
-        if outcome.status is DeliveryStatus.FAILED:
-            reason = outcome.reason or "delivery failed"
-            letters.append(_action_letter(outcome.action, reason, attempts=outcome.attempts))
-            report.count_reason(reason)
-            report.actions_failed += 1
-            report.actions_dead_lettered += 1
-
-
-def _event_letter(raw: RawEvent, reason: str, payload: bytes) -> DeadLetter:
-    return DeadLetter(
-        kind="event",
-        reason=reason,
-        payload=payload,
-        partition=raw.partition,
-        sequence_number=raw.sequence_number,
-        offset=raw.offset,
-        enqueued_time=raw.enqueued_time,
-    )
-
-
-def _event_letter_from_event(event: Event, reason: str) -> DeadLetter:
-    return DeadLetter(
-        kind="event",
-        reason=reason,
-        payload=event.model_dump_json().encode(),
-        partition=event.partition,
-        sequence_number=event.sequence_number,
-        enqueued_time=event.enqueued_time,
-        event_id=event.id,
-    )
-
-
-def _action_letter(action: PlannedAction, reason: str, *, attempts: int) -> DeadLetter:
-    payload = {
-        "kind": str(action.kind),
-        "destination": action.destination,
-        "contact_key": action.contact_key,
-        "event_definition_key": action.event_definition_key,
-        "data": action.data,
-    }
-    return DeadLetter(
-        kind="action",
-        reason=reason,
-        payload=json.dumps(payload, default=str).encode(),
-        event_id=action.event_id,
-        rule_id=action.rule_id,
-        action_key=action.key,
-        attempts=attempts,
-    )
-
-
-def _action_letter_from_match(match: RuleMatch, reason: str) -> DeadLetter:
-    event = match.event
-    return DeadLetter(
-        kind="action",
-        reason=reason,
-        payload=event.model_dump_json().encode(),
-        partition=event.partition,
-        sequence_number=event.sequence_number,
-        event_id=event.id,
-        rule_id=match.rule_id,
-    )

@@ -92,6 +92,12 @@ class Settings(BaseSettings):
     deadletter_container: str = Field(
         default="deadletter", alias="DEADLETTER_CONTAINER", description="Blob container for dead letters."
     )
+    deadletter_connection_string: SecretStr | None = Field(
+        default=None,
+        alias="DEADLETTER_CONNECTION_STRING",
+        description="Local emulator only (Azurite, e.g. `UseDevelopmentStorage=true`): dead letters in "
+        "Blob storage without identity; refused for Azure accounts.",
+    )
 
     # --- Salesforce Marketing Cloud ---------------------------------------------------------------
     sfmc_auth_base_url: str | None = Field(
@@ -114,6 +120,26 @@ class Settings(BaseSettings):
     )
     sfmc_account_id: str | None = Field(
         default=None, alias="SFMC_ACCOUNT_ID", description="Business unit MID (optional)."
+    )
+    sfmc_journey_entry_mode: Literal["sync", "async"] = Field(
+        default="sync",
+        alias="SFMC_JOURNEY_ENTRY_MODE",
+        description="Journey entries one per call (sync) or up to 100 per async batch call (async).",
+    )
+
+    # --- Signed webhooks ---------------------------------------------------------------------------
+    webhooks: str | None = Field(
+        default=None,
+        alias="SQUALL_WEBHOOKS",
+        description=(
+            'JSON object of webhook destinations by name, e.g. {"crm": {"url": "https://..."}}; '
+            "no secrets here."
+        ),
+    )
+    webhook_secrets: SecretStr | None = Field(
+        default=None,
+        alias="SQUALL_WEBHOOK_SECRETS",
+        description="JSON object of signing secrets by webhook name (a Key Vault reference in Azure).",
     )
 
     # --- Observability -----------------------------------------------------------------------------

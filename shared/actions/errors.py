@@ -6,6 +6,12 @@ These errors travel between the delivery parts, or (``DestinationUnavailable``) 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.actions.models import DeliveryOutcome
+
 
 class DeliveryError(Exception):
     """Base class for delivery failures."""
@@ -13,6 +19,10 @@ class DeliveryError(Exception):
 
 class MarketingCloudConfigError(DeliveryError, ValueError):
     """The Marketing Cloud connection is not (correctly) configured; the message names the setting."""
+
+
+class WebhookConfigError(DeliveryError, ValueError):
+    """The webhook destinations are not (correctly) configured; the message names the setting."""
 
 
 class MarketingCloudAuthError(DeliveryError):
@@ -35,13 +45,26 @@ class MarketingCloudUnavailable(DeliveryError):
 
 
 class DestinationUnavailable(DeliveryError):
-    """A destination is down for every action of the batch: the whole batch must be retried.
+    """A destination is down for everyone: the whole batch must be retried later.
 
-    Reserved for batch-level failure detection (``MarketingCloudDeliverer.deliver`` documents where it
-    will be raised); ``retry_after`` (seconds) carries the destination's hint when it gave one.
+    Raised by ``deliver()`` when the destination's circuit breaker is open at the end of the batch
+    and at least one action of the batch failed for a retryable reason. ``retry_after`` (seconds)
+    is when the breaker lets a probe through again (or the server's longer hint).
+
+    ``outcomes`` holds one outcome per action of the batch, exactly as ``deliver()`` would have
+    returned them: record the DELIVERED ones (they were sent and must not be sent again), replay
+    the ``retryable`` FAILED ones, dead-letter the other FAILED ones.
     """
 
-    def __init__(self, message: str, *, destination: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        destination: str,
+        retry_after: float | None = None,
+        outcomes: Sequence[DeliveryOutcome] = (),
+    ) -> None:
         super().__init__(message)
         self.destination = destination
         self.retry_after = retry_after
+        self.outcomes: list[DeliveryOutcome] = list(outcomes)

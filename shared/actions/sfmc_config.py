@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -18,6 +19,13 @@ class MarketingCloudConfig(BaseModel):
 
     ``auth_base_url`` / ``rest_base_url`` are the tenant bases (``https://SUBDOMAIN.auth...`` and
     ``https://SUBDOMAIN.rest...``), without the ``/v2/token`` or ``/interaction`` paths.
+
+    ``journey_entry_mode``: ``sync`` sends one ``/interaction/v1/events`` call per action;
+    ``async`` groups journey entries by event definition key into ``/interaction/v1/async/events``
+    calls of up to ``async_batch_size`` (max 100) members. Data-extension rows go in rowset calls
+    of up to ``rowset_batch_size`` rows (Salesforce recommends at most 50). The circuit breaker
+    opens after ``breaker_failure_threshold`` consecutive failed deliveries and lets a probe
+    through after ``breaker_reset_s`` seconds.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -32,6 +40,11 @@ class MarketingCloudConfig(BaseModel):
     backoff_base_s: float = Field(default=0.2, ge=0)
     backoff_max_s: float = Field(default=10.0, ge=0)
     timeout_s: float = Field(default=10.0, gt=0)
+    journey_entry_mode: Literal["sync", "async"] = "sync"
+    async_batch_size: int = Field(default=100, ge=1, le=100)
+    rowset_batch_size: int = Field(default=50, ge=1, le=500)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_reset_s: float = Field(default=30.0, ge=0)
 
     @field_validator("auth_base_url", "rest_base_url")
     @classmethod
@@ -57,6 +70,7 @@ class MarketingCloudConfig(BaseModel):
                     "client_id": values["sfmc_client_id"],
                     "client_secret": values["sfmc_client_secret"],
                     "account_id": settings.sfmc_account_id or None,
+                    "journey_entry_mode": settings.sfmc_journey_entry_mode,
                 }
             )
         except ValueError as exc:  # pydantic's ValidationError is a ValueError

@@ -1,60 +1,61 @@
-"""Dead letters as blobs (DESIGN §5: payloads can exceed a Cosmos item), for the Azure store.
+"""Dead letters in Blob storage (DESIGN §5: payloads can exceed a Cosmos item), for the Azure store.
 
-One JSON blob per letter in the ``deadletter`` container (``DEADLETTER_CONTAINER``): the original
-bytes (base64), the reason and the provenance. Names start with the UTC time written, so listing
-the container returns the oldest first: ``2024/05/01/120000.123456-0003-1f2e3d4c.json``.
-Authentication: ``DefaultAzureCredential`` against ``DEADLETTER__blobServiceUri``.
+One JSON blob per letter in ``DEADLETTER_CONTAINER``; names, bodies and metadata are described in
+``shared/store/blob_deadletter_format.py``. The letter's id is its blob name.
+
+Authentication: ``DefaultAzureCredential`` against ``DEADLETTER__blobServiceUri`` (the managed
+identity in Azure). ``DEADLETTER_CONNECTION_STRING`` is for a local emulator (Azurite) only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import builtins
-import json
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+)
+from azure.storage.blob import BlobProperties
 from azure.storage.blob.aio import ContainerClient
 
 from shared.settings import Settings
+from shared.store.blob_deadletter_format import (
+    blob_name,
+    decode_body,
+    encode_body,
+    encode_metadata,
+    listing_order,
+    summary_from_metadata,
+)
+from shared.store.deadletter_archive import DeadLetterKind, DeadLetterSummary
 from shared.store.errors import StoreError, StoreUnavailable
 from shared.store.models import DeadLetter
 
 T = TypeVar("T")
 
-_TIMES = ("enqueued_time", "created_at")
-
-
-def blob_name(letter: DeadLetter, index: int) -> str:
-    assert letter.created_at is not None
-    stamp = letter.created_at.astimezone(UTC).strftime("%Y/%m/%d/%H%M%S.%f")
-    return f"{stamp}-{index:04d}-{uuid.uuid4().hex[:8]}.json"
-
-
-def encode_letter(letter: DeadLetter) -> bytes:
-    record: dict[str, Any] = asdict(letter)
-    record["payload"] = base64.b64encode(letter.payload).decode()
-    for name in _TIMES:
-        record[name] = record[name].isoformat() if record[name] else None
-    return json.dumps(record, separators=(",", ":")).encode()
-
-
-def decode_letter(data: bytes) -> DeadLetter:
-    record = json.loads(data)
-    record["payload"] = base64.b64decode(record["payload"])
-    for name in _TIMES:
-        record[name] = datetime.fromisoformat(record[name]) if record[name] else None
-    return DeadLetter(**record)
+#: Concurrent uploads or downloads per call.
+CONCURRENCY = 16
+#: Blob hosts of real Azure accounts: a connection string naming one is refused (identity only).
+AZURE_STORAGE_SUFFIXES = (
+    ".core.windows.net",
+    ".core.chinacloudapi.cn",
+    ".core.usgovcloudapi.net",
+    ".storage.azure.net",
+)
+_BLOB_NOT_FOUND = "BlobNotFound"
 
 
 class BlobDeadLetterStore:
-    """Writes and lists dead letters in one blob container; close it when done."""
+    """Writes, lists, reads and deletes dead letters in one blob container; close it when done."""
 
     def __init__(
         self,
@@ -68,50 +69,108 @@ class BlobDeadLetterStore:
         self._create = create_container
         self._created = False
         self._credential = credential
+        self._slots = asyncio.Semaphore(CONCURRENCY)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, create_container: bool = False) -> BlobDeadLetterStore:
-        if not settings.deadletter_blob_service_uri:
+        """Identity auth against ``DEADLETTER__blobServiceUri``, or an emulator's connection string."""
+        uri = settings.deadletter_blob_service_uri
+        emulator = settings.deadletter_connection_string
+        if uri and emulator:
+            raise StoreError(
+                "set DEADLETTER__blobServiceUri (Azure, identity) or DEADLETTER_CONNECTION_STRING "
+                "(local emulator), not both"
+            )
+        if emulator:
+            connection_string = emulator.get_secret_value()
+            require_emulator(connection_string)
+            container = ContainerClient.from_connection_string(
+                connection_string, settings.deadletter_container
+            )
+            return cls(container, create_container=create_container)
+        if not uri:
             raise StoreError(
                 "Blob dead letters need DEADLETTER__blobServiceUri (https://ACCOUNT.blob.core.windows.net)"
+                " or, for Azurite, DEADLETTER_CONNECTION_STRING"
             )
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-        container = ContainerClient(
-            settings.deadletter_blob_service_uri, settings.deadletter_container, credential=credential
-        )
+        container = ContainerClient(uri, settings.deadletter_container, credential=credential)
         return cls(container, create_container=create_container, credential=credential)
 
     async def write(self, letters: Sequence[DeadLetter]) -> None:
         now = datetime.now(UTC)
         stamped = [letter if letter.created_at else replace(letter, created_at=now) for letter in letters]
         await self._ensure_container()
-        await asyncio.gather(*(self._upload(letter, index) for index, letter in enumerate(stamped)))
+        await asyncio.gather(*(self._upload(letter, order) for order, letter in enumerate(stamped)))
 
-    async def list(self, *, limit: int = 100) -> builtins.list[DeadLetter]:
-        async def read() -> builtins.list[DeadLetter]:
-            letters: builtins.list[DeadLetter] = []
-            async for blob in self._container.list_blobs():
-                if len(letters) == limit:
-                    break
-                downloaded = await self._container.download_blob(blob.name)
-                letters.append(decode_letter(await downloaded.readall()))
-            return letters
+    async def list(
+        self, *, limit: int = 100, kind: DeadLetterKind | None = None
+    ) -> builtins.list[DeadLetter]:
+        summaries = await self.list_summaries(limit=limit, kind=kind)
+        found = await asyncio.gather(*(self.get(summary.id) for summary in summaries))
+        return [letter for letter in found if letter is not None]  # None: deleted meanwhile
 
-        return await self._call(read, what="listing dead letters")
+    async def list_summaries(
+        self, *, limit: int = 100, kind: DeadLetterKind | None = None
+    ) -> builtins.list[DeadLetterSummary]:
+        """Oldest first, from blob metadata alone (every blob of the kind is listed, none downloaded)."""
+        blobs = await self._call(lambda: self._list_blobs(kind), what="listing dead letters")
+        blobs.sort(key=lambda blob: listing_order(blob.metadata or {}, blob.name))
+        return [
+            summary_from_metadata(blob.name, blob.metadata or {}, last_modified=blob.last_modified)
+            for blob in blobs[:limit]
+        ]
+
+    async def get(self, letter_id: str) -> DeadLetter | None:
+        async def download() -> DeadLetter | None:
+            async with self._slots:
+                try:
+                    downloaded = await self._container.download_blob(letter_id)
+                    data = await downloaded.readall()
+                except ResourceNotFoundError as exc:
+                    if _is_missing_blob(exc):
+                        return None
+                    raise
+            return decode_body(data, name=letter_id)
+
+        return await self._call(download, what=f"reading dead letter {letter_id}")
+
+    async def delete(self, letter_id: str) -> bool:
+        async def delete_blob() -> bool:
+            try:
+                await self._container.delete_blob(letter_id)
+            except ResourceNotFoundError as exc:
+                if _is_missing_blob(exc):
+                    return False
+                raise
+            return True
+
+        return await self._call(delete_blob, what=f"deleting dead letter {letter_id}")
 
     async def close(self) -> None:
         await self._container.close()
         if self._credential is not None:
             await self._credential.close()
 
-    async def _upload(self, letter: DeadLetter, index: int) -> None:
-        name = blob_name(letter, index)
-        data = encode_letter(letter)
+    async def _list_blobs(self, kind: DeadLetterKind | None) -> builtins.list[BlobProperties]:
+        prefix = f"{kind}/" if kind else None
+        return [
+            blob
+            async for blob in self._container.list_blobs(name_starts_with=prefix, include=["metadata"])
+        ]
+
+    async def _upload(self, letter: DeadLetter, order: int) -> None:
+        name = blob_name(letter)
+        body = encode_body(letter)
+        metadata = encode_metadata(letter, write_order=order)
 
         async def upload() -> None:
-            await self._container.upload_blob(name, data, overwrite=False)
+            async with self._slots:
+                await self._container.upload_blob(
+                    name, body, overwrite=False, metadata=metadata, content_type="application/json"
+                )
 
         await self._call(upload, what=f"writing dead letter {name}")
 
@@ -129,7 +188,7 @@ class BlobDeadLetterStore:
         self._created = True
 
     async def _call(self, request: Callable[[], Awaitable[T]], *, what: str) -> T:
-        """The SDK retries transient failures itself; what is left means the sink is unavailable."""
+        """The SDK retries transient failures itself; what is left means the store is unavailable."""
         try:
             return await request()
         except ResourceNotFoundError as exc:
@@ -137,7 +196,35 @@ class BlobDeadLetterStore:
                 f"{what}: blob container {self._container.container_name!r} not found; deploy infra/ "
                 "or check DEADLETTER_CONTAINER"
             ) from exc
+        except ClientAuthenticationError as exc:
+            raise StoreUnavailable(
+                f"{what}: not authorized ({type(exc).__name__}); give the identity 'Storage Blob Data "
+                "Owner' on the account of DEADLETTER__blobServiceUri"
+            ) from exc
         except AzureError as exc:
             raise StoreUnavailable(
-                f"{what} failed ({type(exc).__name__}); check DEADLETTER__blobServiceUri"
+                f"{what} failed ({type(exc).__name__}); check DEADLETTER__blobServiceUri "
+                "(or DEADLETTER_CONNECTION_STRING for an emulator)"
             ) from exc
+
+
+def _is_missing_blob(error: ResourceNotFoundError) -> bool:
+    """The blob is gone (the container is there); the storage SDK sets ``error_code``."""
+    return getattr(error, "error_code", None) == _BLOB_NOT_FOUND
+
+
+def require_emulator(connection_string: str) -> None:
+    """Refuse a connection string for a real Azure account: in Azure, identity is the only way in."""
+    parts = dict(
+        (key.strip().lower(), value.strip())
+        for key, _, value in (part.partition("=") for part in connection_string.split(";"))
+        if key.strip()
+    )
+    if parts.get("usedevelopmentstorage", "").lower() == "true":
+        return
+    host = (urlsplit(parts.get("blobendpoint", "")).hostname or "").lower()
+    if not host or host.endswith(AZURE_STORAGE_SUFFIXES):
+        raise StoreError(
+            "DEADLETTER_CONNECTION_STRING is for a local emulator only (UseDevelopmentStorage=true or "
+            "a BlobEndpoint on your machine); for an Azure account set DEADLETTER__blobServiceUri"
+        )

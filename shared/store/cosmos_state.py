@@ -81,13 +81,19 @@ class CosmosStateStore:
         if conflicts:
             raise ConcurrencyConflict(conflicts[0])
 
-    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None
+    ) -> list[OutboxEntry]:
         container = await self._containers.get(STATE)
-        query = "SELECT TOP @limit * FROM c WHERE c.type = @type ORDER BY c.created_at"
+        where = "c.type = @type"
         params: list[dict[str, Any]] = [
             {"name": "@limit", "value": limit},
             {"name": "@type", "value": OUTBOX_TYPE},
         ]
+        if entities is not None:
+            where += " AND ARRAY_CONTAINS(@entities, c.entity)"
+            params.append({"name": "@entities", "value": sorted(set(entities))})
+        query = f"SELECT TOP @limit * FROM c WHERE {where} ORDER BY c.created_at"
 
         async def run_query() -> list[dict[str, Any]]:
             return [item async for item in container.query_items(query, parameters=params)]

@@ -77,8 +77,14 @@ class MemoryStateStore:
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
-    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
-        entries = sorted(self._outbox.values(), key=lambda e: (e.created_at or self._clock(), e.key))
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None
+    ) -> list[OutboxEntry]:
+        wanted = None if entities is None else set(entities)
+        entries = sorted(
+            (e for e in self._outbox.values() if wanted is None or e.entity in wanted),
+            key=lambda e: (e.created_at or self._clock(), e.key),
+        )
         return entries[:limit]
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:

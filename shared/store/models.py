@@ -44,6 +44,7 @@ class DeadLetter:
     action_key: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
+    id: str | None = None  # the store's id once stored (SQLite row id, blob name); ignored on write
 
 
 @dataclass(frozen=True, slots=True)

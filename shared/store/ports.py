@@ -39,8 +39,13 @@ class StateStore(Protocol):
         """
         ...
 
-    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
-        """Outbox entries not yet completed, oldest first (for the timer that retries delivery)."""
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None
+    ) -> list[OutboxEntry]:
+        """Outbox entries not yet completed, oldest first (for the timer that retries delivery).
+
+        ``entities`` narrows the result to those entities (a replayed batch's own entities).
+        """
         ...
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:

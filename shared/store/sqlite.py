@@ -6,6 +6,7 @@ run them inline. Entity-state etags are a per-row counter, checked on write like
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.store.deadletter_archive import DeadLetterKind, DeadLetterSummary, summarize
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
 from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
 
@@ -103,11 +105,19 @@ class _SqliteStates:
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
-    async def pending_outbox(self, *, limit: int = 100) -> list[OutboxEntry]:
-        rows = self._db.execute(
-            "SELECT entity, key, action, created_at, attempts FROM outbox ORDER BY created_at, key LIMIT ?",
-            (limit,),
-        ).fetchall()
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None
+    ) -> list[OutboxEntry]:
+        columns = "SELECT entity, key, action, created_at, attempts FROM outbox"
+        if entities is None:
+            rows = self._db.execute(f"{columns} ORDER BY created_at, key LIMIT ?", (limit,)).fetchall()
+        else:
+            rows = []
+            for chunk in _chunks(sorted(set(entities))):
+                marks = ",".join("?" * len(chunk))
+                query = f"{columns} WHERE entity IN ({marks}) ORDER BY created_at, key LIMIT ?"
+                rows.extend(self._db.execute(query, (*chunk, limit)).fetchall())
+            rows = sorted(rows, key=lambda r: (r[3], r[1]))[:limit]
         return [
             OutboxEntry(
                 entity=r[0],
@@ -215,29 +225,56 @@ class _SqliteDeadLetters:
                 ],
             )
 
-    async def list(self, *, limit: int = 100) -> list[DeadLetter]:
+    async def list(self, *, limit: int = 100, kind: DeadLetterKind | None = None) -> list[DeadLetter]:
+        where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
         rows = self._db.execute(
-            "SELECT kind, reason, payload, partition, sequence_number, offset, enqueued_time, event_id,"
-            " rule_id, action_key, attempts, created_at FROM deadletters ORDER BY id LIMIT ?",
-            (limit,),
+            f"SELECT {_LETTER_COLUMNS} FROM deadletters {where} ORDER BY id LIMIT ?", (*args, limit)
         ).fetchall()
-        return [
-            DeadLetter(
-                kind=r[0],
-                reason=r[1],
-                payload=bytes(r[2]),
-                partition=r[3],
-                sequence_number=r[4],
-                offset=r[5],
-                enqueued_time=datetime.fromisoformat(r[6]) if r[6] else None,
-                event_id=r[7],
-                rule_id=r[8],
-                action_key=r[9],
-                attempts=r[10],
-                created_at=datetime.fromisoformat(r[11]),
-            )
-            for r in rows
-        ]
+        return [_letter_from_row(row) for row in rows]
+
+    async def list_summaries(
+        self, *, limit: int = 100, kind: DeadLetterKind | None = None
+    ) -> builtins.list[DeadLetterSummary]:
+        return [summarize(letter) for letter in await self.list(limit=limit, kind=kind)]
+
+    async def get(self, letter_id: str) -> DeadLetter | None:
+        if not letter_id.isdigit():
+            return None
+        row = self._db.execute(
+            f"SELECT {_LETTER_COLUMNS} FROM deadletters WHERE id = ?", (int(letter_id),)
+        ).fetchone()
+        return _letter_from_row(row) if row else None
+
+    async def delete(self, letter_id: str) -> bool:
+        if not letter_id.isdigit():
+            return False
+        with self._db:
+            deleted = self._db.execute("DELETE FROM deadletters WHERE id = ?", (int(letter_id),))
+        return deleted.rowcount == 1
+
+
+_LETTER_COLUMNS = (
+    "kind, reason, payload, partition, sequence_number, offset, enqueued_time, event_id,"
+    " rule_id, action_key, attempts, created_at, id"
+)
+
+
+def _letter_from_row(r: tuple[Any, ...]) -> DeadLetter:
+    return DeadLetter(
+        kind=r[0],
+        reason=r[1],
+        payload=bytes(r[2]),
+        partition=r[3],
+        sequence_number=r[4],
+        offset=r[5],
+        enqueued_time=datetime.fromisoformat(r[6]) if r[6] else None,
+        event_id=r[7],
+        rule_id=r[8],
+        action_key=r[9],
+        attempts=r[10],
+        created_at=datetime.fromisoformat(r[11]),
+        id=str(r[12]),
+    )
 
 
 class SqliteStore:

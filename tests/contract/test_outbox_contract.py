@@ -106,3 +106,13 @@ async def test_many_actions_of_a_conflicting_entity_are_not_committed(store: Sto
         await store.states.save_states([stale], outbox=entries)
     # THEN none of the actions is left pending
     assert await store.states.pending_outbox(limit=500) == []
+
+
+async def test_pending_outbox_narrows_to_the_named_entities(store: Store) -> None:
+    # GIVEN pending entries for three entities
+    for entity in ("ann", "bob", "cat"):
+        await store.states.save_states([], outbox=[OutboxEntry(entity=entity, key=f"k-{entity}", action={"n": 1})])
+    # WHEN asking for two of them  THEN only theirs come back
+    pending = await store.states.pending_outbox(entities=["ann", "cat"])
+    assert sorted(e.key for e in pending) == ["k-ann", "k-cat"]
+    assert await store.states.pending_outbox(entities=[]) == []

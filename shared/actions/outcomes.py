@@ -1,0 +1,57 @@
+"""Turning settled deliveries into ``DeliveryOutcome``s, logged by action key (never by payload)."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
+from shared.actions.retrying import Settlement
+
+logger = logging.getLogger("shared.actions.delivery")
+
+
+def outcome_from(action: PlannedAction, settlement: Settlement, *, what: str) -> DeliveryOutcome:
+    """``what`` names the kind of request in the log line (``journey entry``, ``rowset row``...)."""
+    if settlement.delivered:
+        return logged(
+            DeliveryOutcome(
+                action, DeliveryStatus.DELIVERED, settlement.attempts, response_id=settlement.response_id
+            ),
+            what=what,
+        )
+    return failed(action, settlement.failure or FailureKind.TRANSIENT, settlement.reason,
+                  attempts=settlement.attempts, what=what)
+
+
+def failed(
+    action: PlannedAction, failure: FailureKind, reason: str | None, *, attempts: int, what: str
+) -> DeliveryOutcome:
+    outcome = DeliveryOutcome(
+        action, DeliveryStatus.FAILED, attempts, reason=reason or "delivery failed", failure=failure
+    )
+    return logged(outcome, what=what)
+
+
+def logged(outcome: DeliveryOutcome, *, what: str) -> DeliveryOutcome:
+    delivered = outcome.status is DeliveryStatus.DELIVERED
+    logger.log(
+        logging.DEBUG if delivered else logging.WARNING,
+        "%s action=%s rule=%s status=%s attempts=%d%s",
+        what,
+        outcome.action.key,
+        outcome.action.rule_id,
+        outcome.status.value,
+        outcome.attempts,
+        f" reason={outcome.reason}" if outcome.reason else "",
+    )
+    return outcome
+
+
+def log_summary(destination: str, outcomes: Sequence[DeliveryOutcome]) -> None:
+    if not outcomes:
+        return
+    counts = Counter(outcome.status.value for outcome in outcomes)
+    attempts = sum(outcome.attempts for outcome in outcomes)
+    logger.info("%s batch: %s, %d HTTP attempts", destination, dict(sorted(counts.items())), attempts)

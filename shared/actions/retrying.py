@@ -1,0 +1,156 @@
+"""Retrying one delivery (one action, or one batch request) the way every destination needs it.
+
+An attempt returns an ``AttemptResult`` (never raises). ``settle()`` repeats attempts until the
+delivery is settled: delivered, refused for good, or out of attempts. 429, 408, 5xx and
+transport errors are retried with exponential backoff and full jitter, or after the server's
+``Retry-After`` when it gave one; a 401 is retried once at once (the attempt dropped its token);
+anything else is final. The destination's circuit breaker learns the result, and an open
+breaker stops further retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from shared.actions.breaker import CircuitBreaker
+from shared.actions.models import FailureKind
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry one delivery."""
+
+    max_attempts: int = 5
+    backoff_base_s: float = 0.2
+    backoff_max_s: float = 10.0
+
+    def backoff_delay(self, attempt: int, *, jitter: float) -> float:
+        """Full jitter: ``jitter`` (0..1) times the exponential ceiling for this attempt (1-based)."""
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        return ceiling * jitter
+
+
+class Verdict(Enum):
+    DELIVERED = "delivered"
+    RETRY = "retry"  # transient: 5xx, 408, transport error (``throttled`` tells 429 apart)
+    UNAUTHORIZED = "unauthorized"  # 401 on the call: the token was dropped, one immediate retry
+    CREDENTIALS = "credentials"  # the token endpoint refused the client credentials
+    PERMANENT = "permanent"  # the destination refused the data
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    verdict: Verdict
+    reason: str | None = None
+    response_id: str | None = None
+    retry_after: float | None = None
+    throttled: bool = False  # a 429: the destination is up but asks us to slow down
+    payload: Any = None  # the parsed JSON answer of a delivered attempt (batch endpoints read it)
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How one delivery ended: ``failure`` is None when delivered."""
+
+    attempts: int
+    failure: FailureKind | None
+    reason: str | None = None
+    response_id: str | None = None
+    payload: Any = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.failure is None
+
+
+Attempt = Callable[[], Awaitable[AttemptResult]]
+
+
+class Retrier:
+    """Runs ``settle(attempt)`` with one policy, one breaker and injectable sleep/jitter."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        sleep: Callable[[float], Awaitable[object]],
+        jitter: Callable[[], float],
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.policy = policy
+        self.breaker = breaker
+        self._sleep = sleep
+        self._jitter = jitter
+
+    async def settle(self, attempt: Attempt, *, label: str) -> Settlement:
+        attempts, token_refreshed = 0, False
+        last = AttemptResult(Verdict.RETRY, reason="no attempt made")
+        while attempts < self.policy.max_attempts:
+            attempts += 1
+            last = await attempt()
+            if last.verdict is Verdict.DELIVERED:
+                self._alive()
+                return Settlement(attempts, None, response_id=last.response_id, payload=last.payload)
+            if last.verdict is Verdict.UNAUTHORIZED and not token_refreshed:
+                token_refreshed = True  # the stale token was dropped: retry at once with a new one
+                continue
+            if last.verdict is not Verdict.RETRY:
+                return self._final(last, attempts)
+            if attempts >= self.policy.max_attempts:
+                break
+            delay = self._retry_delay(last, attempts)
+            if delay is None:
+                self._neutral()
+                reason = f"{last.reason}; Retry-After {last.retry_after:.0f} s exceeds backoff_max_s"
+                return Settlement(attempts, _retry_failure(last), reason=reason)
+            logger.info("retrying %s in %.2f s: %s", label, delay, last.reason)
+            await self._sleep(delay)
+            if self.breaker is not None and self.breaker.is_open():
+                reason = f"{last.reason}; {circuit_open_reason(self.breaker)}"
+                return Settlement(attempts, FailureKind.CIRCUIT_OPEN, reason=reason)
+        if last.throttled:
+            self._neutral()
+        elif self.breaker is not None:
+            self.breaker.record_failure()
+        reason = f"gave up after {attempts} attempts: {last.reason}"
+        return Settlement(attempts, _retry_failure(last), reason=reason)
+
+    def _final(self, last: AttemptResult, attempts: int) -> Settlement:
+        if last.verdict is Verdict.PERMANENT:
+            self._alive()
+            return Settlement(attempts, FailureKind.PERMANENT, reason=last.reason)
+        self._neutral()  # refused credentials, or 401 even with a fresh token
+        return Settlement(attempts, FailureKind.AUTH, reason=last.reason)
+
+    def _retry_delay(self, result: AttemptResult, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt; None when the server asks for longer than we wait."""
+        if result.retry_after is None:
+            return self.policy.backoff_delay(attempt, jitter=self._jitter())
+        if result.retry_after > self.policy.backoff_max_s:
+            return None
+        return result.retry_after
+
+    def _alive(self) -> None:
+        if self.breaker is not None:
+            self.breaker.record_success()
+
+    def _neutral(self) -> None:
+        if self.breaker is not None:
+            self.breaker.record_neutral()
+
+
+def circuit_open_reason(breaker: CircuitBreaker) -> str:
+    return (
+        f"circuit open for destination {breaker.destination} after {breaker.consecutive_failures} "
+        f"consecutive failed deliveries (next probe in {breaker.retry_after():.0f} s)"
+    )
+
+
+def _retry_failure(last: AttemptResult) -> FailureKind:
+    return FailureKind.THROTTLED if last.throttled else FailureKind.TRANSIENT

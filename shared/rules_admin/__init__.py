@@ -1,0 +1,71 @@
+"""Rules administration: the logic behind the rules HTTP API and ``squall rules push|list|diff``.
+
+    admin = RuleSetAdmin(store.rules, "default")
+    view = await admin.current()                       # RuleSetView(ruleset, version, rules)
+    outcome = await admin.put_rule("teams", raw)       # validates the whole set; RulesInvalid(errors)
+    diff = diff_rulesets(view.rules, proposed)         # added, removed, changed, unchanged
+    report = await admin.dry_run(parse_dry_run_request(body), options=NormalizeOptions())
+
+Pure: no HTTP and no azure.functions; errors are typed (``RuleNotFound``, ``RulesInvalid`` ...).
+"""
+
+from __future__ import annotations
+
+from shared.rules_admin.admin import RULESET_NAME, RuleSetAdmin, check_rules, rules_from_document
+from shared.rules_admin.diff import diff_rulesets
+from shared.rules_admin.dry_run import (
+    EVENT_FORMATS,
+    MAX_DRY_RUN_EVENTS,
+    DryRunRequest,
+    evaluate_events,
+    parse_dry_run_request,
+)
+from shared.rules_admin.errors import (
+    RequestInvalid,
+    RequestTooLarge,
+    RuleNotFound,
+    RuleSetMissing,
+    RulesAdminError,
+    RulesInvalid,
+    VersionMismatch,
+)
+from shared.rules_admin.models import (
+    ActionPreview,
+    DryRunReport,
+    EventOutcome,
+    RuleChange,
+    RuleSetDiff,
+    RuleSetView,
+    RuleView,
+    SaveOutcome,
+    UnplannedMatch,
+)
+
+__all__ = [
+    "EVENT_FORMATS",
+    "MAX_DRY_RUN_EVENTS",
+    "RULESET_NAME",
+    "ActionPreview",
+    "DryRunReport",
+    "DryRunRequest",
+    "EventOutcome",
+    "RequestInvalid",
+    "RequestTooLarge",
+    "RuleChange",
+    "RuleNotFound",
+    "RuleSetAdmin",
+    "RuleSetDiff",
+    "RuleSetMissing",
+    "RuleSetView",
+    "RuleView",
+    "RulesAdminError",
+    "RulesInvalid",
+    "SaveOutcome",
+    "UnplannedMatch",
+    "VersionMismatch",
+    "check_rules",
+    "diff_rulesets",
+    "evaluate_events",
+    "parse_dry_run_request",
+    "rules_from_document",
+]

@@ -1,0 +1,145 @@
+"""``RuleSetAdmin``: list, get, put, delete, replace, validate and dry-run the rules of one rule set.
+
+Pure logic over a ``RuleStore``: no HTTP, no CLI. Every write validates the WHOLE resulting rule
+set and stores a new version only when it is valid and differs from the stored one; invalid rules
+are refused with rule id + path + message (``RulesInvalid``) and never stored.
+
+``if_version`` (an HTTP If-Match) is compared with the stored version just before saving. The
+store port has no conditional save, so two writers racing inside that window both succeed with
+consecutive versions; the check catches the common case of editing a stale copy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shared.events import NormalizeOptions
+from shared.rules import RuleDefinition, RuleError, compile_ruleset, validate_rules
+from shared.rules_admin.diff import diff_rulesets
+from shared.rules_admin.dry_run import DryRunRequest, evaluate_events
+from shared.rules_admin.errors import (
+    RequestInvalid,
+    RuleNotFound,
+    RuleSetMissing,
+    RulesInvalid,
+    VersionMismatch,
+)
+from shared.rules_admin.models import DryRunReport, RuleSetDiff, RuleSetView, RuleView, SaveOutcome
+from shared.store.errors import RuleSetNotFound
+from shared.store.ports import RuleStore
+
+RULESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+
+
+def check_rules(raw: Sequence[Any]) -> list[RuleDefinition]:
+    """The validated rules, or ``RulesInvalid`` with every problem (rule id, path, message)."""
+    checked = validate_rules(raw)
+    if checked.errors:
+        raise RulesInvalid(checked.errors)
+    return checked.rules
+
+
+def rules_from_document(body: Any) -> list[Any]:
+    """The rules of a posted document: a JSON array of rules or ``{"rules": [...]}``."""
+    if isinstance(body, Mapping) and set(body) == {"rules"}:
+        body = body["rules"]
+    if not isinstance(body, list):
+        raise RequestInvalid("expected a JSON array of rules or an object {\"rules\": [...]}")
+    return body
+
+
+class RuleSetAdmin:
+    """Administration of the rule set ``ruleset`` in ``store``."""
+
+    def __init__(self, store: RuleStore, ruleset: str) -> None:
+        if not RULESET_NAME.fullmatch(ruleset):
+            raise RequestInvalid(
+                f"rule set name {ruleset!r} is invalid: 1-64 letters, digits, '-', '_', '.'"
+            )
+        self._store = store
+        self.ruleset = ruleset
+
+    async def current(self) -> RuleSetView:
+        """The newest version (version 0 with no rules when none is stored)."""
+        try:
+            snapshot = await self._store.load_ruleset(self.ruleset)
+        except RuleSetNotFound:
+            return RuleSetView(self.ruleset, 0, [])
+        return RuleSetView(self.ruleset, snapshot.version, list(snapshot.rules))
+
+    async def get_rule(self, rule_id: str) -> RuleView:
+        view = await self.current()
+        position = view.find(rule_id)
+        if position is None:
+            raise RuleNotFound(self.ruleset, rule_id)
+        return RuleView(self.ruleset, view.version, view.rules[position])
+
+    async def put_rule(self, rule_id: str, raw: Any, *, if_version: int | None = None) -> SaveOutcome:
+        """Create or replace one rule (its ``id`` may be left out; if given it must be ``rule_id``)."""
+        rule = _rule_for_id(rule_id, raw)
+        view = await self.current()
+        self._check_version(view, if_version)
+        position = view.find(rule_id)
+        rules = list(view.rules)
+        if position is None:
+            rules.append(rule)
+        else:
+            rules[position] = rule
+        return await self._save(view, rules)
+
+    async def delete_rule(self, rule_id: str, *, if_version: int | None = None) -> SaveOutcome:
+        view = await self.current()
+        self._check_version(view, if_version)
+        position = view.find(rule_id)
+        if position is None:
+            raise RuleNotFound(self.ruleset, rule_id)
+        return await self._save(view, view.rules[:position] + view.rules[position + 1 :])
+
+    async def replace_rules(self, raw: Sequence[Any], *, if_version: int | None = None) -> SaveOutcome:
+        """Make the rule set exactly ``raw`` (rules not in it are removed)."""
+        view = await self.current()
+        self._check_version(view, if_version)
+        return await self._save(view, list(raw))
+
+    async def preview_replace(self, raw: Sequence[Any]) -> RuleSetDiff:
+        """What ``replace_rules(raw)`` would change; ``RulesInvalid`` when it would be refused."""
+        check_rules(raw)
+        view = await self.current()
+        return diff_rulesets(view.rules, raw)
+
+    async def dry_run(self, request: DryRunRequest, *, options: NormalizeOptions) -> DryRunReport:
+        """Evaluate the posted rules (or the stored rule set) against the posted events; send nothing."""
+        if request.rules is not None:
+            ruleset = compile_ruleset(check_rules(request.rules), version=0)
+            return DryRunReport(None, 0, evaluate_events(ruleset, request, options=options))
+        view = await self.current()
+        if view.version == 0:
+            raise RuleSetMissing(self.ruleset)
+        valid = validate_rules(view.rules).rules  # stored rules were validated on write
+        ruleset = compile_ruleset(valid, version=view.version)
+        return DryRunReport(self.ruleset, view.version, evaluate_events(ruleset, request, options=options))
+
+    async def _save(self, view: RuleSetView, rules: list[Any]) -> SaveOutcome:
+        check_rules(rules)
+        diff = diff_rulesets(view.rules, rules)
+        if not diff.has_changes:
+            return SaveOutcome(self.ruleset, view.version, changed=False, diff=diff)
+        version = await self._store.save_ruleset(self.ruleset, rules)
+        return SaveOutcome(self.ruleset, version, changed=True, diff=diff)
+
+    def _check_version(self, view: RuleSetView, if_version: int | None) -> None:
+        if if_version is not None and if_version != view.version:
+            raise VersionMismatch(self.ruleset, expected=if_version, actual=view.version)
+
+
+def _rule_for_id(rule_id: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise RequestInvalid("a rule must be a JSON object")
+    claimed = raw.get("id", rule_id)
+    if claimed != rule_id:
+        shown = claimed if isinstance(claimed, str) else None
+        message = f"id {claimed!r} differs from the rule id in the address, {rule_id!r}"
+        raise RulesInvalid([RuleError(shown, "$.id", message, 0)])
+    return {"id": rule_id, **{key: value for key, value in raw.items() if key != "id"}}

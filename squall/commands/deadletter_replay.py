@@ -1,0 +1,187 @@
+"""Replay dead letters: event letters go through the real pipeline again, via the local runtime.
+
+Each event letter becomes one RawEvent with its original provenance (partition, sequence number,
+offset, enqueued time) and is run as its own batch by ``squall.local_runtime.run_local``, so every
+letter's outcome is known. A letter is deleted only after its event was processed: normalized now,
+or dead-lettered again — then the new letters (attempts counted on) are written first and kept.
+Whatever raises before that (invalid rules, store or destination down) deletes nothing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from shared.batch_report import BatchReport
+from shared.events.models import RawEvent
+from shared.settings import Settings
+from shared.store.deadletter_archive import DeadLetterArchive
+from shared.store.models import DeadLetter
+from shared.store.sqlite import SqliteStore
+from squall.local_runtime import run_local
+
+#: Letters replayed per local run; progress is committed (new letters written, old deleted) per chunk.
+CHUNK = 100
+ACTION_LETTERS_KEPT = (
+    "action letters are not replayed: they are kept for inspection; fix the destination or the rule, "
+    "then replay the events that planned them"
+)
+
+
+class ReplayStatus(StrEnum):
+    PROCESSED = "processed"  # normalized (and evaluated, delivered) now: the letter is deleted
+    DEAD_LETTERED_AGAIN = "dead-lettered again"  # the new letters are kept, the old one deleted
+    KEPT = "kept"  # not replayed, left as it is
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOutcome:
+    letter_id: str
+    kind: str
+    status: ReplayStatus
+    reasons: tuple[str, ...] = ()
+    new_letter_ids: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    outcomes: list[ReplayOutcome] = field(default_factory=list)
+    report: BatchReport = field(default_factory=BatchReport)
+    stub_received: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "outcomes": [
+                {
+                    "id": o.letter_id,
+                    "kind": o.kind,
+                    "status": str(o.status),
+                    "reasons": list(o.reasons),
+                }
+                for o in self.outcomes
+            ],
+            "report": self.report.as_dict(),
+            "stub_received": self.stub_received,
+        }
+
+
+async def replay_letters(
+    archive: DeadLetterArchive,
+    letters: Sequence[DeadLetter],
+    *,
+    rules_dir: Path,
+    sfmc_url: str | None,
+    settings: Settings,
+    dry_run: bool = False,
+) -> ReplayResult:
+    """Replay ``letters`` (stored, with ids) from ``archive``; ``dry_run`` changes no letter."""
+    result = ReplayResult()
+    events = [letter for letter in letters if letter.kind == "event"]
+    for letter in letters:
+        if letter.kind != "event":
+            result.outcomes.append(
+                ReplayOutcome(_id(letter), letter.kind, ReplayStatus.KEPT, (ACTION_LETTERS_KEPT,))
+            )
+    with tempfile.TemporaryDirectory(prefix="squall-replay-") as workdir:
+        replay_db = Path(workdir) / "replay.db"
+        for start in range(0, len(events), CHUNK):
+            chunk = events[start : start + CHUNK]
+            outcomes = await _replay_chunk(
+                archive, chunk, replay_db, result, rules_dir, sfmc_url, settings, dry_run
+            )
+            result.outcomes.extend(outcomes)
+    return result
+
+
+async def _replay_chunk(
+    archive: DeadLetterArchive,
+    chunk: Sequence[DeadLetter],
+    replay_db: Path,
+    result: ReplayResult,
+    rules_dir: Path,
+    sfmc_url: str | None,
+    settings: Settings,
+    dry_run: bool,
+) -> list[ReplayOutcome]:
+    reports: list[BatchReport] = []
+    run = await run_local(
+        ([raw_event_of(letter)] for letter in chunk),
+        rules_dir=rules_dir,
+        sfmc_url=sfmc_url,
+        settings=settings,
+        store_path=replay_db,
+        on_batch=reports.append,
+    )
+    result.report += run.report
+    if run.stub_received is not None:
+        result.stub_received = (result.stub_received or 0) + run.stub_received
+    produced = await _take_new_letters(replay_db)
+    per_letter = _attribute(chunk, reports, produced)
+    outcomes: list[ReplayOutcome] = []
+    for letter, new_letters in zip(chunk, per_letter, strict=True):
+        status = ReplayStatus.DEAD_LETTERED_AGAIN if new_letters else ReplayStatus.PROCESSED
+        reasons = tuple(new.reason for new in new_letters)
+        outcomes.append(ReplayOutcome(_id(letter), letter.kind, status, reasons))
+    if not dry_run:
+        await archive.write([new for new_letters in per_letter for new in new_letters])
+        for letter in chunk:
+            await archive.delete(_id(letter))
+    return outcomes
+
+
+def raw_event_of(letter: DeadLetter) -> RawEvent:
+    """The event letter as the hub delivered it: the original bytes and provenance."""
+    return RawEvent(
+        body=letter.payload,
+        partition=letter.partition,
+        sequence_number=letter.sequence_number,
+        offset=letter.offset,
+        enqueued_time=letter.enqueued_time,
+    )
+
+
+async def _take_new_letters(replay_db: Path) -> list[DeadLetter]:
+    """The letters the replay run wrote (oldest first), removed from its store for the next chunk."""
+    store = SqliteStore(replay_db)
+    try:
+        letters = await store.deadletters.list(limit=1_000_000)
+        for letter in letters:
+            await store.deadletters.delete(_id(letter))
+    finally:
+        await store.close()
+    return letters
+
+
+def _attribute(
+    chunk: Sequence[DeadLetter], reports: Sequence[BatchReport], produced: list[DeadLetter]
+) -> list[list[DeadLetter]]:
+    """Which new letters each replayed letter caused: its batch wrote as many as it counted reasons.
+
+    Event letters that come back get the old letter's attempts plus one.
+    """
+    counts = [sum(report.dead_letter_reasons.values()) for report in reports]
+    if len(counts) != len(chunk) or sum(counts) != len(produced):
+        raise RuntimeError(
+            f"replay produced {len(produced)} dead letters but the batch reports count {sum(counts)}"
+        )
+    attributed: list[list[DeadLetter]] = []
+    position = 0
+    for letter, count in zip(chunk, counts, strict=True):
+        mine = produced[position : position + count]
+        position += count
+        attributed.append([_carry_over(letter, new) for new in mine])
+    return attributed
+
+
+def _carry_over(old: DeadLetter, new: DeadLetter) -> DeadLetter:
+    attempts = old.attempts + 1 if new.kind == "event" else new.attempts
+    return replace(new, attempts=attempts, id=None, created_at=None)
+
+
+def _id(letter: DeadLetter) -> str:
+    if letter.id is None:
+        raise ValueError("only stored dead letters (with an id) can be replayed")
+    return letter.id
