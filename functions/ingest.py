@@ -26,7 +26,7 @@ _pipeline: OpenPipeline | None = None
 _pipeline_lock = asyncio.Lock()
 
 
-async def _get_pipeline() -> OpenPipeline:
+async def get_pipeline() -> OpenPipeline:
     """One pipeline per worker process, opened on first use and reused across invocations."""
     global _pipeline
     async with _pipeline_lock:
@@ -107,7 +107,7 @@ def _nth(items: Any, index: int) -> Mapping[str, Any] | None:
 )
 async def process_usage_events(events: list[func.EventHubEvent]) -> None:
     raw = to_raw_events(events)
-    pipeline = await _get_pipeline()
+    pipeline = await get_pipeline()
     report = await process_batch(raw, pipeline.deps)
     log.info(
         "batch done: partition=%s first_sequence=%s events_in=%d normalized=%d dead_lettered=%d "

@@ -7,6 +7,7 @@ exactly as the Function does, actions delivered over real HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import tempfile
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from shared.batch_report import BatchReport
 from shared.events.models import RawEvent
-from shared.pipeline import process_batch
+from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
 from shared.settings import Settings
 from shared.store.sqlite import SqliteStore
@@ -31,6 +32,9 @@ BATCH_SIZE = 100
 #: Partitions the local runtime spreads events over, like the default hub in infra/.
 PARTITIONS = 32
 LOCAL_CLIENT_ID = "squall-local"
+#: Like host.json's retry policy, bounded: the local runtime gives up after this many attempts.
+HOST_RETRY_ATTEMPTS = 20
+HOST_RETRY_MAX_WAIT_S = 5.0
 
 
 class InvalidRules(ValueError):
@@ -132,6 +136,22 @@ async def run_local(
         return LocalRunResult(report=report, stub_received=received, batches=count)
 
 
+async def _process_like_the_host(
+    batch: list[RawEvent], deps: PipelineDeps, total: BatchReport
+) -> BatchReport:
+    """Replay a batch whose destination was down, as the Function's retry policy does."""
+    for attempt in range(1, HOST_RETRY_ATTEMPTS + 1):
+        try:
+            return await process_batch(batch, deps)
+        except BatchRetryRequired as retry:
+            if retry.report is not None:
+                total += retry.report
+            if attempt == HOST_RETRY_ATTEMPTS:
+                raise
+            await asyncio.sleep(min(retry.retry_after or 0.2 * attempt, HOST_RETRY_MAX_WAIT_S))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 async def _run_batches(
     batches: Iterable[list[RawEvent]],
     rules: list[dict],
@@ -148,7 +168,7 @@ async def _run_batches(
     started = time.perf_counter()
     try:
         for batch in batches:
-            report = await process_batch(batch, pipeline.deps)
+            report = await _process_like_the_host(batch, pipeline.deps, total)
             total += report
             count += 1
             if on_batch is not None:

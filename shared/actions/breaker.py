@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from enum import StrEnum
 
 logger = logging.getLogger(__name__)
@@ -72,18 +73,33 @@ class CircuitBreaker:
         return max(0.0, self._opened_at + self.reset_after_s - self._clock())
 
     async def admit(self) -> bool:
-        """May one delivery go out now? In the half-open phase the first caller becomes the probe
-        and later callers wait for its result."""
+        """May one delivery go out now? Prefer ``async with breaker.admission()``, which also ends a
+        probe that settled without a verdict."""
+        admitted, _ = await self._admit()
+        return admitted
+
+    @asynccontextmanager
+    async def admission(self) -> AsyncIterator[bool]:
+        """``async with breaker.admission() as admitted:`` — in the half-open phase the first caller
+        becomes the probe and later callers wait for its result."""
+        admitted, probe = await self._admit()
+        try:
+            yield admitted
+        finally:
+            if probe is not None and self._probe_done is probe:
+                self._end_probe()  # the probe recorded nothing (e.g. not sent): let the next one try
+
+    async def _admit(self) -> tuple[bool, asyncio.Event | None]:
         while True:
             state = self.state
             if state is BreakerState.CLOSED:
-                return True
+                return True, None
             if state is BreakerState.OPEN:
-                return False
+                return False, None
             if self._probe_done is None:
                 self._probe_done = asyncio.Event()
                 logger.info("circuit for %s half-open: sending one probe delivery", self.destination)
-                return True
+                return True, self._probe_done
             await self._probe_done.wait()
 
     def record_success(self) -> None:

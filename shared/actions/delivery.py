@@ -1,7 +1,9 @@
 """Deliver a batch of planned actions to Marketing Cloud with bounded concurrency.
 
 One ``MarketingCloudDeliverer`` owns one ``httpx.AsyncClient`` (keep-alive pool sized to the
-concurrency), one token cache and one journey client; reuse it across batches.
+concurrency), one token cache, one circuit breaker and the endpoint clients; reuse it across
+batches. Journey entries go one per request (``journey_entry_mode="sync"``) or up to 100 per
+async batch request; data-extension rows go in rowset requests of up to ``rowset_batch_size``.
 """
 
 from __future__ import annotations
@@ -10,21 +12,31 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 import httpx
 
-from shared.actions.models import ActionKind, DeliveryOutcome, DeliveryStatus, PlannedAction
+from shared.actions.batching import chunks_by_key
+from shared.actions.breaker import BreakerState, CircuitBreaker
+from shared.actions.errors import DestinationUnavailable
+from shared.actions.models import ActionKind, DeliveryOutcome, FailureKind, PlannedAction
+from shared.actions.outcomes import failed, log_summary
+from shared.actions.retrying import Retrier, RetryPolicy, circuit_open_reason
+from shared.actions.sfmc_async import MarketingCloudAsyncJourneyClient
 from shared.actions.sfmc_auth import MarketingCloudTokenProvider
 from shared.actions.sfmc_config import MarketingCloudConfig
-from shared.actions.sfmc_journey import MarketingCloudJourneyClient, RetryPolicy
+from shared.actions.sfmc_journey import MarketingCloudJourneyClient
+from shared.actions.sfmc_requests import MarketingCloudRequests
+from shared.actions.sfmc_rowset import MarketingCloudRowsetClient
 
 logger = logging.getLogger(__name__)
 
 #: ``PlannedAction.destination`` this deliverer serves.
 SFMC_DESTINATION = "sfmc"
+
+#: One request's worth of actions and the coroutine that sends it.
+_Unit = tuple[list[int], Callable[[], Awaitable[list[DeliveryOutcome]]]]
 
 
 class MarketingCloudDeliverer:
@@ -56,19 +68,28 @@ class MarketingCloudDeliverer:
             account_id=config.account_id,
             clock=clock,
         )
+        self.breaker = CircuitBreaker(
+            SFMC_DESTINATION,
+            failure_threshold=config.breaker_failure_threshold,
+            reset_after_s=config.breaker_reset_s,
+            clock=clock,
+        )
         policy = RetryPolicy(
             max_attempts=config.max_attempts,
             backoff_base_s=config.backoff_base_s,
             backoff_max_s=config.backoff_max_s,
         )
+        retrier = Retrier(policy, sleep=sleep, jitter=jitter, breaker=self.breaker)
+        self._requests = MarketingCloudRequests(self._http, self._tokens)
+        base = config.rest_base_url
         self._journeys = MarketingCloudJourneyClient(
-            self._http,
-            self._tokens,
-            rest_base_url=config.rest_base_url,
-            policy=policy,
-            sleep=sleep,
-            jitter=jitter,
+            self._http, self._tokens, rest_base_url=base, policy=policy,
+            sleep=sleep, jitter=jitter, breaker=self.breaker,
+        )  # fmt: skip
+        self._async_journeys = MarketingCloudAsyncJourneyClient(
+            self._requests, rest_base_url=base, retrier=retrier
         )
+        self._rowsets = MarketingCloudRowsetClient(self._requests, rest_base_url=base, retrier=retrier)
 
     async def __aenter__(self) -> MarketingCloudDeliverer:
         return self
@@ -91,14 +112,66 @@ class MarketingCloudDeliverer:
         await self._http.aclose()
 
     async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
-        """One outcome per action, in the order given. A single action's failure is an outcome."""
+        """One outcome per action, in the order given. A single action's failure is an outcome.
+
+        Raises ``DestinationUnavailable`` (with every outcome on ``exc.outcomes``) when the circuit
+        breaker is open at the end and some action failed for a retryable reason: Marketing Cloud is
+        down for everyone and the batch should be replayed after ``exc.retry_after`` seconds.
+        """
         self._follow_running_loop()
         self._tokens.forget_failure()  # credentials may have been fixed since the last batch
-        outcomes = list(await asyncio.gather(*(self._deliver_one(action) for action in actions)))
-        # Batch-level failures ("destination down for everyone") are decided here, from the outcomes,
-        # and raised as errors.DestinationUnavailable(retry_after=...) so the whole batch is replayed.
-        _log_summary(outcomes)
-        return outcomes
+        outcomes: list[DeliveryOutcome | None] = [None] * len(actions)
+        units = self._plan_units(actions, outcomes)
+        results = await asyncio.gather(*(self._run_unit(actions, indexes, send) for indexes, send in units))
+        for (indexes, _), unit_outcomes in zip(units, results, strict=True):
+            for index, outcome in zip(indexes, unit_outcomes, strict=True):
+                outcomes[index] = outcome
+        settled = [outcome for outcome in outcomes if outcome is not None]
+        log_summary("Marketing Cloud", settled)
+        raise_if_destination_down(self.breaker, settled)
+        return settled
+
+    def _plan_units(
+        self, actions: Sequence[PlannedAction], outcomes: list[DeliveryOutcome | None]
+    ) -> list[_Unit]:
+        """Cut the batch into requests; actions that cannot be sent get their outcome at once."""
+        journeys, rows = [], []
+        for index, action in enumerate(actions):
+            problem = _unsupported(action)
+            if problem is not None:
+                logger.warning("action %s (rule %s) not sent: %s", action.key, action.rule_id, problem)
+                outcomes[index] = failed(action, FailureKind.UNSUPPORTED, problem, attempts=0, what="action")
+            elif action.kind is ActionKind.JOURNEY_ENTRY:
+                journeys.append(index)
+            else:
+                rows.append(index)
+        units: list[_Unit] = []
+        if self._config.journey_entry_mode == "sync":
+            for index in journeys:
+                units.append(([index], _single(self._journeys.enter, actions[index])))
+        else:
+            size = self._config.async_batch_size
+            for chunk in chunks_by_key(journeys, lambda i: actions[i].event_definition_key, size):
+                units.append((chunk, _many(self._async_journeys.enter_batch, [actions[i] for i in chunk])))
+        for chunk in chunks_by_key(
+            rows, lambda i: actions[i].data_extension_key, self._config.rowset_batch_size
+        ):
+            units.append((chunk, _many(self._rowsets.upsert, [actions[i] for i in chunk])))
+        return units
+
+    async def _run_unit(
+        self,
+        actions: Sequence[PlannedAction],
+        indexes: list[int],
+        send: Callable[[], Awaitable[list[DeliveryOutcome]]],
+    ) -> list[DeliveryOutcome]:
+        async with self._slots, self.breaker.admission() as admitted:
+            if admitted:
+                return await send()
+        reason = circuit_open_reason(self.breaker)
+        return [
+            failed(actions[i], FailureKind.CIRCUIT_OPEN, reason, attempts=0, what="action") for i in indexes
+        ]
 
     def _follow_running_loop(self) -> None:
         """Re-create loop-bound parts when called from a new event loop (e.g. successive asyncio.run).
@@ -115,15 +188,45 @@ class MarketingCloudDeliverer:
             self._slots = asyncio.Semaphore(self._config.max_concurrency)
             self._tokens.rebind(self._http)
             self._journeys.rebind(self._http)
+            self._requests.rebind(self._http)
+            self.breaker.forget_probe()
         self._loop = loop
 
-    async def _deliver_one(self, action: PlannedAction) -> DeliveryOutcome:
-        problem = _unsupported(action)
-        if problem is not None:
-            logger.warning("action %s (rule %s) not sent: %s", action.key, action.rule_id, problem)
-            return DeliveryOutcome(action, DeliveryStatus.FAILED, attempts=0, reason=problem)
-        async with self._slots:
-            return await self._journeys.enter(action)
+
+def raise_if_destination_down(breaker: CircuitBreaker, outcomes: Sequence[DeliveryOutcome]) -> None:
+    """The whole-batch rule shared by every deliverer (see ``DestinationUnavailable``)."""
+    if breaker.state is not BreakerState.OPEN:
+        return
+    retryable = sum(1 for outcome in outcomes if outcome.retryable)
+    if retryable == 0:
+        return
+    delivered = sum(1 for outcome in outcomes if outcome.failure is None)
+    message = (
+        f"destination {breaker.destination} is down: {retryable} of {len(outcomes)} action(s) not "
+        f"delivered ({delivered} delivered); {circuit_open_reason(breaker)}"
+    )
+    logger.error("%s", message)
+    raise DestinationUnavailable(
+        message, destination=breaker.destination, retry_after=breaker.retry_after(), outcomes=outcomes
+    )
+
+
+def _single(
+    send: Callable[[PlannedAction], Awaitable[DeliveryOutcome]], action: PlannedAction
+) -> Callable[[], Awaitable[list[DeliveryOutcome]]]:
+    async def run() -> list[DeliveryOutcome]:
+        return [await send(action)]
+
+    return run
+
+
+def _many(
+    send: Callable[[Sequence[PlannedAction]], Awaitable[list[DeliveryOutcome]]], chunk: list[PlannedAction]
+) -> Callable[[], Awaitable[list[DeliveryOutcome]]]:
+    async def run() -> list[DeliveryOutcome]:
+        return await send(chunk)
+
+    return run
 
 
 def _new_http_client(config: MarketingCloudConfig) -> httpx.AsyncClient:
@@ -135,16 +238,18 @@ def _new_http_client(config: MarketingCloudConfig) -> httpx.AsyncClient:
 
 def _unsupported(action: PlannedAction) -> str | None:
     """Why this deliverer cannot send ``action``, or None when it can."""
-    if action.kind is not ActionKind.JOURNEY_ENTRY or action.destination != SFMC_DESTINATION:
-        return f"not a Marketing Cloud journey entry (kind={action.kind}, destination={action.destination})"
-    if not action.event_definition_key:
+    if action.destination != SFMC_DESTINATION or action.kind not in (
+        ActionKind.JOURNEY_ENTRY,
+        ActionKind.DATA_EXTENSION_ROW,
+    ):
+        return (
+            "not a Marketing Cloud journey entry or data extension row "
+            f"(kind={action.kind}, destination={action.destination})"
+        )
+    if action.kind is ActionKind.JOURNEY_ENTRY and not action.event_definition_key:
         return "journey entry action without event_definition_key"
+    if action.kind is ActionKind.DATA_EXTENSION_ROW and not action.data_extension_key:
+        return "data extension row action without data_extension_key"
+    if action.kind is ActionKind.DATA_EXTENSION_ROW and not action.row_keys:
+        return "data extension row action without row_keys (the primary key columns)"
     return None
-
-
-def _log_summary(outcomes: Sequence[DeliveryOutcome]) -> None:
-    if not outcomes:
-        return
-    counts = Counter(outcome.status.value for outcome in outcomes)
-    attempts = sum(outcome.attempts for outcome in outcomes)
-    logger.info("Marketing Cloud batch: %s, %d HTTP attempts", dict(sorted(counts.items())), attempts)

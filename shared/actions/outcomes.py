@@ -21,8 +21,13 @@ def outcome_from(action: PlannedAction, settlement: Settlement, *, what: str) ->
             ),
             what=what,
         )
-    return failed(action, settlement.failure or FailureKind.TRANSIENT, settlement.reason,
-                  attempts=settlement.attempts, what=what)
+    return failed(
+        action,
+        settlement.failure or FailureKind.TRANSIENT,
+        settlement.reason,
+        attempts=settlement.attempts,
+        what=what,
+    )
 
 
 def failed(

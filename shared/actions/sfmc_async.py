@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
+from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, logged, outcome_from
 from shared.actions.retrying import AttemptResult, Retrier, Settlement
 from shared.actions.sfmc_requests import MarketingCloudRequests, joined_keys, json_body
-from shared.actions.models import DeliveryStatus
 
 ASYNC_EVENTS_PATH = "/interaction/v1/async/events"
 MAX_MEMBERS = 100
@@ -87,7 +86,9 @@ def member_outcomes(actions: list[PlannedAction], settlement: Settlement) -> lis
             )
         else:
             delivered = DeliveryOutcome(
-                action, DeliveryStatus.DELIVERED, settlement.attempts,
+                action,
+                DeliveryStatus.DELIVERED,
+                settlement.attempts,
                 response_id=str(member["eventInstanceId"]),
             )
             outcomes.append(logged(delivered, what=_WHAT))
@@ -111,4 +112,6 @@ def _unlisted_members(
         f"async batch {payload.get('requestId')} was accepted but its answer does not say which "
         f"contacts were queued (notQueuedCount={payload.get('notQueuedCount')})"
     )
-    return [failed(a, FailureKind.PERMANENT, reason, attempts=settlement.attempts, what=_WHAT) for a in actions]
+    return [
+        failed(a, FailureKind.PERMANENT, reason, attempts=settlement.attempts, what=_WHAT) for a in actions
+    ]

@@ -1,6 +1,7 @@
 """Reading Marketing Cloud's answers: error envelopes and rate-limit hints.
 
-REST errors look like ``{"message", "errorcode", "documentation"}``; the token endpoint answers
+REST errors look like ``{"message", "errorcode", "documentation"}`` (errorcode 10006 adds
+``additionalErrors``: a list of the same envelope); the token endpoint answers
 OAuth-style ``{"error", "error_description", "error_uri"}``. A 429 may carry ``Retry-After``
 (seconds) — or not (errorcode 50200), in which case the caller backs off on its own.
 """
@@ -29,7 +30,17 @@ def error_summary(response: httpx.Response) -> str:
         code = envelope.get("errorcode")
         message = envelope.get("message") or response.reason_phrase
         detail = f"errorcode {code}: {message}" if code is not None else str(message)
+        detail += _additional_errors(envelope)
     return f"{prefix} {detail[:MAX_MESSAGE_CHARS]}"
+
+
+def _additional_errors(envelope: dict[str, Any]) -> str:
+    """errorcode 10006 (aggregate error) lists its causes in ``additionalErrors``."""
+    extra = envelope.get("additionalErrors")
+    if not isinstance(extra, list):
+        return ""
+    messages = [str(item.get("message")) for item in extra if isinstance(item, dict) and item.get("message")]
+    return "".join(f"; {message}" for message in messages)
 
 
 def response_id(response: httpx.Response) -> str | None:

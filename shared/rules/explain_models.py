@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.rules.durations import format_duration
-from shared.rules.explain_values import ValuePreview
+from shared.rules.explain_values import ValuePreview, format_duration
 from shared.rules.templates import format_datetime
 
 

@@ -77,3 +77,19 @@ def _quoted(text: str) -> str:
 
 def _cut(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + "..."
+
+
+def format_duration(duration: timedelta) -> str:
+    """ISO 8601, as rules write it: ``P30D``, ``PT12H``, ``P1DT2H30M``, ``PT0.5S``."""
+    days, rest = duration.days, duration - timedelta(days=duration.days)
+    hours, rest_s = divmod(rest.total_seconds(), 3600)
+    minutes, seconds = divmod(rest_s, 60)
+    time_part = "".join(
+        f"{_number(amount)}{unit}" for amount, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if amount
+    )
+    text = "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
+    return text if text != "P" else "PT0S"
+
+
+def _number(amount: float) -> str:
+    return str(int(amount)) if float(amount).is_integer() else f"{amount:g}"

@@ -24,8 +24,8 @@ from shared.rules_admin.errors import (
     RequestInvalid,
     RequestTooLarge,
     RuleNotFound,
-    RuleSetMissing,
     RulesAdminError,
+    RuleSetMissing,
     RulesInvalid,
     VersionMismatch,
 )

@@ -157,8 +157,7 @@ class BlobDeadLetterStore:
     async def _list_blobs(self, kind: DeadLetterKind | None) -> builtins.list[BlobProperties]:
         prefix = f"{kind}/" if kind else None
         return [
-            blob
-            async for blob in self._container.list_blobs(name_starts_with=prefix, include=["metadata"])
+            blob async for blob in self._container.list_blobs(name_starts_with=prefix, include=["metadata"])
         ]
 
     async def _upload(self, letter: DeadLetter, order: int) -> None:

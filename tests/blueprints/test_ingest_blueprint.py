@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from azure.functions import meta
 from azure.functions.eventhub import EventHubTriggerConverter
 
-from shared.settings import get_settings
 from shared.store.sqlite import SqliteStore
-from squall.stub import MarketingCloudStub
-
-JOURNEY_KEY = "APIEvent-teams-adoption"
-RULES = [
-    {
-        "id": "teams-session",
-        "description": "Teams session -> adoption journey",
-        "when": {"source": "o365", "types": ["MicrosoftTeams/TeamsSessionStarted"]},
-        "condition": {"field": "attributes.result_status", "op": "eq", "value": "succeeded"},
-        "action": {
-            "kind": "journey_entry",
-            "event_definition_key": JOURNEY_KEY,
-            "contact_key": "{entity}",
-            "data": {"Tenant": "{tenant}", "Workload": "{attributes.workload}"},
-        },
-    }
-]
+from tests.blueprints.conftest import JOURNEY_KEY
 
 
 def o365_record(record_id: str, user: str, operation: str = "TeamsSessionStarted") -> bytes:
@@ -77,36 +56,6 @@ def hub_batch(partition: str, first_sequence: int, bodies: list[bytes]) -> list[
     }
     data = meta.Datum(type="collection_bytes", value=SimpleNamespace(bytes=bodies))
     return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
-
-
-@functools.cache
-def registered_handler(name: str) -> Any:
-    """The raw handler the worker indexes in function_app.app (get_functions() builds once only)."""
-    from function_app import app
-
-    return next(f for f in app.get_functions() if f.get_function_name() == name).get_user_function()
-
-
-@pytest.fixture
-def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any, Path]]:
-    db = tmp_path / "squall.db"
-    store = SqliteStore(db)
-    asyncio.run(store.rules.save_ruleset("default", RULES))
-    asyncio.run(store.close())
-    with MarketingCloudStub(
-        event_definition_keys={JOURNEY_KEY}, client_id="blueprint-test", client_secret="not-a-real-secret"
-    ) as stub:
-        monkeypatch.setenv("SQUALL_STORE", f"sqlite:{db}")
-        monkeypatch.setenv("SFMC_AUTH_BASE_URL", stub.auth_base_url)
-        monkeypatch.setenv("SFMC_REST_BASE_URL", stub.rest_base_url)
-        monkeypatch.setenv("SFMC_CLIENT_ID", "blueprint-test")
-        monkeypatch.setenv("SFMC_CLIENT_SECRET", "not-a-real-secret")
-        get_settings.cache_clear()
-        from functions import ingest
-
-        yield registered_handler("process_usage_events"), stub, db
-        asyncio.run(ingest.close_pipeline())
-        get_settings.cache_clear()
 
 
 def test_batches_from_two_partitions_reach_the_stub_and_the_malformed_event_is_dead_lettered(

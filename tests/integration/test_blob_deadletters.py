@@ -264,7 +264,9 @@ async def test_an_unreachable_service_is_unavailable_and_names_the_settings() ->
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    connection = f"DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;BlobEndpoint=http://127.0.0.1:{port}/x;"
+    connection = (
+        f"DefaultEndpointsProtocol=http;AccountName=x;AccountKey=eA==;BlobEndpoint=http://127.0.0.1:{port}/x;"
+    )
     store = BlobDeadLetterStore(ContainerClient.from_connection_string(connection, "dl", retry_total=0))
     # WHEN a letter is written
     with pytest.raises(StoreUnavailable) as raised:

@@ -1,0 +1,25 @@
+"""Timer trigger: every minute, deliver what crashed batches left in the outbox."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import azure.functions as func
+
+from functions.ingest import get_pipeline
+from shared.scheduled import retry_pending_outbox
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+
+@bp.function_name("run_scheduled_work")
+@bp.timer_trigger(arg_name="timer", schedule="0 * * * * *", run_on_startup=False, use_monitor=True)
+async def run_scheduled_work(timer: func.TimerRequest) -> None:
+    pipeline = await get_pipeline()
+    now = datetime.now(UTC)
+    report = await retry_pending_outbox(pipeline.deps, now=now)
+    if timer.past_due:
+        log.info("scheduled work ran late (past due)")
+    log.info("outbox retry delivered=%d failed=%d", report.actions_delivered, report.actions_failed)
