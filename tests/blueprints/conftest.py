@@ -32,11 +32,16 @@ RULES = [
 
 
 @functools.cache
-def registered_handler(name: str) -> Any:
-    """The raw handler the worker indexes in function_app.app (get_functions() builds once only)."""
+def _registered_handlers() -> dict[str, Any]:
+    """function_app.app's functions, built once (get_functions() refuses to build twice)."""
     from function_app import app
 
-    return next(f for f in app.get_functions() if f.get_function_name() == name).get_user_function()
+    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+
+
+def registered_handler(name: str) -> Any:
+    """The raw handler the worker indexes in function_app.app under ``name``."""
+    return _registered_handlers()[name]
 
 
 @pytest.fixture
