@@ -70,9 +70,10 @@ def preview_literal(value: Any) -> str:
 
 
 def _quoted(text: str) -> str:
-    if len(text) <= PREVIEW_CHARS:
-        return repr(text)
-    return f"{text[:PREVIEW_CHARS]!r}... ({len(text)} chars)"
+    """``'text'`` as written; ``repr`` when it holds control characters (no terminal escapes shown)."""
+    shown = text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS]
+    quoted = f"'{shown}'" if shown.isprintable() else repr(shown)
+    return quoted if shown is text else f"{quoted}... ({len(text)} chars)"
 
 
 def _cut(text: str) -> str:

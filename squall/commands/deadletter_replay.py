@@ -93,6 +93,8 @@ async def replay_letters(
                 archive, chunk, replay_db, result, rules_dir, sfmc_url, settings, dry_run
             )
             result.outcomes.extend(outcomes)
+    order = {_id(letter): index for index, letter in enumerate(letters)}
+    result.outcomes.sort(key=lambda outcome: order[outcome.letter_id])
     return result
 
 

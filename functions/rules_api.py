@@ -1,0 +1,187 @@
+"""HTTP API for trigger rules: list, get, put, delete, validate and dry-run (function-level keys).
+
+Thin on purpose: ``shared.rules_admin`` holds the logic; this module reads requests, writes JSON
+and turns every error into ``application/problem+json``. The routes and their answers are
+described in ``openapi/rules-api.yaml`` (a test keeps the two in step).
+
+The rule set is ``?ruleset=NAME`` or, by default, SQUALL_RULESET. GET answers carry the rule set
+version as ``ETag``; PUT and DELETE accept it back in ``If-Match`` (412 when it is stale).
+
+No two routes overlap for the same method: the Functions host orders routes by function name, not
+by specificity, so ``POST rules/validate`` must not share a method with ``rules/{rule_id}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+import azure.functions as func
+
+from shared.events import NormalizeOptions
+from shared.rules_admin import (
+    RequestInvalid,
+    RequestTooLarge,
+    RuleSetAdmin,
+    check_rules,
+    parse_dry_run_request,
+    rules_from_document,
+)
+from shared.rules_admin.problems import PROBLEM_MEDIA_TYPE, problem_for
+from shared.settings import get_settings
+from shared.store import Store, open_store
+
+bp = func.Blueprint()
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+JSON_MEDIA_TYPE = "application/json"
+_AUTH = func.AuthLevel.FUNCTION
+
+_stores: dict[str, Store] = {}
+_stores_lock = asyncio.Lock()
+
+
+async def _admin(req: func.HttpRequest) -> RuleSetAdmin:
+    """The admin of the requested rule set, on a store opened once per worker process."""
+    settings = get_settings()
+    async with _stores_lock:
+        store = _stores.get(settings.store)
+        if store is None:
+            store = _stores[settings.store] = await open_store(settings.store, settings)
+    return RuleSetAdmin(store.rules, req.params.get("ruleset") or settings.ruleset)
+
+
+async def close_stores() -> None:
+    """Close the cached stores (tests, or a host shutting down)."""
+    while _stores:
+        _, store = _stores.popitem()
+        await store.close()
+
+
+Act = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
+
+
+async def _answer(req: func.HttpRequest, act: Act) -> func.HttpResponse:
+    """Run ``act``; any error becomes a problem+json response (the HTTP error boundary)."""
+    try:
+        return await act(req)
+    except Exception as exc:  # the HTTP boundary: a caller always gets a problem document
+        found = problem_for(exc)
+        if found.status >= 500:
+            log.exception("%s %s failed: %s", req.method, _route_of(req), type(exc).__name__)
+        body = json.dumps(found.to_dict())
+        return func.HttpResponse(body, status_code=found.status, headers=found.headers,
+                                 mimetype=PROBLEM_MEDIA_TYPE)
+
+
+def _route_of(req: func.HttpRequest) -> str:
+    """The path without the query string (which may hold the function key)."""
+    return req.url.split("?", 1)[0]
+
+
+def _json(status: int, body: Any, *, version: int | None = None) -> func.HttpResponse:
+    headers = {"ETag": f'"{version}"'} if version is not None else {}
+    return func.HttpResponse(json.dumps(body, default=str), status_code=status, headers=headers,
+                             mimetype=JSON_MEDIA_TYPE)
+
+
+def _body(req: func.HttpRequest) -> Any:
+    raw = req.get_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestTooLarge(f"request body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are accepted")
+    if not raw.strip():
+        raise RequestInvalid("request body is empty; expected JSON")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise RequestInvalid(f"request body is not valid JSON: {reason}{where}") from None
+
+
+def _if_version(req: func.HttpRequest) -> int | None:
+    """The version named by If-Match (``"3"``, ``W/"3"``, ``3``); ``None`` when absent or ``*``."""
+    header = (req.headers.get("If-Match") or "").strip()
+    if not header or header == "*":
+        return None
+    text = header.removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise RequestInvalid(f"If-Match must be a rule set version ETag such as \"3\"; got {header!r}")
+    return int(text)
+
+
+def _rule_id(req: func.HttpRequest) -> str:
+    return req.route_params.get("rule_id", "")
+
+
+@bp.function_name("list_rules")
+@bp.route(route="rules", methods=["GET"], auth_level=_AUTH)
+async def list_rules(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        view = await (await _admin(req)).current()
+        return _json(200, asdict(view), version=view.version)
+
+    return await _answer(req, act)
+
+
+@bp.function_name("get_rule")
+@bp.route(route="rules/{rule_id}", methods=["GET"], auth_level=_AUTH)
+async def get_rule(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        found = await (await _admin(req)).get_rule(_rule_id(req))
+        return _json(200, asdict(found), version=found.version)
+
+    return await _answer(req, act)
+
+
+@bp.function_name("put_rule")
+@bp.route(route="rules/{rule_id}", methods=["PUT"], auth_level=_AUTH)
+async def put_rule(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        rule_id = _rule_id(req)
+        outcome = await (await _admin(req)).put_rule(rule_id, _body(req), if_version=_if_version(req))
+        created = rule_id in outcome.diff.added
+        body = {"ruleset": outcome.ruleset, "version": outcome.version, "rule_id": rule_id,
+                "created": created, "changed": outcome.changed}
+        return _json(201 if created else 200, body, version=outcome.version)
+
+    return await _answer(req, act)
+
+
+@bp.function_name("delete_rule")
+@bp.route(route="rules/{rule_id}", methods=["DELETE"], auth_level=_AUTH)
+async def delete_rule(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        rule_id = _rule_id(req)
+        outcome = await (await _admin(req)).delete_rule(rule_id, if_version=_if_version(req))
+        body = {"ruleset": outcome.ruleset, "version": outcome.version, "rule_id": rule_id}
+        return _json(200, body, version=outcome.version)
+
+    return await _answer(req, act)
+
+
+@bp.function_name("validate_ruleset")
+@bp.route(route="rules/validate", methods=["POST"], auth_level=_AUTH)
+async def validate_ruleset(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        rules = check_rules(rules_from_document(_body(req)))
+        return _json(200, {"valid": True, "rules": len(rules), "rule_ids": [rule.id for rule in rules]})
+
+    return await _answer(req, act)
+
+
+@bp.function_name("dry_run_rules")
+@bp.route(route="rules/test", methods=["POST"], auth_level=_AUTH)
+async def dry_run_rules(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        request = parse_dry_run_request(_body(req))
+        options = NormalizeOptions.from_settings(get_settings())
+        report = await (await _admin(req)).dry_run(request, options=options)
+        return _json(200, {**asdict(report), "matches": report.match_count})
+
+    return await _answer(req, act)
