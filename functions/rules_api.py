@@ -27,6 +27,7 @@ from shared.rules_admin import (
     RequestInvalid,
     RequestTooLarge,
     RuleSetAdmin,
+    ServiceMisconfigured,
     check_rules,
     parse_dry_run_request,
     rules_from_document,
@@ -180,7 +181,10 @@ async def validate_ruleset(req: func.HttpRequest) -> func.HttpResponse:
 async def dry_run_rules(req: func.HttpRequest) -> func.HttpResponse:
     async def act(req: func.HttpRequest) -> func.HttpResponse:
         request = parse_dry_run_request(_body(req))
-        options = NormalizeOptions.from_settings(get_settings())
+        try:
+            options = NormalizeOptions.from_settings(get_settings())
+        except ValueError as exc:  # names the setting (SQUALL_JSON_FIELD_MAP)
+            raise ServiceMisconfigured(str(exc)) from exc
         report = await (await _admin(req)).dry_run(request, options=options)
         return _json(200, {**asdict(report), "matches": report.match_count})
 

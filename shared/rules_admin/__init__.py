@@ -27,6 +27,7 @@ from shared.rules_admin.errors import (
     RulesAdminError,
     RuleSetMissing,
     RulesInvalid,
+    ServiceMisconfigured,
     VersionMismatch,
 )
 from shared.rules_admin.models import (
@@ -61,6 +62,7 @@ __all__ = [
     "RulesAdminError",
     "RulesInvalid",
     "SaveOutcome",
+    "ServiceMisconfigured",
     "UnplannedMatch",
     "VersionMismatch",
     "check_rules",

@@ -53,3 +53,7 @@ class VersionMismatch(RulesAdminError):
         self.ruleset = ruleset
         self.expected = expected
         self.actual = actual
+
+
+class ServiceMisconfigured(RulesAdminError):
+    """A setting the request needs is invalid; the message names the setting to fix."""

@@ -14,9 +14,10 @@ from shared.rules_admin.errors import (
     RequestInvalid,
     RequestTooLarge,
     RuleNotFound,
-    RuleSetMissing,
     RulesAdminError,
+    RuleSetMissing,
     RulesInvalid,
+    ServiceMisconfigured,
     VersionMismatch,
 )
 from shared.store.errors import StoreError, StoreUnavailable
@@ -32,6 +33,7 @@ _KNOWN: tuple[tuple[type[Exception], int, str, str], ...] = (
     (RuleSetMissing, 404, "ruleset-not-found", "No such rule set"),
     (RulesInvalid, 422, "rules-invalid", "The rules are invalid"),
     (VersionMismatch, 412, "version-mismatch", "The rule set has changed"),
+    (ServiceMisconfigured, 500, "misconfigured", "A setting is invalid"),
     (StoreUnavailable, 503, "store-unavailable", "The rule store is unavailable"),
     (StoreError, 500, "store-error", "The rule store failed"),
 )

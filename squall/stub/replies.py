@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-ERROR_DOCUMENTATION = (
-    "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm"
-)
+ERROR_DOCUMENTATION = "https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm"
 
 #: REST error codes from Salesforce "Handle Errors in REST API".
 GENERIC_EXCEPTION = 10000
@@ -77,3 +75,21 @@ def injected_fault(status: int, *, retry_after: int | None) -> StubReply:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     reply = rest_error(status, HTTPStatus(status).phrase, errorcode=0)
     return StubReply(status, reply.body, headers)
+
+
+INVALID_VALUE = 10005
+AGGREGATE_ERROR = 10006
+
+
+def member_error(contact_key: object, errorcode: int, message: str) -> dict[str, Any]:
+    """One not-queued member of an async batch answer (errorcode is a string, as documented)."""
+    return {"contactKey": contact_key, "errorcode": str(errorcode), "message": message}
+
+
+def rowset_error(data_extension_key: str, message: str, *, errorcode: int) -> StubReply:
+    """A refused rowset: the aggregate 10006 envelope with the cause in ``additionalErrors``."""
+    reply = rest_error(400, f"Unable to save rows for data extension {data_extension_key}", errorcode=AGGREGATE_ERROR)
+    reply.body["additionalErrors"] = [
+        {"message": message, "errorcode": errorcode, "documentation": ERROR_DOCUMENTATION}
+    ]
+    return reply

@@ -88,9 +88,7 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
 
     def _send_unknown(self, path: str) -> None:
         known = path in (TOKEN_PATH, EVENTS_PATH, RECEIVED_PATH)
-        reply = (
-            replies.rest_error(405, "Method Not Allowed") if known else replies.rest_error(404, "Not Found")
-        )
+        reply = replies.rest_error(405, "Method Not Allowed") if known else replies.rest_error(404, "Not Found")
         self._send(reply)
 
     def _send(self, reply: StubReply) -> None:

@@ -1,0 +1,173 @@
+"""Run the benchmark: seeded O365 bytes -> ``normalize_raw_event`` -> ``needs_state``/``evaluate``.
+
+Everything runs in this process, in Event Hub-sized batches, the way ``process_batch`` drives the
+engine: normalize the batch, find the entities whose state a stateful rule needs, read each once,
+evaluate every event in order, write each state once. State lives in a dict (no I/O is measured).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from time import perf_counter_ns
+
+from shared.events import Event, RawEvent, normalize_raw_event
+from shared.rules import CompiledRuleSet, compile_ruleset, validate_rules
+from shared.store.models import EntityState
+from squall.bench.rulegen import generate_rules
+from squall.synthetic import generate_o365_bytes
+
+#: Events run before measuring (caches, index buckets, the interpreter's specializations).
+DEFAULT_WARMUP = 20_000
+#: Events used for the per-stage split and the candidate count (outside the timed run).
+STAGE_SAMPLE = 50_000
+_ENQUEUED = datetime(2024, 1, 8, 8, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BenchConfig:
+    rules: int = 100
+    events: int = 200_000
+    batch: int = 100
+    seed: int = 0
+    stateful: bool = False
+    warmup: int = DEFAULT_WARMUP
+
+    def __post_init__(self) -> None:
+        if self.rules < 0 or self.events < 1 or self.batch < 1 or self.warmup < 0:
+            raise ValueError("rules >= 0, events >= 1, batch >= 1 and warmup >= 0 are required")
+
+
+@dataclass(slots=True)
+class BatchCounters:
+    """What the timed run counted: events, rejections, matches, state traffic."""
+
+    events: int = 0
+    rejections: int = 0
+    matches: int = 0
+    matched_events: int = 0
+    state_reads: int = 0
+    state_writes: int = 0
+
+
+@dataclass(slots=True)
+class BenchResult:
+    config: BenchConfig
+    counters: BatchCounters
+    batch_ns: list[int]
+    normalize_ns_per_event: float
+    rules_ns_per_event: float
+    candidates_per_event: float
+    store_size: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class BatchRunner:
+    """Drives one rule set over batches, keeping entity state in a dict like a store would."""
+
+    def __init__(self, ruleset: CompiledRuleSet) -> None:
+        self.ruleset = ruleset
+        self.store: dict[str, EntityState] = {}
+        self.counters = BatchCounters()
+
+    def run(self, batch: Sequence[RawEvent]) -> None:
+        counters, ruleset = self.counters, self.ruleset
+        events: list[Event] = []
+        for raw in batch:
+            result = normalize_raw_event(raw)
+            events += result.events
+            if result.rejections:
+                counters.rejections += len(result.rejections)
+        needs_state = ruleset.needs_state
+        states = {event.entity: self._read(event.entity) for event in events if needs_state(event)}
+        evaluate, get_state = ruleset.evaluate, states.get
+        for event in events:
+            matches = evaluate(event, get_state(event.entity))
+            if matches:
+                counters.matched_events += 1
+                counters.matches += len(matches)
+        counters.events += len(events)
+        for entity, state in states.items():
+            self.store[entity] = state
+            counters.state_writes += 1
+
+    def _read(self, entity: str) -> EntityState:
+        self.counters.state_reads += 1
+        return self.store.get(entity) or EntityState(entity=entity)
+
+
+def build_ruleset(config: BenchConfig) -> CompiledRuleSet:
+    checked = validate_rules(generate_rules(config.rules, seed=config.seed, stateful=config.stateful))
+    if checked.errors:
+        raise RuntimeError(f"generated rules are invalid: {checked.errors[0]}")
+    return compile_ruleset(checked.rules, version=1)
+
+
+def raw_batches(count: int, *, seed: int, batch: int, first_sequence: int = 0) -> list[list[RawEvent]]:
+    """``count`` synthetic O365 bodies as RawEvents (partition 0, increasing sequence numbers)."""
+    raws = [
+        RawEvent(
+            body=body,
+            partition="0",
+            sequence_number=first_sequence + number,
+            offset=str(first_sequence + number),
+            enqueued_time=_ENQUEUED + timedelta(milliseconds=number),
+        )
+        for number, body in enumerate(generate_o365_bytes(count, seed=seed))
+    ]
+    return [raws[start : start + batch] for start in range(0, len(raws), batch)]
+
+
+def run_bench(config: BenchConfig, *, progress: Callable[[str], None] | None = None) -> BenchResult:
+    """Warm up, then time every batch of ``config.events`` events; see the module docstring."""
+    say = progress or (lambda message: None)
+    say(f"compiling {config.rules} rules")
+    ruleset = build_ruleset(config)
+    say(f"generating {config.events} events")
+    batches = raw_batches(config.events, seed=config.seed, batch=config.batch)
+    warmup = raw_batches(config.warmup, seed=config.seed + 1, batch=config.batch) if config.warmup else []
+    say("warming up")
+    warm_runner = BatchRunner(ruleset)
+    for batch in warmup:
+        warm_runner.run(batch)
+    runner = BatchRunner(ruleset)
+    say("measuring")
+    batch_ns = _timed(runner, batches)
+    say("measuring stages")
+    normalize_ns, rules_ns, candidates = _stage_split(ruleset, batches)
+    return BenchResult(config, runner.counters, batch_ns, normalize_ns, rules_ns, candidates, len(runner.store))
+
+
+def _timed(runner: BatchRunner, batches: list[list[RawEvent]]) -> list[int]:
+    gc.collect()
+    gc.freeze()  # the prepared input is not garbage; do not make every collection rescan it
+    try:
+        timings = []
+        for batch in batches:
+            start = perf_counter_ns()
+            runner.run(batch)
+            timings.append(perf_counter_ns() - start)
+        return timings
+    finally:
+        gc.unfreeze()
+
+
+def _stage_split(ruleset: CompiledRuleSet, batches: list[list[RawEvent]]) -> tuple[float, float, float]:
+    """Nanoseconds per event for normalizing alone and for the rules alone, plus candidates per event."""
+    raws = [raw for batch in batches for raw in batch][:STAGE_SAMPLE]
+    start = perf_counter_ns()
+    events = [event for raw in raws for event in normalize_raw_event(raw).events]
+    normalize_ns = (perf_counter_ns() - start) / max(len(raws), 1)
+    store: dict[str, EntityState] = {}
+    start = perf_counter_ns()
+    for event in events:
+        state = None
+        if ruleset.needs_state(event):
+            state = store.get(event.entity) or store.setdefault(event.entity, EntityState(entity=event.entity))
+        ruleset.evaluate(event, state)
+    rules_ns = (perf_counter_ns() - start) / max(len(events), 1)
+    sample = events[:10_000]
+    candidates = sum(len(ruleset.candidate_ids(event)) for event in sample) / max(len(sample), 1)
+    return normalize_ns, rules_ns, candidates

@@ -1,0 +1,131 @@
+"""How ``squall rules explain`` and ``squall rules test`` print: rich trees and tables.
+
+Every piece of event data goes through ``rich.text.Text`` (never markup), so a value like
+``[bold]`` prints as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from shared.rules.dry_run import DryRunReport
+from shared.rules.explain_models import ConditionExplanation, CooldownExplanation, RuleExplanation
+from shared.rules.templates import format_datetime
+
+PASS, FAIL, ERROR, SKIPPED = "✓", "✗", "!", "·"
+
+
+def _mark(result: bool | None) -> Text:
+    if result is None:
+        return Text(ERROR, style="bold yellow")
+    return Text(PASS, style="green") if result else Text(FAIL, style="red")
+
+
+def render_explanations(console: Console, explanations: Sequence[RuleExplanation], *, verbose: bool) -> None:
+    """One tree per rule; rules the event is not a candidate for get one line unless ``verbose``."""
+    for explanation in explanations:
+        if explanation.when.matched or verbose:
+            console.print(explanation_tree(explanation))
+        else:
+            console.print(_headline(explanation))
+    fired = [e.rule_id for e in explanations if e.fired]
+    console.print(Text(f"fires: {', '.join(fired)}" if fired else "no rule fires", style="bold"))
+
+
+def _headline(explanation: RuleExplanation) -> Text:
+    style = "bold green" if explanation.fired else "bold"
+    line = Text.assemble(_mark(explanation.fired), " ", (explanation.rule_id, style))
+    line.append(f"  priority {explanation.priority}  ")
+    line.append(explanation.verdict, style="green" if explanation.fired else "dim")
+    return line
+
+
+def explanation_tree(explanation: RuleExplanation) -> Tree:
+    tree = Tree(_headline(explanation))
+    when = explanation.when
+    when_line = Text.assemble(_mark(when.matched), " when  ")
+    when_line.append(f"source {when.source or 'any'} (event: {when.event_source}); ")
+    when_line.append(f"type {when.event_type}")
+    when_line.append(f" matches {when.matched_pattern}" if when.matched_pattern else f" not in {', '.join(when.types)}")
+    tree.add(when_line)
+    if explanation.condition is None:
+        tree.add(Text.assemble(_mark(True), " condition  none (every candidate event)"))
+    else:
+        _add_condition(tree.add(_condition_label(explanation.condition, top=True)), explanation.condition)
+    if explanation.cooldown is not None:
+        tree.add(_cooldown_line(explanation.cooldown))
+    for part in explanation.stateful:
+        tree.add(Text.assemble(("• ", "cyan"), f"{part.kind}  ", part.summary))
+    for note in explanation.notes:
+        tree.add(Text(f"note: {note}", style="dim"))
+    return tree
+
+
+def _add_condition(branch: Tree, node: ConditionExplanation) -> None:
+    for child in node.children:
+        _add_condition(branch.add(_condition_label(child, top=False)), child)
+
+
+def _condition_label(node: ConditionExplanation, *, top: bool) -> Text:
+    label = Text.assemble(_mark(node.result) if node.evaluated else Text(SKIPPED, style="dim"), " ")
+    if top:
+        label.append("condition  ")
+    if node.kind != "field":
+        label.append(node.kind, style="bold")
+    else:
+        label.append(f"{node.field} {node.op} ")
+        label.append(node.expected_field or node.expected or "")
+        label.append("  found ", style="dim")
+        label.append(str(node.actual))
+        if node.other_actual is not None:
+            label.append(" vs ", style="dim")
+            label.append(str(node.other_actual))
+    if node.note:
+        label.append(f"  ({node.note})", style="dim")
+    if node.error:
+        label.append(f"  error: {node.error}", style="yellow")
+    if not node.evaluated:
+        label.append("  (not reached by the engine)", style="dim")
+    return label
+
+
+def _cooldown_line(cooldown: CooldownExplanation) -> Text:
+    line = Text.assemble(_mark(not cooldown.suppressed), " cool-down  ")
+    line.append(cooldown.reason)
+    return line
+
+
+def render_dry_run(console: Console, report: DryRunReport) -> None:
+    table = Table("time", "rule", "entity", "event id", "action key", "contact key", title="rules fired")
+    for firing in report.firings:
+        trigger = "" if firing.trigger == "event" else f" ({firing.trigger})"
+        table.add_row(
+            Text(format_datetime(firing.time) + trigger),
+            Text(firing.rule_id),
+            Text(firing.entity),
+            Text(firing.event_id),
+            Text(firing.action_key or "-"),
+            Text(firing.contact_key or f"not planned: {firing.error}"),
+        )
+    console.print(table)
+    console.print(Text(dry_run_summary(report)))
+
+
+def dry_run_summary(report: DryRunReport) -> str:
+    parts = [
+        f"{report.events} events",
+        f"{len(report.firings)} firings",
+        f"{len(report.rejections)} rejected",
+        f"{report.duplicates} duplicates",
+        f"clock {report.clock}",
+    ]
+    if report.ended_at is not None:
+        parts.append(f"ended {format_datetime(report.ended_at)}")
+    if not report.deadlines_supported:
+        parts.append("deadlines not fired: this rule engine has no fire_due")
+    return ", ".join(parts)

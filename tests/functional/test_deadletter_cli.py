@@ -1,0 +1,223 @@
+"""`squall deadletter list|show|replay` as a user runs them: subprocesses, on SQLite and on Azurite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.storage.blob.aio import ContainerClient
+
+from shared.store.blob_deadletters import BlobDeadLetterStore
+from shared.store.models import DeadLetter
+from shared.store.sqlite import SqliteStore
+from tests.contract.azurite_server import LocalAzurite
+
+pytest_plugins = ["tests.azurite"]
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+# The command group on its own app, as squall/cli.py registers it.
+CLI = (
+    "import typer; from squall.commands import deadletter_cmd; app = typer.Typer(); deadletter_cmd.register(app); app()"
+)
+
+
+def copilot_record() -> bytes:
+    """A real Copilot audit record (Microsoft's documentation) that the sample rules act on."""
+    lines = (FIXTURES / "o365_microsoft_docs.jsonl").read_bytes().splitlines()
+    return next(line for line in lines if b'"CopilotInteraction"' in line)
+
+
+def rejected_copilot() -> DeadLetter:
+    return DeadLetter(
+        kind="event", reason="unknown format: fixed since", payload=copilot_record(), partition="7",
+        sequence_number=70, offset="7000",
+    )  # fmt: skip
+
+
+def still_broken() -> DeadLetter:
+    return DeadLetter(kind="event", reason="not JSON", payload=b"{broken", partition="1", sequence_number=9, attempts=1)
+
+
+def failed_action() -> DeadLetter:
+    return DeadLetter(
+        kind="action", reason="permanent: 400", payload=b'{"contact_key":"c"}', rule_id="r1",
+        action_key="k1", attempts=3,
+    )  # fmt: skip
+
+
+def squall(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DEADLETTER", "SQUALL_"))}
+    return subprocess.run(
+        [sys.executable, "-c", CLI, "deadletter", *args],
+        cwd=ROOT, env=environment | (env or {}), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def sqlite_letters(tmp_path: Path) -> Iterator[str]:
+    """A SQLite store holding, in order: a fixable event (id 1), a broken one (2), an action (3)."""
+    path = tmp_path / "squall.db"
+
+    async def seed() -> None:
+        store = SqliteStore(path)
+        await store.deadletters.write([rejected_copilot(), still_broken(), failed_action()])
+        await store.close()
+
+    asyncio.run(seed())
+    yield f"sqlite:{path}"
+
+
+def listed(store: str, *args: str) -> list[dict]:
+    result = squall("list", "--store", store, "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_list_shows_letters_oldest_first_and_filters_by_kind(sqlite_letters: str) -> None:
+    # WHEN the letters are listed, all and then actions only
+    everything = listed(sqlite_letters)
+    actions = listed(sqlite_letters, "--kind", "action")
+    # THEN they come in write order with reason and provenance, and the filter keeps the action
+    assert [(d["id"], d["kind"], d["reason"]) for d in everything] == [
+        ("1", "event", "unknown format: fixed since"),
+        ("2", "event", "not JSON"),
+        ("3", "action", "permanent: 400"),
+    ]
+    assert (everything[0]["partition"], everything[0]["sequence_number"]) == ("7", 70)
+    assert [d["id"] for d in actions] == ["3"]
+
+
+def test_list_prints_a_table_for_people(sqlite_letters: str) -> None:
+    # WHEN listed without --json
+    result = squall("list", "--store", sqlite_letters)
+    # THEN a table names each letter's reason
+    assert result.returncode == 0, result.stderr
+    assert "3 dead letter(s)" in result.stdout and "permanent: 400" in result.stdout
+
+
+def test_show_prints_reason_provenance_and_the_original_payload(sqlite_letters: str) -> None:
+    # WHEN one letter is shown, as text and as JSON
+    text = squall("show", "1", "--store", sqlite_letters)
+    record = json.loads(squall("show", "1", "--store", sqlite_letters, "--json").stdout)
+    # THEN both carry the reason, the provenance and the payload byte for byte
+    assert text.returncode == 0, text.stderr
+    assert "unknown format: fixed since" in text.stdout and copilot_record().decode() in text.stdout
+    assert (record["partition"], record["sequence_number"], record["offset"]) == ("7", 70, "7000")
+    assert record["payload_encoding"] == "utf-8" and record["payload"].encode() == copilot_record()
+
+
+def test_show_of_an_unknown_letter_fails(sqlite_letters: str) -> None:
+    result = squall("show", "99", "--store", sqlite_letters)
+    assert result.returncode == 1
+    assert "no dead letter" in result.stderr
+
+
+def test_replay_of_a_fixed_event_processes_it_and_deletes_the_letter(sqlite_letters: str) -> None:
+    # WHEN the event that normalizes now is replayed
+    result = squall("replay", "1", "--store", sqlite_letters, "--json")
+    # THEN it went through the pipeline (its rule's action reached the stub) and its letter is gone
+    assert result.returncode == 0, result.stderr
+    replayed = json.loads(result.stdout)
+    assert [(o["id"], o["status"]) for o in replayed["outcomes"]] == [("1", "processed")]
+    assert replayed["report"]["events_normalized"] == 1
+    assert replayed["report"]["actions_delivered"] == replayed["stub_received"] == 1
+    assert [d["id"] for d in listed(sqlite_letters)] == ["2", "3"]
+
+
+def test_replay_of_a_still_broken_event_keeps_a_new_letter_with_attempts_counted(sqlite_letters: str) -> None:
+    # WHEN the event that still fails is replayed
+    result = squall("replay", "2", "--store", sqlite_letters, "--json")
+    # THEN the old letter is replaced by a new one: new reason, same provenance, one more attempt
+    assert result.returncode == 0, result.stderr
+    [outcome] = json.loads(result.stdout)["outcomes"]
+    assert outcome["status"] == "dead-lettered again" and outcome["reasons"]
+    letters = listed(sqlite_letters, "--kind", "event")
+    assert [d["id"] for d in letters] == ["1", "4"]
+    assert letters[1]["reason"] == outcome["reasons"][0]
+    assert (letters[1]["partition"], letters[1]["sequence_number"], letters[1]["attempts"]) == ("1", 9, 2)
+
+
+def test_replay_all_replays_events_and_keeps_action_letters(sqlite_letters: str) -> None:
+    # WHEN every letter is replayed
+    result = squall("replay", "--all", "--store", sqlite_letters)
+    # THEN the action letter is kept, and the output says so
+    assert result.returncode == 0, result.stderr
+    assert "1 processed, 1 dead-lettered again, 1 kept" in result.stdout
+    assert "action letters are not replayed" in result.stdout
+    assert [d["kind"] for d in listed(sqlite_letters)] == ["action", "event"]
+
+
+def test_replay_dry_run_changes_no_letter(sqlite_letters: str) -> None:
+    # WHEN a dry run replays everything
+    result = squall("replay", "--all", "--dry-run", "--store", sqlite_letters)
+    # THEN it reports what would happen and every letter stays as it was
+    assert result.returncode == 0, result.stderr
+    assert "dry run: no letter changed" in result.stdout
+    assert [d["id"] for d in listed(sqlite_letters)] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [((), 2), (("1", "--all"), 2), (("1", "99"), 1), (("1", "--dry-run", "--sfmc-url", "http://x"), 2)],
+)
+def test_replay_refuses_unclear_or_unknown_selections_and_changes_nothing(
+    sqlite_letters: str, args: tuple[str, ...], code: int
+) -> None:
+    # WHEN replay names no letters, both ids and --all, an unknown id, or a dry run to a real target
+    result = squall("replay", *args, "--store", sqlite_letters)
+    # THEN it fails and no letter changed
+    assert result.returncode == code, result.stdout + result.stderr
+    assert [d["id"] for d in listed(sqlite_letters)] == ["1", "2", "3"]
+
+
+def test_replay_with_invalid_rules_fails_and_deletes_nothing(sqlite_letters: str, tmp_path: Path) -> None:
+    # GIVEN a rule folder with an invalid rule
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text("id: bad\nwhen: {types: []}\naction: {kind: nonsense}\n")
+    # WHEN replaying with it
+    result = squall("replay", "1", "--rules", str(rules), "--store", sqlite_letters)
+    # THEN the rules are named and the letter is still there
+    assert result.returncode == 1
+    assert "invalid rule" in result.stderr
+    assert [d["id"] for d in listed(sqlite_letters)] == ["1", "2", "3"]
+
+
+def test_a_missing_sqlite_store_is_named(tmp_path: Path) -> None:
+    result = squall("list", "--store", f"sqlite:{tmp_path / 'absent.db'}")
+    assert result.returncode == 1
+    assert "no SQLite store" in result.stderr
+
+
+def test_blob_letters_are_listed_from_settings_and_replayed(azurite: LocalAzurite) -> None:
+    # GIVEN letters in an Azurite container named by the emulator settings
+    container = f"deadletter-{uuid.uuid4().hex[:12]}"
+    env = {"DEADLETTER_CONNECTION_STRING": azurite.connection_string, "DEADLETTER_CONTAINER": container}
+
+    async def seed() -> None:
+        client = ContainerClient.from_connection_string(azurite.connection_string, container)
+        store = BlobDeadLetterStore(client, create_container=True)
+        await store.write([rejected_copilot(), failed_action()])
+        await store.close()
+
+    asyncio.run(seed())
+    # WHEN they are listed (Blob is the default when configured) and the event is replayed
+    before = json.loads(squall("list", "--json", env=env).stdout)
+    event_id = next(d["id"] for d in before if d["kind"] == "event")
+    replayed = squall("replay", event_id, "--blob", "--json", env=env)
+    shown = squall("show", before[1]["id"], "--json", env=env)
+    after = json.loads(squall("list", "--json", env=env).stdout)
+    # THEN ids are blob names, the event was processed and deleted, the action letter stays
+    assert event_id.startswith("event/") and event_id.endswith(".json")
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["outcomes"][0]["status"] == "processed"
+    assert json.loads(shown.stdout)["action_key"] == "k1"
+    assert [d["kind"] for d in after] == ["action"]
