@@ -186,6 +186,6 @@ async def dry_run_rules(req: func.HttpRequest) -> func.HttpResponse:
         except ValueError as exc:  # names the setting (SQUALL_JSON_FIELD_MAP)
             raise ServiceMisconfigured(str(exc)) from exc
         report = await (await _admin(req)).dry_run(request, options=options)
-        return _json(200, {**asdict(report), "matches": report.match_count})
+        return _json(200, {**asdict(report), "firing_count": report.firing_count})
 
     return await _answer(req, act)

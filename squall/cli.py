@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import typer
 
-from squall.commands import demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
+from squall.commands import deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
 
 app = typer.Typer(
     name="squall",
@@ -14,9 +17,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd):
+for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd):
     module.register(app)
 
 
 def main() -> None:
+    # Per-event warnings (dead letters, rule type surprises) are summed up in the reports; show
+    # them only when asked, e.g. SQUALL_LOG_LEVEL=WARNING.
+    logging.basicConfig(
+        level=os.environ.get("SQUALL_LOG_LEVEL", "ERROR").upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     app()

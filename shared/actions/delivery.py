@@ -18,10 +18,9 @@ from types import TracebackType
 import httpx
 
 from shared.actions.batching import chunks_by_key
-from shared.actions.breaker import BreakerState, CircuitBreaker
-from shared.actions.errors import DestinationUnavailable
+from shared.actions.breaker import CircuitBreaker
 from shared.actions.models import ActionKind, DeliveryOutcome, FailureKind, PlannedAction
-from shared.actions.outcomes import failed, log_summary
+from shared.actions.outcomes import failed, log_summary, raise_if_destination_down
 from shared.actions.retrying import Retrier, RetryPolicy, circuit_open_reason
 from shared.actions.sfmc_async import MarketingCloudAsyncJourneyClient
 from shared.actions.sfmc_auth import MarketingCloudTokenProvider
@@ -86,9 +85,7 @@ class MarketingCloudDeliverer:
             self._http, self._tokens, rest_base_url=base, policy=policy,
             sleep=sleep, jitter=jitter, breaker=self.breaker,
         )  # fmt: skip
-        self._async_journeys = MarketingCloudAsyncJourneyClient(
-            self._requests, rest_base_url=base, retrier=retrier
-        )
+        self._async_journeys = MarketingCloudAsyncJourneyClient(self._requests, rest_base_url=base, retrier=retrier)
         self._rowsets = MarketingCloudRowsetClient(self._requests, rest_base_url=base, retrier=retrier)
 
     async def __aenter__(self) -> MarketingCloudDeliverer:
@@ -131,9 +128,7 @@ class MarketingCloudDeliverer:
         raise_if_destination_down(self.breaker, settled)
         return settled
 
-    def _plan_units(
-        self, actions: Sequence[PlannedAction], outcomes: list[DeliveryOutcome | None]
-    ) -> list[_Unit]:
+    def _plan_units(self, actions: Sequence[PlannedAction], outcomes: list[DeliveryOutcome | None]) -> list[_Unit]:
         """Cut the batch into requests; actions that cannot be sent get their outcome at once."""
         journeys, rows = [], []
         for index, action in enumerate(actions):
@@ -153,9 +148,7 @@ class MarketingCloudDeliverer:
             size = self._config.async_batch_size
             for chunk in chunks_by_key(journeys, lambda i: actions[i].event_definition_key, size):
                 units.append((chunk, _many(self._async_journeys.enter_batch, [actions[i] for i in chunk])))
-        for chunk in chunks_by_key(
-            rows, lambda i: actions[i].data_extension_key, self._config.rowset_batch_size
-        ):
+        for chunk in chunks_by_key(rows, lambda i: actions[i].data_extension_key, self._config.rowset_batch_size):
             units.append((chunk, _many(self._rowsets.upsert, [actions[i] for i in chunk])))
         return units
 
@@ -169,9 +162,7 @@ class MarketingCloudDeliverer:
             if admitted:
                 return await send()
         reason = circuit_open_reason(self.breaker)
-        return [
-            failed(actions[i], FailureKind.CIRCUIT_OPEN, reason, attempts=0, what="action") for i in indexes
-        ]
+        return [failed(actions[i], FailureKind.CIRCUIT_OPEN, reason, attempts=0, what="action") for i in indexes]
 
     def _follow_running_loop(self) -> None:
         """Re-create loop-bound parts when called from a new event loop (e.g. successive asyncio.run).
@@ -193,24 +184,6 @@ class MarketingCloudDeliverer:
         self._loop = loop
 
 
-def raise_if_destination_down(breaker: CircuitBreaker, outcomes: Sequence[DeliveryOutcome]) -> None:
-    """The whole-batch rule shared by every deliverer (see ``DestinationUnavailable``)."""
-    if breaker.state is not BreakerState.OPEN:
-        return
-    retryable = sum(1 for outcome in outcomes if outcome.retryable)
-    if retryable == 0:
-        return
-    delivered = sum(1 for outcome in outcomes if outcome.failure is None)
-    message = (
-        f"destination {breaker.destination} is down: {retryable} of {len(outcomes)} action(s) not "
-        f"delivered ({delivered} delivered); {circuit_open_reason(breaker)}"
-    )
-    logger.error("%s", message)
-    raise DestinationUnavailable(
-        message, destination=breaker.destination, retry_after=breaker.retry_after(), outcomes=outcomes
-    )
-
-
 def _single(
     send: Callable[[PlannedAction], Awaitable[DeliveryOutcome]], action: PlannedAction
 ) -> Callable[[], Awaitable[list[DeliveryOutcome]]]:
@@ -230,9 +203,7 @@ def _many(
 
 
 def _new_http_client(config: MarketingCloudConfig) -> httpx.AsyncClient:
-    limits = httpx.Limits(
-        max_connections=config.max_concurrency, max_keepalive_connections=config.max_concurrency
-    )
+    limits = httpx.Limits(max_connections=config.max_concurrency, max_keepalive_connections=config.max_concurrency)
     return httpx.AsyncClient(timeout=httpx.Timeout(config.timeout_s), limits=limits)
 
 

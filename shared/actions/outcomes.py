@@ -6,8 +6,10 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+from shared.actions.breaker import BreakerState, CircuitBreaker
+from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
-from shared.actions.retrying import Settlement
+from shared.actions.retrying import Settlement, circuit_open_reason
 
 logger = logging.getLogger("shared.actions.delivery")
 
@@ -16,9 +18,7 @@ def outcome_from(action: PlannedAction, settlement: Settlement, *, what: str) ->
     """``what`` names the kind of request in the log line (``journey entry``, ``rowset row``...)."""
     if settlement.delivered:
         return logged(
-            DeliveryOutcome(
-                action, DeliveryStatus.DELIVERED, settlement.attempts, response_id=settlement.response_id
-            ),
+            DeliveryOutcome(action, DeliveryStatus.DELIVERED, settlement.attempts, response_id=settlement.response_id),
             what=what,
         )
     return failed(
@@ -60,3 +60,21 @@ def log_summary(destination: str, outcomes: Sequence[DeliveryOutcome]) -> None:
     counts = Counter(outcome.status.value for outcome in outcomes)
     attempts = sum(outcome.attempts for outcome in outcomes)
     logger.info("%s batch: %s, %d HTTP attempts", destination, dict(sorted(counts.items())), attempts)
+
+
+def raise_if_destination_down(breaker: CircuitBreaker, outcomes: Sequence[DeliveryOutcome]) -> None:
+    """The whole-batch rule shared by every deliverer (see ``DestinationUnavailable``)."""
+    if breaker.state is not BreakerState.OPEN:
+        return
+    retryable = sum(1 for outcome in outcomes if outcome.retryable)
+    if retryable == 0:
+        return
+    delivered = sum(1 for outcome in outcomes if outcome.failure is None)
+    message = (
+        f"destination {breaker.destination} is down: {retryable} of {len(outcomes)} action(s) not "
+        f"delivered ({delivered} delivered); {circuit_open_reason(breaker)}"
+    )
+    logger.error("%s", message)
+    raise DestinationUnavailable(
+        message, destination=breaker.destination, retry_after=breaker.retry_after(), outcomes=outcomes
+    )

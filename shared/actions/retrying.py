@@ -3,9 +3,9 @@
 An attempt returns an ``AttemptResult`` (never raises). ``settle()`` repeats attempts until the
 delivery is settled: delivered, refused for good, or out of attempts. 429, 408, 5xx and
 transport errors are retried with exponential backoff and full jitter, or after the server's
-``Retry-After`` when it gave one; a 401 is retried once at once (the attempt dropped its token);
-anything else is final. The destination's circuit breaker learns the result, and an open
-breaker stops further retries.
+``Retry-After`` when it gave one; a 401 is retried at once (the attempt dropped its token), but
+a second 401 in a row (refused even with a fresh token) is final, as is anything else. The
+destination's circuit breaker learns the result, and an open breaker stops further retries.
 """
 
 from __future__ import annotations
@@ -89,17 +89,16 @@ class Retrier:
         self._jitter = jitter
 
     async def settle(self, attempt: Attempt, *, label: str) -> Settlement:
-        attempts, token_refreshed = 0, False
+        attempts = 0
         last = AttemptResult(Verdict.RETRY, reason="no attempt made")
         while attempts < self.policy.max_attempts:
             attempts += 1
-            last = await attempt()
+            previous, last = last, await attempt()
             if last.verdict is Verdict.DELIVERED:
                 self._alive()
                 return Settlement(attempts, None, response_id=last.response_id, payload=last.payload)
-            if last.verdict is Verdict.UNAUTHORIZED and not token_refreshed:
-                token_refreshed = True  # the stale token was dropped: retry at once with a new one
-                continue
+            if last.verdict is Verdict.UNAUTHORIZED and previous.verdict is not Verdict.UNAUTHORIZED:
+                continue  # the stale token was dropped: retry at once with a new one
             if last.verdict is not Verdict.RETRY:
                 return self._final(last, attempts)
             if attempts >= self.policy.max_attempts:
@@ -125,7 +124,7 @@ class Retrier:
         if last.verdict is Verdict.PERMANENT:
             self._alive()
             return Settlement(attempts, FailureKind.PERMANENT, reason=last.reason)
-        self._neutral()  # refused credentials, or 401 even with a fresh token
+        self._neutral()  # refused credentials, or a 401 even with a fresh token
         return Settlement(attempts, FailureKind.AUTH, reason=last.reason)
 
     def _retry_delay(self, result: AttemptResult, attempt: int) -> float | None:

@@ -46,9 +46,7 @@ class MarketingCloudAsyncJourneyClient:
             members.append((index, action, member))
         if members:
             sent = [action for _, action, _ in members]
-            body = json_body(
-                {"eventDefinitionKey": sent[0].event_definition_key, "members": [m for *_, m in members]}
-            )
+            body = json_body({"eventDefinitionKey": sent[0].event_definition_key, "members": [m for *_, m in members]})
             results = await self._send(sent, body)
             outcomes.update({index: result for (index, _, _), result in zip(members, results, strict=True)})
         return [outcomes[index] for index in range(len(actions))]
@@ -81,9 +79,7 @@ def member_outcomes(actions: list[PlannedAction], settlement: Settlement) -> lis
                 f"async batch {request_id} did not queue the contact: "
                 f"errorcode {member.get('errorcode')}: {member.get('message') or 'no message'}"
             )
-            outcomes.append(
-                failed(action, FailureKind.PERMANENT, reason, attempts=settlement.attempts, what=_WHAT)
-            )
+            outcomes.append(failed(action, FailureKind.PERMANENT, reason, attempts=settlement.attempts, what=_WHAT))
         else:
             delivered = DeliveryOutcome(
                 action,
@@ -104,14 +100,9 @@ def _unlisted_members(
     actions fail permanently (dead-lettered for a person to check with the request id).
     """
     if payload.get("notQueuedCount") == 0:
-        return [
-            logged(DeliveryOutcome(a, DeliveryStatus.DELIVERED, settlement.attempts), what=_WHAT)
-            for a in actions
-        ]
+        return [logged(DeliveryOutcome(a, DeliveryStatus.DELIVERED, settlement.attempts), what=_WHAT) for a in actions]
     reason = (
         f"async batch {payload.get('requestId')} was accepted but its answer does not say which "
         f"contacts were queued (notQueuedCount={payload.get('notQueuedCount')})"
     )
-    return [
-        failed(a, FailureKind.PERMANENT, reason, attempts=settlement.attempts, what=_WHAT) for a in actions
-    ]
+    return [failed(a, FailureKind.PERMANENT, reason, attempts=settlement.attempts, what=_WHAT) for a in actions]

@@ -6,12 +6,18 @@ id/type/entity, timezone-aware time, tenant text or None, attributes a dict) and
 without re-validating. The result is equal to ``Event(...)`` with the same values (a test holds this
 for every fixture). If the model gains fields this module does not know, it falls back to
 ``Event(...)`` so nothing is skipped silently.
+
+``assemble_event`` is the unchecked core, for a normalizer that has already established every
+invariant itself (the O365 hot path): it fills the instance through pydantic's own slot descriptors,
+exactly as ``BaseModel.model_construct`` would, in ~0.2 µs.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel
 
 from shared.events.errors import RecordRejected
 from shared.events.models import Event
@@ -32,9 +38,18 @@ _KNOWN_FIELDS = frozenset(
     }
 )
 _FIELD_NAMES = set(Event.model_fields)
-_FAST_PATH = _FIELD_NAMES == _KNOWN_FIELDS
+#: What ``model_construct`` does for this model, when it has no post-init, privates or extras.
+_FAST_PATH = (
+    _FIELD_NAMES == _KNOWN_FIELDS
+    and not Event.__pydantic_post_init__
+    and not Event.__private_attributes__
+    and Event.model_config.get("extra") != "allow"
+)
 _new_object = object.__new__
-_set_attribute = object.__setattr__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def build_event(
@@ -56,25 +71,39 @@ def build_event(
         raise RecordRejected(f"{fmt}: event time is not a timezone-aware datetime")
     if tenant is not None and type(tenant) is not str:
         raise RecordRejected(f"{fmt}: tenant must be text")
-    values: dict[str, Any] = {
+    return assemble_event(event_id, fmt, event_type, time, entity, tenant, attributes, provenance)
+
+
+def assemble_event(
+    event_id: str,
+    source: str,
+    event_type: str,
+    time: datetime,
+    entity: str,
+    tenant: str | None,
+    attributes: dict[str, Any],
+    provenance: Provenance,
+) -> Event:
+    """An Event from values the caller has already checked (see ``build_event`` for the checks)."""
+    values = {
         "id": event_id,
-        "source": fmt,
+        "source": source,
         "type": event_type,
         "time": time,
         "entity": entity,
         "tenant": tenant,
         "attributes": attributes,
-        "partition": provenance.partition,
-        "sequence_number": provenance.sequence_number,
-        "enqueued_time": provenance.enqueued_time,
+        "partition": provenance[0],
+        "sequence_number": provenance[1],
+        "enqueued_time": provenance[2],
     }
     if not _FAST_PATH:
         return Event(**values)
     event = _new_object(Event)
-    _set_attribute(event, "__dict__", values)
-    _set_attribute(event, "__pydantic_fields_set__", _FIELD_NAMES.copy())
-    _set_attribute(event, "__pydantic_extra__", None)
-    _set_attribute(event, "__pydantic_private__", None)
+    _set_dict(event, values)
+    _set_fields_set(event, _FIELD_NAMES.copy())
+    _set_extra(event, None)
+    _set_private(event, None)
     return event
 
 

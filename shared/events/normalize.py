@@ -21,7 +21,7 @@ from shared.events.eventgrid import normalize_eventgrid_event
 from shared.events.fields import json_type_name
 from shared.events.iothub import DEVICE_ID_PROPERTY, iothub_system_properties, normalize_iothub_message
 from shared.events.models import MAX_EVENT_BYTES, Event, RawEvent
-from shared.events.o365 import normalize_o365_record
+from shared.events.o365 import normalize_owned_o365_record
 from shared.events.options import NormalizeOptions
 from shared.events.plain_json import normalize_json_record
 from shared.events.provenance import Provenance
@@ -37,7 +37,7 @@ DEFAULT_OPTIONS = NormalizeOptions()
 
 RecordNormalizer = Callable[[dict[str, Any], Provenance], Event]
 _BY_FORMAT: dict[str, RecordNormalizer] = {
-    "o365": normalize_o365_record,
+    "o365": normalize_owned_o365_record,  # records here were decoded for this call: ours to reuse
     "cloudevents": normalize_cloudevent,
     "eventgrid": normalize_eventgrid_event,
 }
@@ -68,7 +68,7 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
     provenance = Provenance.of(raw)
     source = options.source
     if source in ("auto", "iothub"):
-        system = iothub_system_properties(raw)
+        system = iothub_system_properties(raw) if raw.system_properties else None
         if system is not None:
             return _one_record(body, lambda: normalize_iothub_message(raw, system, provenance))
         if source == "iothub":
@@ -88,7 +88,7 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
     outcome = _normalize_record(decoded, options, provenance)
     if type(outcome) is str:
         return _single_rejection(outcome, body)
-    return NormalizeResult(events=[outcome])  # type: ignore[list-item]
+    return NormalizeResult([outcome], [])  # type: ignore[list-item]
 
 
 def _normalize_items(items: list[Any], options: NormalizeOptions, provenance: Provenance) -> NormalizeResult:

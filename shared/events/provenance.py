@@ -9,6 +9,9 @@ from shared.events.models import RawEvent
 from shared.events.timestamps import as_utc
 
 
+_new_tuple = tuple.__new__
+
+
 class Provenance(NamedTuple):
     partition: str | None
     sequence_number: int | None
@@ -17,6 +20,12 @@ class Provenance(NamedTuple):
     @classmethod
     def of(cls, raw: RawEvent) -> Provenance:
         partition, sequence_number, enqueued = raw.partition, raw.sequence_number, raw.enqueued_time
+        if (
+            (partition is None or type(partition) is str)
+            and (sequence_number is None or type(sequence_number) is int)
+            and (enqueued is None or enqueued.tzinfo is UTC)
+        ):
+            return _new_tuple(cls, (partition, sequence_number, enqueued))  # as sent: no conversion
         if partition is not None and type(partition) is not str:
             partition = str(partition)
         if sequence_number is not None and type(sequence_number) is not int:

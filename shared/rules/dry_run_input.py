@@ -22,7 +22,7 @@ _DEFAULT_OPTIONS = NormalizeOptions()
 
 
 def is_canonical_record(record: Any) -> bool:
-    return type(record) is dict and _REQUIRED_KEYS <= record.keys() and record.keys() <= _CANONICAL_KEYS
+    return type(record) is dict and record.keys() >= _REQUIRED_KEYS and record.keys() <= _CANONICAL_KEYS
 
 
 def read_event_body(body: bytes, options: NormalizeOptions = _DEFAULT_OPTIONS) -> NormalizeResult:

@@ -40,6 +40,9 @@ TOP_LEVEL_FIELDS: Final[dict[str, str]] = {
     "tenant": "string",
 }
 _ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_\-:@$#]+")
+#: ``state.<rule id>[.<part>]``: what the entity's state says (read by shared/rules/state_fields.py).
+STATE_TOP: Final = "state"
+_STATE_PATH = re.compile(r"state\.([a-z0-9][a-z0-9_\-]*)(?:\.([a-z_]+))?")
 
 Getter = Callable[[Event], Any]
 
@@ -65,6 +68,11 @@ def parse_field_path(text: str) -> FieldPath:
     top, *keys = text.split(".")
     if top in TOP_LEVEL_FIELDS and not keys:
         return FieldPath(text, top)
+    if top == STATE_TOP:
+        state = _STATE_PATH.fullmatch(text)
+        if state is None:
+            raise ValueError(f"invalid state field {text!r}: expected state.<rule id> or state.<rule id>.<part>")
+        return FieldPath(text, top, tuple(key for key in state.groups() if key))
     if top == "attributes" and keys:
         bad = [key for key in keys if not _ATTRIBUTE_KEY.fullmatch(key)]
         if not bad:
@@ -76,6 +84,8 @@ def parse_field_path(text: str) -> FieldPath:
 
 def compile_getter(path: FieldPath) -> Getter:
     """A function returning the field's value for an event, or ``MISSING``."""
+    if path.top == STATE_TOP:
+        raise ValueError(f"{path.text} is read from the entity's state, not from the event")
     if not path.keys:
         return attrgetter(path.top)
     if len(path.keys) == 1:

@@ -1,207 +1,87 @@
 """Rule definitions as users write them (YAML/JSON), validated by pydantic.
 
 Every model forbids unknown fields and is strict about types; literals are checked against their
-operator here, so a rule that validates always compiles.
+operator here, so a rule that validates always compiles. Conditions live in ``condition_models``,
+actions in ``action_models``, the stateful parts (windows, sequences, absence, machines) in
+``stateful_models``; their names are re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationInfo,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from shared.rules.action_models import ActionSpec, JourneyEntryAction
+from shared.rules.condition_models import (
+    CONFIG,
+    MAX_CONDITION_DEPTH,
+    AllCondition,
+    AnyCondition,
+    Condition,
+    EventFilter,
+    FieldCondition,
+    NotCondition,
+    When,
+    condition_depth,
+    condition_leaves,
+)
+from shared.rules.durations import parse_positive_duration
+from shared.rules.stateful_models import (
+    AbsenceSpec,
+    Lateness,
+    MachineSpec,
+    RateLimitSpec,
+    SequenceSpec,
+    WindowSpec,
 )
 
-from shared.events.models import EventSource
-from shared.rules.durations import parse_positive_duration
-from shared.rules.fields import parse_field_path
-from shared.rules.operators import EXISTS_DEFAULT, lookup_operator
-from shared.rules.templates import parse_template
+__all__ = [
+    "MAX_CONDITION_DEPTH",
+    "RULE_ID_PATTERN",
+    "AbsenceSpec",
+    "ActionSpec",
+    "AllCondition",
+    "AnyCondition",
+    "Condition",
+    "EventFilter",
+    "FieldCondition",
+    "JourneyEntryAction",
+    "MachineSpec",
+    "NotCondition",
+    "RateLimitSpec",
+    "RuleDefinition",
+    "SequenceSpec",
+    "When",
+    "WindowSpec",
+    "condition_depth",
+]
 
 RULE_ID_PATTERN = r"^[a-z0-9][a-z0-9_.\-]*$"
-MAX_CONDITION_DEPTH = 32
-_TYPE_PATTERN = re.compile(r"[^*]+\*?|\*")
-_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class FieldCondition(BaseModel):
-    """A leaf: ``{field: attributes.result_status, op: eq, value: succeeded}``."""
-
-    model_config = _CONFIG
-
-    field: str
-    op: str
-    value: Any = None
-    value_field: str | None = None
-
-    @field_validator("field", "value_field")
-    @classmethod
-    def _field_path(cls, text: str | None) -> str | None:
-        if text is not None:
-            parse_field_path(text)
-        return text
-
-    @field_validator("op")
-    @classmethod
-    def _known_operator(cls, name: str) -> str:
-        lookup_operator(name)
-        return name
-
-    @field_validator("value")
-    @classmethod
-    def _value_fits_operator(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            raise ValueError("value must not be null; to test absence write op: exists, value: false")
-        if "op" in info.data:  # else the op itself is reported
-            field_kind = parse_field_path(info.data["field"]).kind if "field" in info.data else "any"
-            operator = lookup_operator(info.data["op"])
-            operator.compile_value(operator.name, value, field_kind)
-        return value
-
-    @model_validator(mode="after")
-    def _one_operand(self) -> FieldCondition:
-        operator = lookup_operator(self.op)
-        has_value = "value" in self.model_fields_set
-        if has_value and self.value_field is not None:
-            raise ValueError("give either value or value_field, not both")
-        if self.value_field is not None and operator.compile_pair is None:
-            raise ValueError(f"{self.op} cannot compare two fields; use a literal value")
-        if not has_value and self.value_field is None and not operator.tests_presence:
-            raise ValueError(f"{self.op} needs a value (or value_field)")
-        return self
-
-    @property
-    def operand(self) -> Any:
-        """The literal, with ``exists``' default applied."""
-        if "value" not in self.model_fields_set and lookup_operator(self.op).tests_presence:
-            return EXISTS_DEFAULT
-        return self.value
-
-
-class AllCondition(BaseModel):
-    model_config = _CONFIG
-    all: list[Condition] = Field(min_length=1)
-
-
-class AnyCondition(BaseModel):
-    model_config = _CONFIG
-    any: list[Condition] = Field(min_length=1)
-
-
-class NotCondition(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=False)
-    not_: Condition = Field(alias="not")
-
-
-_SHAPES = ("all", "any", "not", "field")
-
-
-def _condition_shape(raw: Any) -> str | None:
-    if isinstance(raw, BaseModel):
-        return {AllCondition: "<all>", AnyCondition: "<any>", NotCondition: "<not>"}.get(type(raw), "<field>")
-    if not isinstance(raw, dict):
-        return None
-    present = [shape for shape in _SHAPES if shape in raw]
-    return f"<{present[0]}>" if len(present) == 1 else None
-
-
-# Tags are written <like-this> so error paths can drop them (see validation.py).
-Condition = Annotated[
-    Annotated[AllCondition, Tag("<all>")]
-    | Annotated[AnyCondition, Tag("<any>")]
-    | Annotated[NotCondition, Tag("<not>")]
-    | Annotated[FieldCondition, Tag("<field>")],
-    Discriminator(
-        _condition_shape,
-        custom_error_type="condition_shape",
-        custom_error_message="a condition must be a mapping with exactly one of: all, any, not, field",
-    ),
-]
-AllCondition.model_rebuild()
-AnyCondition.model_rebuild()
-NotCondition.model_rebuild()
-
-
-class When(BaseModel):
-    """Cheap index keys: an event must have this source and one of these types to be a candidate."""
-
-    model_config = _CONFIG
-
-    source: EventSource | None = None
-    types: list[str] | None = Field(default=None, min_length=1)
-
-    @field_validator("types")
-    @classmethod
-    def _type_patterns(cls, types: list[str] | None) -> list[str] | None:
-        for pattern in types or ():
-            if not _TYPE_PATTERN.fullmatch(pattern):
-                raise ValueError(
-                    f"invalid type pattern {pattern!r}: an exact type, a prefix ending in '*', or '*'"
-                )
-        return types
-
-
-def _check_template(text: str) -> str:
-    parse_template(text)
-    return text
-
-
-def _check_data_templates(value: Any) -> Any:
-    if isinstance(value, str):
-        parse_template(value)
-    elif isinstance(value, list):
-        for item in value:
-            _check_data_templates(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _check_data_templates(item)
-    return value
-
-
-class JourneyEntryAction(BaseModel):
-    """Enter the contact into a Marketing Cloud journey (``/interaction/v1/events``)."""
-
-    model_config = _CONFIG
-
-    kind: Literal["journey_entry"]
-    event_definition_key: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-.]+$")
-    contact_key: Annotated[str, BeforeValidator(_check_template)] = "{entity}"
-    data: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("data")
-    @classmethod
-    def _data_templates(cls, data: dict[str, Any]) -> dict[str, Any]:
-        for key, value in data.items():
-            if not key:
-                raise ValueError("data keys must not be empty")
-            try:
-                _check_data_templates(value)
-            except ValueError as exc:
-                raise ValueError(f"data.{key}: {exc}") from None
-        return data
-
-
-ActionSpec = JourneyEntryAction  # a union discriminated by ``kind`` once webhooks arrive
+#: The parts that make a rule a stateful pattern; a rule has at most one of them.
+PATTERNS = ("window", "sequence", "absence", "machine")
 
 
 def _duration(value: Any) -> Any:
     return parse_positive_duration(value) if isinstance(value, str) else value
 
 
+class _ActionRequired:
+    """Stands in for a missing ``action`` so it is reported at ``$.action`` (machines need none)."""
+
+
+def _action_present(value: Any) -> Any:
+    if isinstance(value, _ActionRequired):
+        raise PydanticCustomError("missing", "Field required")
+    return value
+
+
 class RuleDefinition(BaseModel):
     """One trigger rule. ``priority``: higher first; ties broken by ``id``."""
 
-    model_config = _CONFIG
+    model_config = CONFIG
 
     id: str = Field(min_length=1, max_length=128, pattern=RULE_ID_PATTERN)
     description: str = ""
@@ -210,33 +90,51 @@ class RuleDefinition(BaseModel):
     when: When = Field(default_factory=When)
     condition: Condition | None = None
     cooldown: Annotated[timedelta | None, BeforeValidator(_duration)] = None
+    max_per_period: RateLimitSpec | None = None
+    rearm: bool = False
     stop_after_match: bool = False
-    action: ActionSpec
+    window: WindowSpec | None = None
+    sequence: SequenceSpec | None = None
+    absence: AbsenceSpec | None = None
+    machine: MachineSpec | None = None
+    allowed_lateness: Lateness | None = None
+    action: Annotated[ActionSpec | None, BeforeValidator(_action_present)] = None
 
     @model_validator(mode="before")
     @classmethod
     def _shallow_enough(cls, raw: Any) -> Any:
         if isinstance(raw, dict) and condition_depth(raw.get("condition")) > MAX_CONDITION_DEPTH:
             raise ValueError(f"condition is nested deeper than {MAX_CONDITION_DEPTH} levels")
+        if isinstance(raw, dict) and "action" not in raw and "machine" not in raw:
+            return {**raw, "action": _ActionRequired()}
         return raw
+
+    @property
+    def pattern(self) -> str | None:
+        """``window``, ``sequence``, ``absence`` or ``machine`` when the rule has one of them."""
+        return next((name for name in PATTERNS if getattr(self, name) is not None), None)
 
     @property
     def is_stateful(self) -> bool:
         """Whether evaluating the rule reads or writes entity state."""
-        return self.cooldown is not None
+        return (
+            self.pattern is not None
+            or self.cooldown is not None
+            or self.max_per_period is not None
+            or self.rearm
+            or reads_state(self.condition)
+        )
+
+    def actions(self) -> list[ActionSpec]:
+        """Every action the rule can plan: its own, or its machine states' ``on_enter``."""
+        if self.machine is not None:
+            return [state.on_enter for state in self.machine.states.values() if state.on_enter is not None]
+        return [self.action] if self.action is not None else []
 
 
-def condition_depth(raw: Any) -> int:
-    """Nesting depth of a raw condition tree, computed without recursion."""
-    deepest, stack = 0, [(raw, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict):
-            continue
-        deepest = max(deepest, depth)
-        for key in ("all", "any"):
-            if isinstance(node.get(key), list):
-                stack.extend((child, depth + 1) for child in node[key])
-        if "not" in node:
-            stack.append((node["not"], depth + 1))
-    return deepest
+def reads_state(condition: Condition | None) -> bool:
+    """Whether a condition has a ``state.<rule>`` leaf."""
+    return any(
+        leaf.field.startswith("state.") or (leaf.value_field or "").startswith("state.")
+        for _, leaf in condition_leaves(condition, "$")
+    )

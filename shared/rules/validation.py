@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from shared.rules.errors import RuleError
+from shared.rules.lint import lint_rule
 from shared.rules.models import RuleDefinition
 
 
@@ -44,6 +45,9 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
             continue
         except RecursionError:
             result.errors.append(RuleError(rule_id, "$.condition", "condition is nested too deeply", index))
+            continue
+        if lint_problems := lint_rule(rule, index=index):  # lint.py: what the schema cannot see
+            result.errors.extend(lint_problems)
             continue
         if rule.id in seen_ids:
             result.errors.append(RuleError(rule.id, "$.id", f"duplicate rule id {rule.id!r}", index))

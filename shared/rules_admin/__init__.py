@@ -17,6 +17,7 @@ from shared.rules_admin.dry_run import (
     EVENT_FORMATS,
     MAX_DRY_RUN_EVENTS,
     DryRunRequest,
+    EvaluatedEvents,
     evaluate_events,
     parse_dry_run_request,
 )
@@ -31,25 +32,25 @@ from shared.rules_admin.errors import (
     VersionMismatch,
 )
 from shared.rules_admin.models import (
-    ActionPreview,
     DryRunReport,
     EventOutcome,
+    Firing,
     RuleChange,
     RuleSetDiff,
     RuleSetView,
     RuleView,
     SaveOutcome,
-    UnplannedMatch,
 )
 
 __all__ = [
     "EVENT_FORMATS",
     "MAX_DRY_RUN_EVENTS",
     "RULESET_NAME",
-    "ActionPreview",
     "DryRunReport",
     "DryRunRequest",
+    "EvaluatedEvents",
     "EventOutcome",
+    "Firing",
     "RequestInvalid",
     "RequestTooLarge",
     "RuleChange",
@@ -63,7 +64,6 @@ __all__ = [
     "RulesInvalid",
     "SaveOutcome",
     "ServiceMisconfigured",
-    "UnplannedMatch",
     "VersionMismatch",
     "check_rules",
     "diff_rulesets",

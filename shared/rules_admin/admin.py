@@ -26,6 +26,7 @@ from shared.rules_admin.errors import (
     RulesInvalid,
     VersionMismatch,
 )
+from shared.rules_admin.json_data import non_json_errors
 from shared.rules_admin.models import DryRunReport, RuleSetDiff, RuleSetView, RuleView, SaveOutcome
 from shared.store.errors import RuleSetNotFound
 from shared.store.ports import RuleStore
@@ -34,10 +35,14 @@ RULESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 def check_rules(raw: Sequence[Any]) -> list[RuleDefinition]:
-    """The validated rules, or ``RulesInvalid`` with every problem (rule id, path, message)."""
+    """The validated rules, or ``RulesInvalid`` with every problem (rule id, path, message).
+
+    Rules are stored as JSON, so a value JSON cannot hold (from YAML tags) is a problem too.
+    """
     checked = validate_rules(raw)
-    if checked.errors:
-        raise RulesInvalid(checked.errors)
+    errors = [*checked.errors, *non_json_errors(raw)]
+    if errors:
+        raise RulesInvalid(sorted(errors, key=lambda error: error.index or 0))
     return checked.rules
 
 
@@ -112,14 +117,15 @@ class RuleSetAdmin:
     async def dry_run(self, request: DryRunRequest, *, options: NormalizeOptions) -> DryRunReport:
         """Evaluate the posted rules (or the stored rule set) against the posted events; send nothing."""
         if request.rules is not None:
-            ruleset = compile_ruleset(check_rules(request.rules), version=0)
-            return DryRunReport(None, 0, evaluate_events(ruleset, request, options=options))
-        view = await self.current()
-        if view.version == 0:
-            raise RuleSetMissing(self.ruleset)
-        valid = validate_rules(view.rules).rules  # stored rules were validated on write
-        ruleset = compile_ruleset(valid, version=view.version)
-        return DryRunReport(self.ruleset, view.version, evaluate_events(ruleset, request, options=options))
+            ruleset, name = compile_ruleset(check_rules(request.rules), version=0), None
+        else:
+            view = await self.current()
+            if view.version == 0:
+                raise RuleSetMissing(self.ruleset)
+            valid = validate_rules(view.rules).rules  # stored rules were validated on write
+            ruleset, name = compile_ruleset(valid, version=view.version), self.ruleset
+        evaluated = evaluate_events(ruleset, request, options=options)
+        return DryRunReport(name, ruleset.version, request.clock, evaluated.outcomes, evaluated.ended_at)
 
     async def _save(self, view: RuleSetView, rules: list[Any]) -> SaveOutcome:
         check_rules(rules)

@@ -1,10 +1,11 @@
-"""Dry run: evaluate a compiled rule set against posted events, with fresh in-memory entity state.
+"""Dry run over posted events: ``shared.rules.dry_run.DryRun`` (the engine ``squall rules test``
+uses), with each outcome tied back to the posted item it came from.
 
 Each posted item is a canonical event (``id``, ``source``, ``type``, ``time``, ``entity``, ...) or a
-record as a producer sends it (an O365 audit record, a CloudEvent, ...), normalized exactly as the
-pipeline does; a string item is taken as a raw message body. Events are evaluated in the order
-posted, like one Event Hub batch: the clock is the events' own ``time``, cool-downs start empty,
-repeated event ids are skipped, and actions are planned (same idempotency keys) but never sent.
+record as a producer sends it (an O365 audit record, a CloudEvent, an array of them), normalized
+as the pipeline does; a string item is taken as a raw message body. Events are evaluated in the
+order posted with fresh in-memory entity state, repeated ids are skipped, deadlines fire on the
+virtual clock, and actions are planned (same idempotency keys) but never sent.
 """
 
 from __future__ import annotations
@@ -16,40 +17,42 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
-from shared.actions.planning import plan_actions
 from shared.events import SOURCE_OPTIONS, Event, NormalizeOptions, RawEvent, SourceOption, normalize_raw_event
 from shared.rules import CompiledRuleSet
+from shared.rules.dry_run import CLOCK_MODES, ClockMode, DryRun, DryRunFiring
+from shared.rules.dry_run_input import read_event_body
+from shared.rules.templates import format_datetime
 from shared.rules_admin.errors import RequestInvalid, RequestTooLarge
-from shared.rules_admin.models import ActionPreview, EventOutcome, UnplannedMatch
-from shared.store.models import EntityState
+from shared.rules_admin.models import EventOutcome, Firing
 
 MAX_DRY_RUN_EVENTS = 1000
 #: How posted items are read: "auto" and the source formats as in SQUALL_EVENT_FORMAT, or "canonical".
 EVENT_FORMATS: tuple[str, ...] = (*SOURCE_OPTIONS, "canonical")
-_CANONICAL_REQUIRED = frozenset({"id", "source", "type", "time", "entity"})
-_CANONICAL_FIELDS = frozenset(Event.model_fields)
+_REQUEST_FIELDS = frozenset({"events", "rules", "format", "clock"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DryRunRequest:
-    """``rules`` ``None``: test the stored rule set. ``format``: ``auto`` tells canonical events from
-    raw records per item; ``canonical`` or a source format forces one reading for every item."""
+    """``rules`` ``None``: test the stored rule set. ``format``: see ``EVENT_FORMATS``. ``clock``:
+    ``event`` (the events' own times; deadlines on a virtual clock) or ``wall`` (now)."""
 
     events: list[Any]
     rules: list[Any] | None = None
     format: str = "auto"
+    clock: ClockMode = "event"
 
 
 def parse_dry_run_request(body: Any) -> DryRunRequest:
-    """A JSON array (events) or ``{"events": [...], "rules": [...]?, "format": "auto"?}``."""
+    """A JSON array (events) or ``{"events": [...], "rules"?: [...], "format"?: ..., "clock"?: ...}``."""
     if isinstance(body, list):
         body = {"events": body}
     if not isinstance(body, Mapping):
         raise RequestInvalid("expected a JSON array of events or an object with an 'events' array")
-    unknown = sorted(set(body) - {"events", "rules", "format"})
+    unknown = sorted(set(body) - _REQUEST_FIELDS)
     if unknown:
-        raise RequestInvalid(f"unknown field(s) {', '.join(unknown)}; expected events, rules, format")
-    events, rules, fmt = body.get("events"), body.get("rules"), body.get("format", "auto")
+        raise RequestInvalid(f"unknown field(s) {', '.join(unknown)}; expected {', '.join(sorted(_REQUEST_FIELDS))}")
+    events, rules = body.get("events"), body.get("rules")
+    fmt, clock = body.get("format", "auto"), body.get("clock", "event")
     if not isinstance(events, list):
         raise RequestInvalid("'events' must be an array of events")
     if len(events) > MAX_DRY_RUN_EVENTS:
@@ -58,46 +61,52 @@ def parse_dry_run_request(body: Any) -> DryRunRequest:
         raise RequestInvalid("'rules' must be an array of rules")
     if fmt not in EVENT_FORMATS:
         raise RequestInvalid(f"'format' must be one of {', '.join(EVENT_FORMATS)}")
-    return DryRunRequest(events=events, rules=rules, format=fmt)
+    if clock not in CLOCK_MODES:
+        raise RequestInvalid(f"'clock' must be one of {', '.join(CLOCK_MODES)}")
+    return DryRunRequest(events=events, rules=rules, format=fmt, clock=clock)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatedEvents:
+    outcomes: tuple[EventOutcome, ...]
+    ended_at: str | None
 
 
 def evaluate_events(
     ruleset: CompiledRuleSet, request: DryRunRequest, *, options: NormalizeOptions
-) -> tuple[EventOutcome, ...]:
-    """One outcome per event (an item that holds several records gives several, same ``index``)."""
-    decoded: list[tuple[int, Event | str]] = []
-    for index, item in enumerate(request.events):
-        decoded.extend((index, result) for result in decode_item(item, request.format, options))
-    events = [event for _, event in decoded if isinstance(event, Event)]
-    working = {
-        event.entity: EntityState(entity=event.entity) for event in events if ruleset.needs_state(event)
-    }
+) -> EvaluatedEvents:
+    """Replay the posted events through ``ruleset``; one outcome per event or refused item."""
+    run = DryRun(ruleset, clock=request.clock, options=options)
+    fed: list[tuple[int, Event | str, bool]] = []  # (index, event or rejection reason, duplicate)
     seen: set[str] = set()
-    outcomes: list[EventOutcome] = []
-    for index, event in decoded:
-        if isinstance(event, str):
-            outcomes.append(EventOutcome(index=index, rejected=event))
-        elif event.id in seen:
-            outcomes.append(_described(index, event, duplicate=True))
-        else:
-            seen.add(event.id)
-            outcomes.append(_evaluated(index, event, ruleset, working.get(event.entity)))
-    return tuple(outcomes)
+    for index, item in enumerate(request.events):
+        for decoded in decode_item(item, request.format, options):
+            if isinstance(decoded, Event):
+                fed.append((index, decoded, decoded.id in seen))
+                seen.add(decoded.id)
+                run.feed_event(decoded)
+            else:
+                fed.append((index, decoded, False))
+    report = run.finish()
+    by_event: dict[str, list[DryRunFiring]] = {}
+    for firing in report.firings:
+        by_event.setdefault(firing.event_id, []).append(firing)
+    outcomes = tuple(_outcome(index, decoded, duplicate, by_event) for index, decoded, duplicate in fed)
+    ended = format_datetime(report.ended_at) if report.ended_at is not None else None
+    return EvaluatedEvents(outcomes, ended)
 
 
 def decode_item(item: Any, fmt: str, options: NormalizeOptions) -> list[Event | str]:
-    """The events in one posted item, or the reason it was refused (as the pipeline would)."""
-    if fmt == "canonical" or (fmt == "auto" and _looks_canonical(item)):
+    """The events in one posted item, or the reasons its records were refused (as the pipeline words them)."""
+    if fmt == "canonical":
         return [_canonical_event(item)]
-    if fmt != "auto":
-        options = NormalizeOptions(source=cast(SourceOption, fmt), json_field_map=options.json_field_map)
     body = item.encode("utf-8") if isinstance(item, str) else json.dumps(item).encode("utf-8")
-    result = normalize_raw_event(RawEvent(body=body), options)
+    if fmt == "auto":
+        result = read_event_body(body, options)
+    else:
+        forced = NormalizeOptions(source=cast(SourceOption, fmt), json_field_map=options.json_field_map)
+        result = normalize_raw_event(RawEvent(body=body), forced)
     return [*result.events, *(rejection.reason for rejection in result.rejections)]
-
-
-def _looks_canonical(item: Any) -> bool:
-    return isinstance(item, Mapping) and _CANONICAL_REQUIRED <= item.keys() <= _CANONICAL_FIELDS
 
 
 def _canonical_event(item: Any) -> Event | str:
@@ -111,29 +120,29 @@ def _canonical_event(item: Any) -> Event | str:
         return f"canonical: not a valid canonical event: {problems}"
 
 
-def _evaluated(index: int, event: Event, ruleset: CompiledRuleSet, state: EntityState | None) -> EventOutcome:
-    matches = ruleset.evaluate(event, state)
-    planned = plan_actions(matches)
-    return _described(
-        index,
-        event,
-        candidates=tuple(ruleset.candidate_ids(event)),
-        matched=tuple(match.rule_id for match in matches),
-        actions=tuple(
-            ActionPreview(
-                rule_id=action.rule_id,
-                key=action.key,
-                kind=str(action.kind),
-                contact_key=action.contact_key,
-                event_definition_key=action.event_definition_key,
-                data=action.data,
-            )
-            for action in planned.actions
-        ),
-        not_planned=tuple(UnplannedMatch(f.match.rule_id, f.reason) for f in planned.failures),
+def _outcome(
+    index: int, decoded: Event | str, duplicate: bool, by_event: dict[str, list[DryRunFiring]]
+) -> EventOutcome:
+    if isinstance(decoded, str):
+        return EventOutcome(index=index, rejected=decoded)
+    firings = () if duplicate else tuple(_firing(f) for f in by_event.get(decoded.id, ()))
+    return EventOutcome(
+        index=index,
+        event_id=decoded.id,
+        type=decoded.type,
+        entity=decoded.entity,
+        matched=tuple(f.rule_id for f in firings if f.trigger == "event"),
+        firings=firings,
+        duplicate=duplicate,
     )
 
 
-def _described(index: int, event: Event, **results: Any) -> EventOutcome:
-    return EventOutcome(index=index, event_id=event.id, type=event.type, entity=event.entity, **results)
-
+def _firing(firing: DryRunFiring) -> Firing:
+    return Firing(
+        rule_id=firing.rule_id,
+        time=format_datetime(firing.time),
+        trigger=firing.trigger,
+        action_key=firing.action_key,
+        contact_key=firing.contact_key,
+        error=firing.error,
+    )

@@ -69,54 +69,52 @@ class SaveOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionPreview:
-    """An action the pipeline would plan for a match (never sent by a dry run)."""
+class Firing:
+    """A rule fired for an event: when (on the dry run's clock), why (``event`` or ``deadline``) and
+    what would have been planned. ``action_key``/``contact_key`` are ``None`` when the action could
+    not be planned; ``error`` then says why (the pipeline would dead-letter it)."""
 
     rule_id: str
-    key: str
-    kind: str
-    contact_key: str
-    event_definition_key: str | None
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class UnplannedMatch:
-    """A match whose action could not be planned (the pipeline would dead-letter it), and why."""
-
-    rule_id: str
-    reason: str
+    time: str
+    trigger: str
+    action_key: str | None
+    contact_key: str | None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class EventOutcome:
     """What the rules did with one posted item.
 
-    ``index`` is the item's position in the request. An item the normalizer refused has
-    ``rejected`` set and nothing else; a repeated event id is ``duplicate`` (the pipeline skips it).
+    ``index`` is the item's position in the request (an item holding several records gives several
+    outcomes with one index). An item the normalizer refused has only ``rejected``; a repeated event
+    id is ``duplicate`` and fires nothing (the pipeline skips it too).
     """
 
     index: int
     event_id: str | None = None
     type: str | None = None
     entity: str | None = None
-    candidates: tuple[str, ...] = ()
     matched: tuple[str, ...] = ()
-    actions: tuple[ActionPreview, ...] = ()
-    not_planned: tuple[UnplannedMatch, ...] = ()
+    firings: tuple[Firing, ...] = ()
     rejected: str | None = None
     duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DryRunReport:
-    """A dry run: which rules matched each event and what would be sent. ``ruleset`` is ``None``
-    when the rules came with the request (version 0)."""
+    """A dry run: which rules fired for each event and what would be sent (nothing is).
+
+    ``ruleset`` is ``None`` when the rules came with the request (version 0). ``ended_at`` is the
+    clock when the run finished (deadlines due by then have fired).
+    """
 
     ruleset: str | None
     version: int
+    clock: str
     events: tuple[EventOutcome, ...]
+    ended_at: str | None = None
 
     @property
-    def match_count(self) -> int:
-        return sum(len(outcome.matched) for outcome in self.events)
+    def firing_count(self) -> int:
+        return sum(len(outcome.firings) for outcome in self.events)

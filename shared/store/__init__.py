@@ -66,7 +66,7 @@ def _open_cosmos(settings: Settings) -> Store:
     """Cosmos DB for rules, state and dedupe; dead letters in Blob storage when configured."""
     from shared.store.cosmos import CosmosStore
 
-    if settings.deadletter_blob_service_uri:
+    if settings.deadletter_blob_service_uri or settings.deadletter_connection_string:
         from shared.store.blob_deadletters import BlobDeadLetterStore
 
         blob = BlobDeadLetterStore.from_settings(settings)

@@ -51,8 +51,16 @@ def outbox_entry(item: dict[str, Any]) -> OutboxEntry:
     )  # fmt: skip
 
 
+def due_text(moment: datetime) -> str:
+    """Fixed-width UTC ISO 8601 (``2024-05-01T08:00:00.000000Z``): Cosmos compares strings, so
+    ``c.due_at <= @now`` is a time comparison only when every value has this one shape."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def state_operation(state: EntityState) -> tuple[Any, ...]:
     item = {"id": STATE_ID, "entity": state.entity, "type": STATE_TYPE, "data": state.data}
+    if state.due_at is not None:  # absent, not null: the due query and its index skip the item
+        item["due_at"] = due_text(state.due_at)
     if state.etag is None:
         return ("create", (item,))
     return ("replace", (STATE_ID, item), {"if_match_etag": state.etag})
@@ -117,13 +125,37 @@ class CosmosStateStore:
             *(self._run(delete(e), what=f"completing outbox entry of {e.entity!r}") for e in entries)
         )
 
+    async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
+        """A cross-partition query on the top-level ``due_at`` (range-indexed by the default policy)."""
+        container = await self._containers.get(STATE)
+        query = (
+            "SELECT TOP @limit c.entity FROM c WHERE c.type = @type AND IS_DEFINED(c.due_at)"
+            " AND c.due_at <= @now ORDER BY c.due_at"
+        )
+        params: list[dict[str, Any]] = [
+            {"name": "@limit", "value": limit},
+            {"name": "@type", "value": STATE_TYPE},
+            {"name": "@now", "value": due_text(now)},
+        ]
+
+        async def run_query() -> list[str]:
+            return [item["entity"] async for item in container.query_items(query, parameters=params)]
+
+        return await self._calls.run(run_query, what="listing entities with due deadlines")
+
     async def _load_one(self, container: ContainerProxy, entity: str) -> EntityState | None:
         async def read() -> EntityState | None:
             try:
                 item = await container.read_item(STATE_ID, partition_key=entity)
             except CosmosResourceNotFoundError:
                 return None
-            return EntityState(entity=entity, data=item.get("data") or {}, etag=item["_etag"])
+            due = item.get("due_at")
+            return EntityState(
+                entity=entity,
+                data=item.get("data") or {},
+                etag=item["_etag"],
+                due_at=datetime.fromisoformat(due) if isinstance(due, str) else None,
+            )
 
         return await self._run(read, what=f"reading state of {entity!r}")
 

@@ -49,7 +49,7 @@ class MemoryRuleStore:
 class MemoryStateStore:
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
-        self._states: dict[str, tuple[str, dict[str, Any]]] = {}  # entity -> (etag, data)
+        self._states: dict[str, tuple[str, dict[str, Any], datetime | None]] = {}  # entity -> (etag, data, due_at)
         self._outbox: dict[tuple[str, str], OutboxEntry] = {}  # (entity, key) -> entry
         self._etags = itertools.count(1)
 
@@ -57,8 +57,8 @@ class MemoryStateStore:
         found: dict[str, EntityState] = {}
         for entity in set(entities):
             if entity in self._states:
-                etag, data = self._states[entity]
-                found[entity] = EntityState(entity=entity, data=copy.deepcopy(data), etag=etag)
+                etag, data, due_at = self._states[entity]
+                found[entity] = EntityState(entity=entity, data=copy.deepcopy(data), etag=etag, due_at=due_at)
         return found
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
@@ -91,13 +91,19 @@ class MemoryStateStore:
         for entry in entries:
             self._outbox.pop((entry.entity, entry.key), None)
 
+    async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
+        due = sorted(
+            (due_at, entity) for entity, (_, _, due_at) in self._states.items() if due_at and due_at <= now
+        )
+        return [entity for _, entity in due[:limit]]
+
     def _etag_matches(self, state: EntityState) -> bool:
         stored = self._states.get(state.entity)
         return (stored[0] if stored else None) == state.etag
 
     def _commit(self, state: EntityState, entries: list[OutboxEntry]) -> None:
         etag = str(next(self._etags))
-        self._states[state.entity] = (etag, copy.deepcopy(state.data))
+        self._states[state.entity] = (etag, copy.deepcopy(state.data), state.due_at)
         self._add_outbox(entries)
         state.etag = etag
 

@@ -12,11 +12,16 @@ class EntityState:
     """Everything the rules remember about one entity (cool-downs, windows, ...), as JSON data.
 
     ``etag`` is the store's concurrency token from the last read; ``None`` for a new entity.
+    ``due_at`` is the entity's earliest pending rule deadline (an absence rule waiting for its time),
+    stored beside the data and indexed so the timer can find due entities (``due_entities``);
+    ``None`` when nothing is pending. The rule set keeps it current (``CompiledRuleSet.evaluate``
+    and ``fire_due`` set it; ``next_deadline`` computes it).
     """
 
     entity: str
     data: dict[str, Any] = field(default_factory=dict)
     etag: str | None = None
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

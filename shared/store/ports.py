@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
@@ -50,6 +51,14 @@ class StateStore(Protocol):
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
         """Forget these entries (delivered or dead-lettered); unknown entries are ignored."""
+        ...
+
+    async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
+        """Entities whose ``due_at`` is at or before ``now`` (aware), earliest first, at most ``limit``.
+
+        The timer loads these, fires their due deadlines (``CompiledRuleSet.fire_due``) and saves
+        them with the new ``due_at``; an entity without a deadline (``due_at`` None) never appears.
+        """
         ...
 
 

@@ -23,7 +23,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rulesets (
     name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (name, version));
-CREATE TABLE IF NOT EXISTS states (entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS states (
+    entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL, due_at REAL);
 CREATE TABLE IF NOT EXISTS outbox (
     entity TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,
     attempts INTEGER NOT NULL, PRIMARY KEY (entity, key));
@@ -77,10 +78,12 @@ class _SqliteStates:
         found: dict[str, EntityState] = {}
         for chunk in _chunks(wanted):
             marks = ",".join("?" * len(chunk))
-            for entity, data, etag in self._db.execute(
-                f"SELECT entity, data, etag FROM states WHERE entity IN ({marks})", tuple(chunk)
+            for entity, data, etag, due_at in self._db.execute(
+                f"SELECT entity, data, etag, due_at FROM states WHERE entity IN ({marks})", tuple(chunk)
             ):
-                found[entity] = EntityState(entity=entity, data=json.loads(data), etag=str(etag))
+                found[entity] = EntityState(
+                    entity=entity, data=json.loads(data), etag=str(etag), due_at=_from_epoch(due_at)
+                )
         return found
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
@@ -135,19 +138,28 @@ class _SqliteStates:
                 "DELETE FROM outbox WHERE entity = ? AND key = ?", [(e.entity, e.key) for e in entries]
             )
 
+    async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
+        rows = self._db.execute(
+            "SELECT entity FROM states WHERE due_at <= ? ORDER BY due_at, entity LIMIT ?",
+            (now.timestamp(), limit),
+        )
+        return [row[0] for row in rows]
+
     def _write_state(self, state: EntityState) -> str:
         data = json.dumps(state.data, separators=(",", ":"))
+        due_at = state.due_at.timestamp() if state.due_at else None
         if state.etag is None:
             try:
                 self._db.execute(
-                    "INSERT INTO states (entity, data, etag) VALUES (?, ?, 1)", (state.entity, data)
+                    "INSERT INTO states (entity, data, etag, due_at) VALUES (?, ?, 1, ?)",
+                    (state.entity, data, due_at),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConcurrencyConflict(state.entity) from exc
             return "1"
         updated = self._db.execute(
-            "UPDATE states SET data = ?, etag = etag + 1 WHERE entity = ? AND etag = ?",
-            (data, state.entity, int(state.etag)),
+            "UPDATE states SET data = ?, due_at = ?, etag = etag + 1 WHERE entity = ? AND etag = ?",
+            (data, due_at, state.entity, int(state.etag)),
         )
         if updated.rowcount != 1:
             raise ConcurrencyConflict(state.entity)
@@ -277,6 +289,19 @@ def _letter_from_row(r: tuple[Any, ...]) -> DeadLetter:
     )
 
 
+def _add_due_at(db: sqlite3.Connection) -> None:
+    """Files written before deadlines existed get the indexed ``due_at`` column (epoch seconds)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(states)")}
+    with db:
+        if "due_at" not in columns:
+            db.execute("ALTER TABLE states ADD COLUMN due_at REAL")
+        db.execute("CREATE INDEX IF NOT EXISTS states_due_at ON states (due_at) WHERE due_at IS NOT NULL")
+
+
+def _from_epoch(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
 class SqliteStore:
     """All store ports on one SQLite file (``:memory:`` works too)."""
 
@@ -289,6 +314,7 @@ class SqliteStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
+            _add_due_at(self._db)
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)"

@@ -22,16 +22,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from shared.actions.errors import DeliveryError
 from shared.settings import Settings, get_settings
 from shared.store import LOCAL_DEADLETTERS, StoreError
 from shared.store.deadletter_archive import DeadLetterArchive, DeadLetterKind, DeadLetterSummary
 from shared.store.models import DeadLetter
-from squall.commands.deadletter_replay import ReplayResult, ReplayStatus, replay_letters
+from squall.commands.deadletter_models import ReplayResult, ReplayStatus
+from squall.commands.deadletter_replay import replay_letters
 from squall.local_runtime import InvalidRules
 
 T = TypeVar("T")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 StoreOption = Annotated[
     str | None,
@@ -41,8 +43,7 @@ BlobOption = Annotated[
     bool,
     typer.Option(
         "--blob",
-        help="Read dead letters from Blob storage "
-        "(DEADLETTER__blobServiceUri or DEADLETTER_CONNECTION_STRING).",
+        help="Read dead letters from Blob storage (DEADLETTER__blobServiceUri or DEADLETTER_CONNECTION_STRING).",
     ),
 ]
 
@@ -118,9 +119,7 @@ def show_letter(
 
 
 def replay(
-    letter_ids: Annotated[
-        list[str] | None, typer.Argument(metavar="[ID]...", help="Letters to replay.")
-    ] = None,
+    letter_ids: Annotated[list[str] | None, typer.Argument(metavar="[ID]...", help="Letters to replay.")] = None,
     replay_all: Annotated[bool, typer.Option("--all", help="Replay every letter (up to --limit).")] = False,
     store: StoreOption = None,
     blob: BlobOption = False,
@@ -129,9 +128,7 @@ def replay(
     rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
     sfmc_url: Annotated[
         str | None,
-        typer.Option(
-            help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."
-        ),
+        typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Run them to the local stub and report; change no letter.")
@@ -141,7 +138,7 @@ def replay(
     """Run event letters through the pipeline again; a letter is deleted once processed.
 
     Events that fail again are dead-lettered anew (attempts + 1) and the old letter is deleted.
-    Action letters are listed as kept: they are not re-sent.
+    Action letters of failed deliveries are re-sent; those of failed planning are kept.
     """
     if bool(letter_ids) == replay_all:
         err.print("[red]name letter ids or --all[/] (one of the two)")
@@ -152,9 +149,7 @@ def replay(
     settings = get_settings()
 
     async def run(archive: DeadLetterArchive) -> ReplayResult:
-        letters = await _select(
-            archive, letter_ids or [], kind=_kind(kind), limit=limit if replay_all else None
-        )
+        letters = await _select(archive, letter_ids or [], kind=_kind(kind), limit=limit if replay_all else None)
         return await replay_letters(
             archive, letters, rules_dir=rules, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run
         )
@@ -191,15 +186,13 @@ def _run(use: Callable[[DeadLetterArchive], Awaitable[T]], *, store: str | None,
 
     try:
         return asyncio.run(main())
-    except (StoreError, _Refused) as exc:
+    except (StoreError, DeliveryError, _Refused) as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from exc
 
 
 @asynccontextmanager
-async def opened_archive(
-    *, store: str | None, blob: bool, settings: Settings
-) -> AsyncIterator[DeadLetterArchive]:
+async def opened_archive(*, store: str | None, blob: bool, settings: Settings) -> AsyncIterator[DeadLetterArchive]:
     """The dead-letter store named by the options, or by the settings when neither is given."""
     if store and blob:
         raise _Refused("use --store or --blob, not both")

@@ -1,5 +1,7 @@
 """Replay dead letters: event letters go through the real pipeline again, via the local runtime.
 
+(Action letters are re-sent by ``squall/commands/deadletter_actions.py``.)
+
 Each event letter becomes one RawEvent with its original provenance (partition, sequence number,
 offset, enqueued time) and is run as its own batch by ``squall.local_runtime.run_local``, so every
 letter's outcome is known. A letter is deleted only after its event was processed: normalized now,
@@ -11,8 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 from pathlib import Path
 
 from shared.batch_report import BatchReport
@@ -21,51 +22,12 @@ from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.models import DeadLetter
 from shared.store.sqlite import SqliteStore
+from squall.commands.deadletter_actions import resend_action_letters
+from squall.commands.deadletter_models import ReplayOutcome, ReplayResult, ReplayStatus
 from squall.local_runtime import run_local
 
 #: Letters replayed per local run; progress is committed (new letters written, old deleted) per chunk.
 CHUNK = 100
-ACTION_LETTERS_KEPT = (
-    "action letters are not replayed: they are kept for inspection; fix the destination or the rule, "
-    "then replay the events that planned them"
-)
-
-
-class ReplayStatus(StrEnum):
-    PROCESSED = "processed"  # normalized (and evaluated, delivered) now: the letter is deleted
-    DEAD_LETTERED_AGAIN = "dead-lettered again"  # the new letters are kept, the old one deleted
-    KEPT = "kept"  # not replayed, left as it is
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayOutcome:
-    letter_id: str
-    kind: str
-    status: ReplayStatus
-    reasons: tuple[str, ...] = ()
-    new_letter_ids: tuple[str, ...] = ()
-
-
-@dataclass(slots=True)
-class ReplayResult:
-    outcomes: list[ReplayOutcome] = field(default_factory=list)
-    report: BatchReport = field(default_factory=BatchReport)
-    stub_received: int | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "outcomes": [
-                {
-                    "id": o.letter_id,
-                    "kind": o.kind,
-                    "status": str(o.status),
-                    "reasons": list(o.reasons),
-                }
-                for o in self.outcomes
-            ],
-            "report": self.report.as_dict(),
-            "stub_received": self.stub_received,
-        }
 
 
 async def replay_letters(
@@ -77,21 +39,26 @@ async def replay_letters(
     settings: Settings,
     dry_run: bool = False,
 ) -> ReplayResult:
-    """Replay ``letters`` (stored, with ids) from ``archive``; ``dry_run`` changes no letter."""
+    """Replay ``letters`` (stored, with ids) from ``archive``; ``dry_run`` changes no letter.
+
+    Event letters go through the pipeline; action letters are re-sent (``deadletter_actions``).
+    """
+    if dry_run and sfmc_url is not None:
+        raise ValueError("a dry run sends to the local stub only; leave out sfmc_url")
     result = ReplayResult()
     events = [letter for letter in letters if letter.kind == "event"]
-    for letter in letters:
-        if letter.kind != "event":
-            result.outcomes.append(
-                ReplayOutcome(_id(letter), letter.kind, ReplayStatus.KEPT, (ACTION_LETTERS_KEPT,))
-            )
+    actions = [letter for letter in letters if letter.kind != "event"]
+    if actions:
+        outcomes, received = await resend_action_letters(
+            archive, actions, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run
+        )
+        result.outcomes.extend(outcomes)
+        result.add_stub_received(received)
     with tempfile.TemporaryDirectory(prefix="squall-replay-") as workdir:
         replay_db = Path(workdir) / "replay.db"
         for start in range(0, len(events), CHUNK):
             chunk = events[start : start + CHUNK]
-            outcomes = await _replay_chunk(
-                archive, chunk, replay_db, result, rules_dir, sfmc_url, settings, dry_run
-            )
+            outcomes = await _replay_chunk(archive, chunk, replay_db, result, rules_dir, sfmc_url, settings, dry_run)
             result.outcomes.extend(outcomes)
     order = {_id(letter): index for index, letter in enumerate(letters)}
     result.outcomes.sort(key=lambda outcome: order[outcome.letter_id])
@@ -118,8 +85,7 @@ async def _replay_chunk(
         on_batch=reports.append,
     )
     result.report += run.report
-    if run.stub_received is not None:
-        result.stub_received = (result.stub_received or 0) + run.stub_received
+    result.add_stub_received(run.stub_received)
     produced = await _take_new_letters(replay_db)
     per_letter = _attribute(chunk, reports, produced)
     outcomes: list[ReplayOutcome] = []
@@ -166,9 +132,7 @@ def _attribute(
     """
     counts = [sum(report.dead_letter_reasons.values()) for report in reports]
     if len(counts) != len(chunk) or sum(counts) != len(produced):
-        raise RuntimeError(
-            f"replay produced {len(produced)} dead letters but the batch reports count {sum(counts)}"
-        )
+        raise RuntimeError(f"replay produced {len(produced)} dead letters but the batch reports count {sum(counts)}")
     attributed: list[list[DeadLetter]] = []
     position = 0
     for letter, count in zip(chunk, counts, strict=True):

@@ -27,9 +27,7 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    events: Annotated[
-        int, typer.Option("--events", "-n", min=1, help="Synthetic O365 records to generate.")
-    ] = 5000,
+    events: Annotated[int, typer.Option("--events", "-n", min=1, help="Synthetic O365 records to generate.")] = 5000,
     seed: Annotated[int, typer.Option(help="Generator seed (same seed, same events).")] = 42,
     rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
@@ -54,13 +52,16 @@ def run(
     rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
     sfmc_url: Annotated[
         str | None,
-        typer.Option(
-            help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."
-        ),
+        typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(help="Keep rules, state and dead letters in sqlite:PATH (default: a temporary store)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline."""
+    store_path = _sqlite_path(store)
     path = None if events == "-" else Path(events)
     if path is not None and not path.is_file():
         err.print(f"[red]cannot read events:[/] no such file: {path}")
@@ -72,8 +73,18 @@ def run(
                 if line.strip():
                     yield line.rstrip(b"\r\n"), None
 
-    result = _execute(bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json)
+    result = _execute(bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path)
     _print(result, as_json=as_json)
+
+
+def _sqlite_path(store: str | None) -> Path | None:
+    if store is None:
+        return None
+    kind, _, path = store.partition(":")
+    if kind != "sqlite" or not path:
+        err.print(f"[red]--store must be sqlite:PATH[/] (got {store!r})")
+        raise typer.Exit(2)
+    return Path(path)
 
 
 def _execute(
@@ -83,6 +94,7 @@ def _execute(
     rules: Path,
     sfmc_url: str | None,
     as_json: bool,
+    store_path: Path | None = None,
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -100,6 +112,7 @@ def _execute(
                     batch_raw_events(bodies),
                     rules_dir=rules,
                     sfmc_url=sfmc_url,
+                    store_path=store_path,
                     on_batch=lambda report: progress.advance(task, report.events_in),
                 )
             )

@@ -1,23 +1,64 @@
-"""``squall rules``: work with rule files. ``validate`` now; ``explain``, ``test``, ``push``, ``list``
-and ``diff`` will join it as sub-commands of the same group."""
+"""``squall rules``: work with rule files — ``validate``, ``explain``, ``test`` (dry run); the store
+commands (``push``, ``list``, ``diff``) attach themselves from ``rules_store_cmd``."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
-from shared.rules import RuleError, RuleFileError, validate_rules
+from shared.events import Event, NormalizeOptions, parse_json_field_map
+from shared.rules import RuleDefinition, RuleError, RuleFileError, compile_ruleset, validate_rules
+from shared.rules.dry_run import CLOCK_MODES, ClockMode, DryRun
+from shared.rules.dry_run_input import read_event_body
+from shared.rules.explain import explain_rules
 from shared.rules.loader import LoadedRule, load_rule_documents
+from shared.rules.templates import format_datetime
+from shared.store.models import EntityState
+from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
 
-rules_app = typer.Typer(name="rules", help="Trigger rules: validate rule files (YAML or JSON).",
-                        no_args_is_help=True)
+rules_app = typer.Typer(
+    name="rules", help="Trigger rules: validate, explain and dry-run rule files (YAML or JSON).", no_args_is_help=True
+)
+_store_commands_attached = False
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``rules`` command group to the CLI."""
+    """Add the ``rules`` command group to the CLI, with the store commands when they are installed."""
+    _attach_store_commands()
     app.add_typer(rules_app, name="rules")
+
+
+def _attach_store_commands() -> None:
+    global _store_commands_attached
+    if _store_commands_attached:
+        return
+    try:
+        import squall.commands.rules_store_cmd as rules_store_cmd
+    except ModuleNotFoundError as exc:
+        if exc.name != "squall.commands.rules_store_cmd":
+            raise
+        return
+    rules_store_cmd.register_on(rules_app)
+    _store_commands_attached = True
+
+
+JsonFieldMapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--json-field-map",
+        help='For plain JSON records: canonical field -> dotted path, e.g. \'{"id":"eventId","type":"name",'
+        '"time":"ts","entity":"user.id"}\'.',
+    ),
+]
+RulesArgument = Annotated[
+    Path, typer.Argument(metavar="RULES", help="A rule file (.yaml/.yml/.json) or a directory of them.")
+]
 
 
 @rules_app.command("validate")
@@ -28,6 +69,12 @@ def validate_command(
     ],
 ) -> None:
     """Check every rule: list `rule_id  path  message` per problem (exit 1), or count the valid rules."""
+    rules = load_valid_rules(path)
+    typer.echo(f"{len(rules)} rules valid")
+
+
+def load_valid_rules(path: Path) -> list[RuleDefinition]:
+    """The rules in ``path``, or exit: 2 when it does not exist, 1 with one line per problem."""
     if not path.exists():
         typer.echo(f"error: {path}: no such file or directory", err=True)
         raise typer.Exit(2)
@@ -43,7 +90,7 @@ def validate_command(
         invalid = len({error.index for error in checked.errors})
         typer.echo(f"{invalid} of {len(loaded)} rules invalid", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{len(checked.rules)} rules valid")
+    return checked.rules
 
 
 def _describe(error: RuleError, loaded: list[LoadedRule]) -> str:
@@ -53,3 +100,160 @@ def _describe(error: RuleError, loaded: list[LoadedRule]) -> str:
     origin = loaded[error.index]
     where = f"{origin.file}:{origin.line}" if origin.line else str(origin.file)
     return f"{line}  ({where})"
+
+
+@rules_app.command("explain")
+def explain_command(
+    rules_path: RulesArgument,
+    event_path: Annotated[
+        str,
+        typer.Argument(
+            metavar="EVENT", help="JSON file with one raw record (any format) or canonical event; - for stdin."
+        ),
+    ],
+    rule_id: Annotated[str | None, typer.Option("--rule", help="Explain only the rule with this id.")] = None,
+    state_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--state", help='The entity\'s state as JSON, e.g. {"cooldowns": {"RULE": "2024-05-01T08:00:00Z"}}.'
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--all", "-a", help="Show the full tree of non-candidate rules too.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of trees.")] = False,
+    json_field_map: JsonFieldMapOption = None,
+) -> None:
+    """Show why each rule fires or not for one event: `when`, every condition with the values compared,
+    cool-downs (last firing, until). Exit 0 whatever the verdict; 1 bad rules/event/state; 2 no such file."""
+    rules = load_valid_rules(rules_path)
+    if rule_id is not None:
+        rules = [rule for rule in rules if rule.id == rule_id]
+        if not rules:
+            _fail(f"no rule with id {rule_id!r} in {rules_path}", code=1)
+    event = _read_one_event(event_path, _normalize_options(json_field_map))
+    state = _read_state(state_path, entity=event.entity) if state_path is not None else None
+    explanations = explain_rules(rules, event, state)
+    if as_json:
+        document = {
+            "event": _event_summary(event),
+            "fired": [e.rule_id for e in explanations if e.fired],
+            "rules": [e.to_json() for e in explanations],
+        }
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    console = _console()
+    console.print(
+        f"event {event.id}  {event.source} {event.type}  {format_datetime(event.time)}  entity {event.entity}",
+        markup=False,
+    )
+    render_explanations(console, explanations, verbose=verbose)
+
+
+@rules_app.command("test")
+def test_command(
+    rules_path: RulesArgument,
+    events_path: Annotated[
+        str, typer.Argument(metavar="EVENTS", help="JSONL: raw records (any format) or canonical events; - for stdin.")
+    ],
+    clock: Annotated[
+        str, typer.Option("--clock", help="event: the events' own times (timers on a virtual clock); wall: now.")
+    ] = "event",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the firings as one JSON array.")] = False,
+    json_field_map: JsonFieldMapOption = None,
+) -> None:
+    """Dry run: replay events through the rules, fire due deadlines, plan actions — and send nothing.
+    Prints time, rule, entity, event id, action key and contact key per firing; rejections on stderr."""
+    if clock not in CLOCK_MODES:
+        raise typer.BadParameter(f"expected one of {', '.join(CLOCK_MODES)}", param_hint="--clock")
+    mode: ClockMode = "wall" if clock == "wall" else "event"
+    options = _normalize_options(json_field_map)
+    run = DryRun(compile_ruleset(load_valid_rules(rules_path)), clock=mode, options=options)
+    for line, body in _lines(events_path):
+        run.feed(body, line=line)
+    report = run.finish()
+    for rejection in report.rejections:
+        where = f"line {rejection.line}" + (f" item {rejection.index}" if rejection.index is not None else "")
+        typer.echo(f"rejected: {where}: {rejection.reason}", err=True)
+    if as_json:
+        typer.echo(json.dumps([firing.to_json() for firing in report.firings], indent=2, ensure_ascii=False))
+        typer.echo(dry_run_summary(report), err=True)
+        return
+    render_dry_run(_console(), report)
+
+
+def _console() -> Console:
+    """Terminal width on a terminal; wide lines (folded, never cut) when piped or captured."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _fail(message: str, *, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    if not Path(path).exists():
+        _fail(f"{path}: no such file or directory", code=2)
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}", code=2)
+        raise  # unreachable: _fail raises
+
+
+def _normalize_options(json_field_map: str | None) -> NormalizeOptions:
+    try:
+        field_map = None if json_field_map is None else parse_json_field_map(json_field_map)
+        return NormalizeOptions(json_field_map=field_map)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).replace("SQUALL_JSON_FIELD_MAP", "--json-field-map")) from None
+
+
+def _read_one_event(path: str, options: NormalizeOptions) -> Event:
+    result = read_event_body(_read_bytes(path).strip(), options)
+    if result.rejections:
+        _fail(f"{path}: not an event: {result.rejections[0].reason}", code=1)
+    if len(result.events) != 1:
+        _fail(f"{path}: holds {len(result.events)} events; explain takes exactly one", code=1)
+    return result.events[0]
+
+
+def _read_state(path: Path, *, entity: str) -> EntityState:
+    """``{"cooldowns": {...}, ...}`` (the state's data) or ``{"entity": ..., "data": {...}}``."""
+    try:
+        document: Any = json.loads(_read_bytes(str(path)))
+    except ValueError as exc:
+        _fail(f"{path}: invalid JSON state: {exc}", code=1)
+    if isinstance(document, dict) and isinstance(document.get("data"), dict) and "entity" in document:
+        document = document["data"]
+    if not isinstance(document, dict):
+        _fail(f"{path}: the state must be a JSON object", code=1)
+    return EntityState(entity=entity, data=document)
+
+
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
+    if path != "-" and not Path(path).exists():
+        _fail(f"{path}: no such file or directory", code=2)
+    try:
+        stream = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}", code=2)
+        raise  # unreachable: _fail raises
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if line.strip():
+                yield number, line.strip()
+
+
+def _event_summary(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+        "time": format_datetime(event.time),
+        "entity": event.entity,
+        "tenant": event.tenant,
+    }

@@ -7,6 +7,13 @@ from typing import Annotated
 import typer
 
 from squall.stub import MarketingCloudStub
+from squall.stub.cli_options import (
+    ErrorRateOption,
+    FaultSeedOption,
+    LatencyOption,
+    ThrottleRateOption,
+    TokenTtlOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,9 +41,16 @@ def stub(
             show_default=False,
         ),
     ] = None,
-    token_ttl: Annotated[float, typer.Option(min=1, help="Access token lifetime in seconds.")] = 1200,
+    token_ttl: TokenTtlOption = 1200,
+    error_rate: ErrorRateOption = 0.0,
+    throttle_rate: ThrottleRateOption = 0.0,
+    latency_ms: LatencyOption = 0,
+    fault_seed: FaultSeedOption = None,
 ) -> None:
-    """Serve Marketing Cloud's token and journey entry endpoints locally until Ctrl+C."""
+    """Serve Marketing Cloud's token, journey entry and rowset endpoints locally until Ctrl+C."""
+    if error_rate + throttle_rate > 1:
+        typer.echo("--error-rate plus --throttle-rate must not exceed 1", err=True)
+        raise typer.Exit(2)
     server = MarketingCloudStub(
         event_definition_keys=set(event_definition_key or ()),
         client_id=client_id,
@@ -44,6 +58,10 @@ def stub(
         token_ttl_s=token_ttl,
         host=host,
         port=port,
+        error_rate=error_rate,
+        throttle_rate=throttle_rate,
+        latency_ms=latency_ms,
+        seed=fault_seed,
     )
     try:
         server.start()
@@ -73,5 +91,12 @@ def _print_banner(server: MarketingCloudStub, *, secret_was_generated: bool) -> 
     else:
         lines.append("  SFMC_CLIENT_SECRET=<the secret you passed>")
     lines.append(f"Event definition keys: {', '.join(sorted(keys)) if keys else 'any'}")
-    lines.append("Recorded events: GET /_stub/received (DELETE resets). Ctrl+C stops.")
+    rates = server.fault_rates
+    if rates.error_rate or rates.throttle_rate or rates.latency_ms:
+        lines.append(
+            f"Injecting faults: {rates.error_rate:.0%} 5xx, {rates.throttle_rate:.0%} 429, "
+            f"{rates.latency_ms} ms latency; tokens live {server.token_ttl_s:g} s"
+        )
+    lines.append("Recorded: GET /_stub/received, /_stub/received/async, /_stub/received/rows, /_stub/stats")
+    lines.append("(DELETE /_stub/received resets). Ctrl+C stops.")
     typer.echo("\n".join(lines))

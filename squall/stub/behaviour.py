@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -47,11 +48,10 @@ class MarketingCloudBehaviour:
         self.latency_s = self._faults.rates.latency_ms / 1000
         self.ledger = AcceptedLedger()
         self.token_requests = 0
-        self.event_requests = 0
-        self.async_requests = 0
-        self.rowset_requests = 0
+        self.rest_requests: Counter[LedgerKind] = Counter()  # by endpoint: events, async, rowset
+        self.unauthorized_answers = 0  # 401s for a missing, unknown or expired token
         self._in_flight = 0
-        self.peak_concurrent_event_requests = 0
+        self.peak_concurrent_rest_requests = 0
 
     @property
     def faults_injected(self) -> int:
@@ -142,10 +142,10 @@ class MarketingCloudBehaviour:
         self.ledger.reset()
 
     def fail_next(
-        self, status: int, n: int = 1, *, retry_after: int | None = None, endpoint: FaultTarget
+        self, status: int, n: int = 1, *, retry_after: int | None = None, endpoint: FaultTarget, after: int = 0
     ) -> None:
         with self._lock:
-            self._faults.queue(endpoint, Fault(status, retry_after), n)
+            self._faults.queue(endpoint, Fault(status, retry_after), n, after=after)
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -162,9 +162,9 @@ class MarketingCloudBehaviour:
     ) -> StubReply:
         """What every REST endpoint does first: count, delay, fault, auth, media type, JSON."""
         with self._lock:
-            setattr(self, f"{_COUNTERS[target]}", getattr(self, _COUNTERS[target]) + 1)
+            self.rest_requests[target] += 1
             self._in_flight += 1
-            self.peak_concurrent_event_requests = max(self.peak_concurrent_event_requests, self._in_flight)
+            self.peak_concurrent_rest_requests = max(self.peak_concurrent_rest_requests, self._in_flight)
         try:
             if self.latency_s > 0:
                 time.sleep(self.latency_s)
@@ -174,6 +174,8 @@ class MarketingCloudBehaviour:
             if fault is not None:
                 return replies.injected_fault(fault.status, retry_after=fault.retry_after)
             if not authorized:
+                with self._lock:
+                    self.unauthorized_answers += 1
                 return replies.not_authorized()
             if not (content_type or "").lower().startswith("application/json"):
                 return replies.rest_error(415, "Unsupported Media Type")
@@ -194,9 +196,7 @@ class MarketingCloudBehaviour:
     def _event_problem(self, body: dict[str, Any]) -> StubReply | None:
         contact_key, definition_key = body.get("ContactKey"), body.get("EventDefinitionKey")
         if not isinstance(contact_key, str) or not contact_key.strip():
-            return replies.rest_error(
-                400, "ContactKey is required.", errorcode=replies.MISSING_REQUIRED_FIELD
-            )
+            return replies.rest_error(400, "ContactKey is required.", errorcode=replies.MISSING_REQUIRED_FIELD)
         if not isinstance(definition_key, str) or not definition_key.strip():
             message = "EventDefinitionKey is required."
             return replies.rest_error(400, message, errorcode=replies.MISSING_REQUIRED_FIELD)
@@ -265,13 +265,6 @@ class MarketingCloudBehaviour:
             "soap_instance_url": base,
             "rest_instance_url": base,
         }
-
-
-_COUNTERS: dict[LedgerKind, str] = {
-    "events": "event_requests",
-    "async": "async_requests",
-    "rowset": "rowset_requests",
-}
 
 
 def _json_value(raw_body: bytes) -> Any:

@@ -43,6 +43,9 @@ class FaultRates:
             raise ValueError("latency_ms and throttle_retry_after_s must not be negative")
 
 
+_PASS = Fault(0, None)  # a queued "answer normally"
+
+
 class FaultInjector:
     """Decides, request by request, whether to answer with a fault instead of the real answer."""
 
@@ -52,12 +55,16 @@ class FaultInjector:
         self._queued: dict[FaultTarget, deque[Fault]] = {target: deque() for target in (*REST_TARGETS, "token")}
         self.injected = 0
 
-    def queue(self, target: FaultTarget, fault: Fault, n: int) -> None:
+    def queue(self, target: FaultTarget, fault: Fault, n: int, *, after: int = 0) -> None:
+        """Answer the ``n`` requests that follow the next ``after`` ones with ``fault``."""
+        self._queued[target].extend(_PASS for _ in range(after))
         self._queued[target].extend(fault for _ in range(n))
 
     def next_fault(self, target: FaultTarget) -> Fault | None:
         queued = self._queued[target]
         fault = queued.popleft() if queued else self._random_fault(target)
+        if fault is _PASS:
+            return None
         if fault is not None:
             self.injected += 1
         return fault

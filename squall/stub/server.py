@@ -2,108 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from squall.stub import replies
-from squall.stub.behaviour import FaultTarget, MarketingCloudBehaviour
-from squall.stub.replies import StubReply
+from squall.stub.behaviour import MarketingCloudBehaviour
+from squall.stub.faults import FaultRates, FaultTarget
+from squall.stub.http_handler import EVENTS_PATH, RECEIVED_PATH, TOKEN_PATH, StubHTTPServer
+from squall.stub.ledger import LedgerKind
 
-logger = logging.getLogger(__name__)
-
-TOKEN_PATH = "/v2/token"
-EVENTS_PATH = "/interaction/v1/events"
-RECEIVED_PATH = "/_stub/received"
-MAX_BODY_BYTES = 5 * 1024 * 1024
-
-
-class _StubHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], behaviour: MarketingCloudBehaviour) -> None:
-        super().__init__(address, _StubRequestHandler)
-        self.behaviour = behaviour
-        self.connections_opened = 0
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.connections_opened += 1  # one call per accepted TCP connection, in the serving thread
-        super().process_request(request, client_address)
-
-
-class _StubRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the real API
-    disable_nagle_algorithm = True  # headers and body go out as two writes; no 40 ms delayed-ACK stall
-    server_version = "SquallMarketingCloudStub/1"
-    server: _StubHTTPServer
-    timeout = 60  # idle keep-alive connections end after a minute
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        raw_body = self._read_body()
-        if raw_body is None:
-            return
-        path = self.path.split("?", 1)[0]
-        behaviour = self.server.behaviour
-        if path == TOKEN_PATH:
-            self._send(behaviour.issue_token(raw_body))
-        elif path == EVENTS_PATH:
-            reply = behaviour.accept_event(
-                authorization=self.headers.get("Authorization"),
-                content_type=self.headers.get("Content-Type"),
-                raw_body=raw_body,
-            )
-            self._send(reply)
-        else:
-            self._send_unknown(path)
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        path = self.path.split("?", 1)[0]
-        if path == RECEIVED_PATH:
-            self._send(StubReply(200, _as_json(self.server.behaviour.received())))
-        else:
-            self._send_unknown(path)
-
-    def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
-        path = self.path.split("?", 1)[0]
-        if path == RECEIVED_PATH:
-            self.server.behaviour.reset_received()
-            self._send(StubReply(204, None))
-        else:
-            self._send_unknown(path)
-
-    def _read_body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send(replies.rest_error(413, "Request Entity Too Large"))
-            return None
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _send_unknown(self, path: str) -> None:
-        known = path in (TOKEN_PATH, EVENTS_PATH, RECEIVED_PATH)
-        reply = replies.rest_error(405, "Method Not Allowed") if known else replies.rest_error(404, "Not Found")
-        self._send(reply)
-
-    def _send(self, reply: StubReply) -> None:
-        payload = b"" if reply.body is None else json.dumps(reply.body).encode("utf-8")
-        self.send_response(reply.status)
-        if reply.body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        logger.debug("%s %s", self.address_string(), format % args)
+__all__ = ["EVENTS_PATH", "RECEIVED_PATH", "TOKEN_PATH", "MarketingCloudStub"]
 
 
 class MarketingCloudStub:
@@ -111,6 +22,10 @@ class MarketingCloudStub:
 
     ``event_definition_keys=None`` accepts any key; a set makes every other key a 400 as the real API.
     ``client_secret=None`` generates one (``stub.client_secret``). ``port=0`` picks a free port.
+    Fault injection: ``error_rate`` (share of REST requests answered 500/503), ``throttle_rate``
+    (share answered 429, half with ``Retry-After: throttle_retry_after_s``, half without),
+    ``latency_ms`` (delay of every REST answer), ``token_ttl_s`` (token lifetime), ``seed``.
+    A request that got an injected fault is not recorded as accepted.
     """
 
     def __init__(
@@ -123,16 +38,30 @@ class MarketingCloudStub:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        error_rate: float = 0.0,
+        throttle_rate: float = 0.0,
+        latency_ms: int = 0,
+        throttle_retry_after_s: int = 1,
+        seed: int | None = None,
     ) -> None:
+        rates = FaultRates(
+            error_rate=error_rate,
+            throttle_rate=throttle_rate,
+            latency_ms=latency_ms,
+            throttle_retry_after_s=throttle_retry_after_s,
+        )
         self._behaviour = MarketingCloudBehaviour(
             client_id=client_id,
             client_secret=client_secret or secrets.token_urlsafe(24),
             event_definition_keys=event_definition_keys,
             token_ttl_s=token_ttl_s,
             clock=clock,
+            faults=rates,
+            seed=seed,
         )
+        self.fault_rates = rates
         self._address = (host, port)
-        self._server: _StubHTTPServer | None = None
+        self._server: StubHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -168,10 +97,10 @@ class MarketingCloudStub:
     ) -> None:
         self.stop()
 
-    def _bind(self) -> _StubHTTPServer:
+    def _bind(self) -> StubHTTPServer:
         if self._server is not None:
             raise RuntimeError("the Marketing Cloud stub is already running")
-        self._server = _StubHTTPServer(self._address, self._behaviour)
+        self._server = StubHTTPServer(self._address, self._behaviour)
         host = self._address[0]
         host = f"[{host}]" if ":" in host else host
         self._behaviour.base_url = f"http://{host}:{self._server.server_port}"
@@ -204,12 +133,32 @@ class MarketingCloudStub:
     def event_definition_keys(self) -> frozenset[str] | None:
         return self._behaviour.event_definition_keys
 
+    @property
+    def token_ttl_s(self) -> float:
+        return self._behaviour.token_ttl_s
+
     # --- what happened -------------------------------------------------------------------------------
     def received(self) -> list[dict[str, Any]]:
-        """Accepted events: ContactKey, EventDefinitionKey, Data, eventInstanceId, received_at (UTC)."""
-        return self._behaviour.received()
+        """Accepted sync journey events: ContactKey, EventDefinitionKey, Data, eventInstanceId,
+        idempotency_key, received_at (UTC)."""
+        return self._behaviour.ledger.records("events")
+
+    def received_async(self) -> list[dict[str, Any]]:
+        """Queued async batch members: contactKey, eventDefinitionKey, data, eventInstanceId,
+        requestId, idempotency_key, received_at."""
+        return self._behaviour.ledger.records("async")
+
+    def received_rows(self) -> list[dict[str, Any]]:
+        """Written rowset rows: data_extension_key, keys, values, idempotency_key, received_at."""
+        return self._behaviour.ledger.records("rowset")
+
+    def duplicates(self, endpoint: LedgerKind | None = None) -> int:
+        """Accepted items whose Idempotency-Key had been accepted before (journey entries sync and
+        async share one key space, rows another); ``endpoint`` narrows to events/async/rowset."""
+        return self._behaviour.ledger.duplicates(endpoint)
 
     def reset_received(self) -> None:
+        """Forget everything accepted, and the idempotency keys seen."""
         self._behaviour.reset_received()
 
     @property
@@ -218,7 +167,25 @@ class MarketingCloudStub:
 
     @property
     def event_requests(self) -> int:
-        return self._behaviour.event_requests
+        return self._behaviour.rest_requests["events"]
+
+    @property
+    def async_requests(self) -> int:
+        return self._behaviour.rest_requests["async"]
+
+    @property
+    def rowset_requests(self) -> int:
+        return self._behaviour.rest_requests["rowset"]
+
+    @property
+    def faults_injected(self) -> int:
+        """Requests answered with an injected fault (queued or random)."""
+        return self._behaviour.faults_injected
+
+    @property
+    def unauthorized_answers(self) -> int:
+        """REST requests answered 401 because the token was missing, unknown or expired."""
+        return self._behaviour.unauthorized_answers
 
     @property
     def connections_opened(self) -> int:
@@ -227,24 +194,27 @@ class MarketingCloudStub:
 
     @property
     def peak_concurrent_event_requests(self) -> int:
-        """Most journey entry requests the stub was handling at the same moment."""
-        return self._behaviour.peak_concurrent_event_requests
+        """Most REST requests (events, async, rowset) the stub was handling at the same moment."""
+        return self._behaviour.peak_concurrent_rest_requests
 
     # --- fault switches ------------------------------------------------------------------------------
     def fail_next(
-        self, status: int, n: int = 1, *, retry_after: int | None = None, endpoint: FaultTarget = "events"
+        self,
+        status: int,
+        n: int = 1,
+        *,
+        retry_after: int | None = None,
+        endpoint: FaultTarget = "events",
+        after: int = 0,
     ) -> None:
-        """Answer the next ``n`` requests to ``endpoint`` with ``status`` (429 shaped as documented)."""
-        self._behaviour.fail_next(status, n, retry_after=retry_after, endpoint=endpoint)
+        """Answer ``n`` requests to ``endpoint`` (events, async, rowset, token) with ``status`` (429
+        shaped as documented), after letting the next ``after`` through; before any random fault."""
+        self._behaviour.fail_next(status, n, retry_after=retry_after, endpoint=endpoint, after=after)
 
     def expire_tokens(self) -> None:
         """Every token issued so far is now expired (the next REST call gets 401 Not Authorized)."""
         self._behaviour.expire_tokens()
 
     def set_latency(self, seconds: float) -> None:
-        """Delay every journey entry response by ``seconds``."""
+        """Delay every REST response by ``seconds``."""
         self._behaviour.latency_s = seconds
-
-
-def _as_json(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**event, "received_at": event["received_at"].isoformat()} for event in events]

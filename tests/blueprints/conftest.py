@@ -32,16 +32,17 @@ RULES = [
 
 
 @functools.cache
-def _registered_handlers() -> dict[str, Any]:
-    """function_app.app's functions, built once (get_functions() refuses to build twice)."""
+def registered_functions() -> dict[str, Any]:
+    """function_app.app's functions as the worker indexes them, built once (get_functions()
+    refuses to build twice)."""
     from function_app import app
 
-    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    return {f.get_function_name(): f for f in app.get_functions()}
 
 
 def registered_handler(name: str) -> Any:
-    """The raw handler the worker indexes in function_app.app under ``name``."""
-    return _registered_handlers()[name]
+    """The raw handler the worker calls for the function ``name``."""
+    return registered_functions()[name].get_user_function()
 
 
 @pytest.fixture

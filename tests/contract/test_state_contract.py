@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -146,3 +147,53 @@ async def test_two_writers_racing_on_one_entity_never_lose_an_update(store: Stor
     # THEN all 20 increments are there, and at least one was re-applied after a conflict
     assert (await store.states.load_states(["user-1"]))["user-1"].data == {"n": 20}
     assert len(applied) > 20
+
+
+T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+
+
+async def test_due_at_round_trips_with_the_state_and_can_be_cleared(store: Store) -> None:
+    # GIVEN an entity saved with a deadline
+    state = EntityState(entity="user-1", data={"n": 1}, due_at=T0 + timedelta(microseconds=250))
+    await store.states.save_states([state])
+    # WHEN it is loaded, its deadline cleared, and saved again
+    loaded = (await store.states.load_states(["user-1"]))["user-1"]
+    first_due = loaded.due_at
+    loaded.due_at = None
+    await store.states.save_states([loaded])
+    # THEN the deadline came back exactly (aware, UTC), and is gone after clearing
+    assert first_due == T0 + timedelta(microseconds=250)
+    assert first_due is not None and first_due.utcoffset() == timedelta(0)
+    assert (await store.states.load_states(["user-1"]))["user-1"].due_at is None
+
+
+async def test_due_entities_lists_only_entities_due_by_now_earliest_first(store: Store) -> None:
+    # GIVEN entities due before, exactly at, and after "now", one in another time zone, one without
+    plus_two = timezone(timedelta(hours=2))
+    await store.states.save_states(
+        [
+            EntityState(entity="later", due_at=T0 + timedelta(seconds=1)),
+            EntityState(entity="at-now", due_at=T0),
+            EntityState(entity="earliest", due_at=(T0 - timedelta(days=2)).astimezone(plus_two)),
+            EntityState(entity="early", due_at=T0 - timedelta(hours=1)),
+            EntityState(entity="none", data={"n": 1}),
+        ]
+    )
+    # WHEN asking which are due at T0, and with a limit of two
+    due = await store.states.due_entities(T0)
+    first_two = await store.states.due_entities(T0, limit=2)
+    # THEN only those due by T0 come back, earliest deadline first
+    assert due == ["earliest", "early", "at-now"]
+    assert first_two == ["earliest", "early"]
+
+
+async def test_an_entity_saved_without_its_deadline_stops_being_due(store: Store) -> None:
+    # GIVEN a due entity
+    await store.states.save_states([EntityState(entity="user-1", due_at=T0 - timedelta(minutes=5))])
+    assert await store.states.due_entities(T0) == ["user-1"]
+    # WHEN the timer fired its deadline and saved it with none left
+    fired = (await store.states.load_states(["user-1"]))["user-1"]
+    fired.due_at = None
+    await store.states.save_states([fired])
+    # THEN it is no longer listed
+    assert await store.states.due_entities(T0) == []

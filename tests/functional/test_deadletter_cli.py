@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ from azure.storage.blob.aio import ContainerClient
 from shared.store.blob_deadletters import BlobDeadLetterStore
 from shared.store.models import DeadLetter
 from shared.store.sqlite import SqliteStore
+from squall.stub import MarketingCloudStub
 from tests.contract.azurite_server import LocalAzurite
 
 pytest_plugins = ["tests.azurite"]
@@ -46,10 +48,23 @@ def still_broken() -> DeadLetter:
     return DeadLetter(kind="event", reason="not JSON", payload=b"{broken", partition="1", sequence_number=9, attempts=1)
 
 
-def failed_action() -> DeadLetter:
+def failed_delivery(*, key: str = "APIEvent-copilot-onboarding", attempts: int = 3) -> DeadLetter:
+    """An action whose delivery failed, as the pipeline parks it."""
+    action = {
+        "kind": "journey_entry", "destination": "sfmc", "contact_key": "ann@contoso.com",
+        "event_definition_key": key, "data": {"Tenant": "t-1"},
+    }  # fmt: skip
     return DeadLetter(
-        kind="action", reason="permanent: 400", payload=b'{"contact_key":"c"}', rule_id="r1",
-        action_key="k1", attempts=3,
+        kind="action", reason="permanent: 400", payload=json.dumps(action).encode(), event_id="e-1",
+        rule_id="copilot-first-use", action_key="k1", attempts=attempts,
+    )  # fmt: skip
+
+
+def failed_planning() -> DeadLetter:
+    """A rule whose action could not be planned: the letter holds the event, not an action."""
+    return DeadLetter(
+        kind="action", reason="template: missing field", payload=b'{"id":"e-2"}', event_id="e-2",
+        rule_id="broken-template",
     )  # fmt: skip
 
 
@@ -63,16 +78,19 @@ def squall(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 @pytest.fixture
 def sqlite_letters(tmp_path: Path) -> Iterator[str]:
-    """A SQLite store holding, in order: a fixable event (id 1), a broken one (2), an action (3)."""
-    path = tmp_path / "squall.db"
+    """A SQLite store holding, in order: a fixable event (id 1), a broken one (2), a failed delivery (3)."""
+    yield seed_sqlite(tmp_path / "squall.db", [rejected_copilot(), still_broken(), failed_delivery()])
+
+
+def seed_sqlite(path: Path, letters: list[DeadLetter]) -> str:
 
     async def seed() -> None:
         store = SqliteStore(path)
-        await store.deadletters.write([rejected_copilot(), still_broken(), failed_action()])
+        await store.deadletters.write(letters)
         await store.close()
 
     asyncio.run(seed())
-    yield f"sqlite:{path}"
+    return f"sqlite:{path}"
 
 
 def listed(store: str, *args: str) -> list[dict]:
@@ -145,14 +163,51 @@ def test_replay_of_a_still_broken_event_keeps_a_new_letter_with_attempts_counted
     assert (letters[1]["partition"], letters[1]["sequence_number"], letters[1]["attempts"]) == ("1", 9, 2)
 
 
-def test_replay_all_replays_events_and_keeps_action_letters(sqlite_letters: str) -> None:
-    # WHEN every letter is replayed
+def test_replay_all_replays_events_and_resends_actions(sqlite_letters: str) -> None:
+    # WHEN every letter is replayed (to the local stub)
     result = squall("replay", "--all", "--store", sqlite_letters)
-    # THEN the action letter is kept, and the output says so
+    # THEN the events were processed or dead-lettered again, the action was delivered
     assert result.returncode == 0, result.stderr
-    assert "1 processed, 1 dead-lettered again, 1 kept" in result.stdout
-    assert "action letters are not replayed" in result.stdout
-    assert [d["kind"] for d in listed(sqlite_letters)] == ["action", "event"]
+    assert "2 processed, 1 dead-lettered again, 0 kept" in result.stdout
+    assert "actions went to the local stub (2)" in result.stdout
+    assert [(d["id"], d["kind"]) for d in listed(sqlite_letters)] == [("4", "event")]
+
+
+def test_replay_resends_a_failed_action_to_the_marketing_cloud_url(sqlite_letters: str) -> None:
+    # GIVEN a Marketing Cloud (the stub, over real HTTP) and its credentials in the settings
+    secret = secrets.token_urlsafe(16)
+    with MarketingCloudStub(client_id="replay-test", client_secret=secret) as cloud:
+        env = {"SFMC_CLIENT_ID": "replay-test", "SFMC_CLIENT_SECRET": secret}
+        # WHEN the action letter is replayed to it
+        result = squall("replay", "3", "--sfmc-url", cloud.base_url, "--store", sqlite_letters, "--json", env=env)
+        received = cloud.received()
+    # THEN the journey entry arrived once and the letter is gone
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["outcomes"] == [
+        {"id": "3", "kind": "action", "status": "processed", "reasons": []}
+    ]
+    assert [(r["ContactKey"], r["EventDefinitionKey"]) for r in received] == [
+        ("ann@contoso.com", "APIEvent-copilot-onboarding")
+    ]
+    assert [d["id"] for d in listed(sqlite_letters)] == ["1", "2"]
+
+
+def test_an_action_refused_again_is_parked_anew_and_a_planning_failure_is_kept(tmp_path: Path) -> None:
+    # GIVEN a failed delivery to a key the destination does not know, and a failed planning
+    store = seed_sqlite(tmp_path / "squall.db", [failed_delivery(key="APIEvent-gone", attempts=2), failed_planning()])
+    secret = secrets.token_urlsafe(16)
+    with MarketingCloudStub(client_id="replay-test", client_secret=secret, event_definition_keys={"other"}) as cloud:
+        env = {"SFMC_CLIENT_ID": "replay-test", "SFMC_CLIENT_SECRET": secret}
+        # WHEN both are replayed
+        result = squall("replay", "--all", "--sfmc-url", cloud.base_url, "--store", store, "--json", env=env)
+    # THEN the delivery failed again: a new letter with the attempts added up; the planning failure stays
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout)["outcomes"]
+    assert [(o["id"], o["status"]) for o in outcomes] == [("1", "dead-lettered again"), ("2", "kept")]
+    assert "broken-template" in outcomes[1]["reasons"][0]
+    letters = listed(store)
+    assert [(d["id"], d["attempts"]) for d in letters] == [("2", 0), ("3", 3)]
+    assert letters[1]["reason"] == outcomes[0]["reasons"][0]
 
 
 def test_replay_dry_run_changes_no_letter(sqlite_letters: str) -> None:
@@ -205,7 +260,7 @@ def test_blob_letters_are_listed_from_settings_and_replayed(azurite: LocalAzurit
     async def seed() -> None:
         client = ContainerClient.from_connection_string(azurite.connection_string, container)
         store = BlobDeadLetterStore(client, create_container=True)
-        await store.write([rejected_copilot(), failed_action()])
+        await store.write([rejected_copilot(), failed_planning()])
         await store.close()
 
     asyncio.run(seed())
@@ -219,5 +274,5 @@ def test_blob_letters_are_listed_from_settings_and_replayed(azurite: LocalAzurit
     assert event_id.startswith("event/") and event_id.endswith(".json")
     assert replayed.returncode == 0, replayed.stderr
     assert json.loads(replayed.stdout)["outcomes"][0]["status"] == "processed"
-    assert json.loads(shown.stdout)["action_key"] == "k1"
+    assert json.loads(shown.stdout)["rule_id"] == "broken-template"
     assert [d["kind"] for d in after] == ["action"]

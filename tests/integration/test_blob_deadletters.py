@@ -194,9 +194,11 @@ async def test_from_settings_uses_an_emulator_connection_string(
     azurite: LocalAzurite, container: ContainerClient
 ) -> None:
     # GIVEN settings naming Azurite by connection string, and the container
-    settings = Settings(
-        DEADLETTER_CONNECTION_STRING=azurite.connection_string,
-        DEADLETTER_CONTAINER=container.container_name,
+    settings = Settings.model_validate(
+        {
+            "DEADLETTER_CONNECTION_STRING": azurite.connection_string,
+            "DEADLETTER_CONTAINER": container.container_name,
+        }
     )
     store = BlobDeadLetterStore.from_settings(settings)
     # WHEN a letter is written through it
@@ -242,7 +244,7 @@ def test_the_development_storage_shortcut_is_accepted() -> None:
 def test_from_settings_names_the_settings_to_fix(values: dict[str, str], expected: str) -> None:
     # WHEN the store is built from incomplete or conflicting settings
     with pytest.raises(StoreError) as raised:
-        BlobDeadLetterStore.from_settings(Settings(**values))
+        BlobDeadLetterStore.from_settings(Settings.model_validate(values))
     # THEN the error names the setting
     assert expected in str(raised.value)
 

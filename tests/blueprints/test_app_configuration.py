@@ -1,0 +1,38 @@
+"""What the Functions host reads: host.json and the functions function_app.app registers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.blueprints.conftest import registered_functions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_host_json_pins_bundle_v4_and_batches_event_hub_reads() -> None:
+    host = json.loads((ROOT / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"] == {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+    hubs = host["extensions"]["eventHubs"]
+    assert hubs["maxEventBatchSize"] == 100  # the batch size process_batch and the local runtime use
+    assert hubs["batchCheckpointFrequency"] == 1
+    assert host["retry"]["strategy"] == "exponentialBackoff"  # app default; ingest overrides it below
+
+
+def test_timer_function_runs_every_minute() -> None:
+    function = registered_functions()["run_scheduled_work"]
+    [binding] = json.loads(function.get_function_json())["bindings"]
+    assert (binding["type"], binding["schedule"]) == ("timerTrigger", "0 * * * * *")
+
+
+def test_ingest_function_reads_the_hub_in_batches_and_retries_whole_batches_without_limit() -> None:
+    function = registered_functions()["process_usage_events"]
+    [binding] = json.loads(function.get_function_json())["bindings"]
+    assert binding["type"] == "eventHubTrigger"
+    assert binding["cardinality"].lower() == "many"
+    assert binding["connection"] == "EVENTHUB"  # identity-based: EVENTHUB__fullyQualifiedNamespace
+    assert binding["eventHubName"] == "%EVENTHUB_NAME%"
+    assert binding["consumerGroup"] == "%EVENTHUB_CONSUMER_GROUP%"
+    retry = function.get_settings_dict("retry_policy")
+    assert (retry["strategy"], retry["max_retry_count"]) == ("exponential_backoff", "-1")
