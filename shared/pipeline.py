@@ -13,6 +13,7 @@ for everyone) raises, so the Functions retry policy replays the batch. Replays a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from shared.actions.ports import ActionSender
 from shared.batch_report import BatchReport
 from shared.events import NormalizeOptions, normalize_raw_event
 from shared.events.models import Event, RawEvent
+from shared.events.options import SOURCE_OPTIONS, SourceOption
 from shared.outbox_delivery import (
     EVENT_KEY_PREFIX,
     BatchRetryRequired,
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["BatchRetryRequired", "PipelineDeps", "RuleSetSource", "process_batch"]
 
+#: Message (application) property that names the event format of that one message.
+FORMAT_PROPERTY = "squall-format"
 _APPLIED = "_applied"  # state.data key: partition -> last sequence number applied to this entity
 _REPLAY_OUTBOX_LIMIT = 1000
 
@@ -61,11 +65,15 @@ class PipelineDeps:
     dedupe_ttl_s: int = 7 * 24 * 3600
 
 
-async def process_batch(raw_events: Sequence[RawEvent], deps: PipelineDeps) -> BatchReport:
+async def process_batch(
+    raw_events: Sequence[RawEvent], deps: PipelineDeps, *, source: SourceOption | None = None
+) -> BatchReport:
+    """Process one batch. ``source`` overrides the configured event format for this batch."""
     started = time.perf_counter()
     report = BatchReport()
     letters: list[DeadLetter] = []
-    events = _normalize(raw_events, deps.normalize_options, report, letters)
+    options = deps.normalize_options if source is None else dataclasses.replace(deps.normalize_options, source=source)
+    events = _normalize(raw_events, options, report, letters)
     fresh, replayed = await _split_duplicates(events, deps.dedupe, report)
     ruleset = await deps.rules.current()
     committed = await _evaluate_and_commit(fresh, ruleset, deps.states, report, letters)
@@ -73,9 +81,7 @@ async def process_batch(raw_events: Sequence[RawEvent], deps: PipelineDeps) -> B
     if replayed:  # a replay: deliver what an earlier attempt committed but never delivered
         committed += await deps.states.pending_outbox(entities=replayed, limit=_REPLAY_OUTBOX_LIMIT)
     try:
-        await deliver_outbox(
-            committed, deps.sender, deps.states, deps.dedupe, report, letters, deps.dedupe_ttl_s
-        )
+        await deliver_outbox(committed, deps.sender, deps.states, deps.dedupe, report, letters, deps.dedupe_ttl_s)
     except BatchRetryRequired as retry:
         retry.report = report
         raise
@@ -97,8 +103,9 @@ def _normalize(
     raw_events: Sequence[RawEvent], options: NormalizeOptions, report: BatchReport, letters: list[DeadLetter]
 ) -> list[Event]:
     events: list[Event] = []
+    per_format: dict[str, NormalizeOptions] = {}
     for raw in raw_events:
-        result = normalize_raw_event(raw, options)
+        result = normalize_raw_event(raw, _options_for(raw, options, per_format))
         events.extend(result.events)
         for rejection in result.rejections:
             letters.append(
@@ -117,15 +124,23 @@ def _normalize(
     return events
 
 
+def _options_for(raw: RawEvent, options: NormalizeOptions, per_format: dict[str, NormalizeOptions]) -> NormalizeOptions:
+    """A message property ``squall-format`` overrides the configured format for that message."""
+    wanted = raw.properties.get(FORMAT_PROPERTY) if raw.properties else None
+    if not isinstance(wanted, str) or wanted == options.source or wanted not in SOURCE_OPTIONS:
+        return options  # an unknown value is ignored with the configured format: the record still gets a reason
+    if wanted not in per_format:
+        per_format[wanted] = dataclasses.replace(options, source=wanted)  # type: ignore[arg-type]
+    return per_format[wanted]
+
+
 async def _split_duplicates(
     events: list[Event], dedupe: DedupeStore, report: BatchReport
 ) -> tuple[list[Event], list[str]]:
     """Fresh events, and the entities of events seen before (a replayed batch, a producer retry)."""
     if not events:
         return [], []
-    seen = {
-        key[len(EVENT_KEY_PREFIX) :] for key in await dedupe.seen(EVENT_KEY_PREFIX + e.id for e in events)
-    }
+    seen = {key[len(EVENT_KEY_PREFIX) :] for key in await dedupe.seen(EVENT_KEY_PREFIX + e.id for e in events)}
     fresh: list[Event] = []
     replayed: dict[str, None] = {}
     for event in events:

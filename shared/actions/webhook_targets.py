@@ -63,9 +63,9 @@ def address_problem(address: str) -> str | None:
     checks = (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
-        ("private", ip.is_private),
-        ("multicast", ip.is_multicast),
         ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
         ("reserved", ip.is_reserved),
         ("non-public", not ip.is_global),  # e.g. carrier-grade NAT 100.64.0.0/10
     )

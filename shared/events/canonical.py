@@ -45,6 +45,8 @@ _FAST_PATH = (
     and not Event.__private_attributes__
     and Event.model_config.get("extra") != "allow"
 )
+#: One shared "every field was set" set: a frozen Event never changes it (``model_copy`` copies it).
+_ALL_FIELDS_SET = set(_FIELD_NAMES)
 _new_object = object.__new__
 _set_dict = BaseModel.__dict__["__dict__"].__set__
 _set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
@@ -101,7 +103,7 @@ def assemble_event(
         return Event(**values)
     event = _new_object(Event)
     _set_dict(event, values)
-    _set_fields_set(event, _FIELD_NAMES.copy())
+    _set_fields_set(event, _ALL_FIELDS_SET)
     _set_extra(event, None)
     _set_private(event, None)
     return event

@@ -66,7 +66,26 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
     if len(body) > MAX_EVENT_BYTES:
         return _single_rejection(f"body is {len(body)} bytes, over the {MAX_EVENT_BYTES}-byte limit", body)
     provenance = Provenance.of(raw)
-    source = options.source
+    if options.source != "auto" or raw.properties or raw.system_properties:
+        by_message = _normalize_by_message(raw, body, options.source, provenance)
+        if by_message is not None:
+            return by_message
+    try:
+        decoded = _DECODER.decode(body)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return _single_rejection(invalid_json_reason(body, exc), body)
+    if type(decoded) is list:
+        return _normalize_items(decoded, options, provenance)
+    outcome = _normalize_record(decoded, options, provenance)
+    if type(outcome) is str:
+        return _single_rejection(outcome, body)
+    return NormalizeResult([outcome], [])  # type: ignore[list-item]
+
+
+def _normalize_by_message(
+    raw: RawEvent, body: bytes, source: str, provenance: Provenance
+) -> NormalizeResult | None:
+    """IoT Hub (system properties) and CloudEvents binary mode (properties); ``None``: the body decides."""
     if source in ("auto", "iothub"):
         system = iothub_system_properties(raw) if raw.system_properties else None
         if system is not None:
@@ -79,16 +98,7 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
             return _one_record(
                 body, lambda: normalize_cloudevent(binary_mode_record(raw, attributes), provenance)
             )
-    try:
-        decoded = _DECODER.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return _single_rejection(invalid_json_reason(body, exc), body)
-    if type(decoded) is list:
-        return _normalize_items(decoded, options, provenance)
-    outcome = _normalize_record(decoded, options, provenance)
-    if type(outcome) is str:
-        return _single_rejection(outcome, body)
-    return NormalizeResult([outcome], [])  # type: ignore[list-item]
+    return None
 
 
 def _normalize_items(items: list[Any], options: NormalizeOptions, provenance: Provenance) -> NormalizeResult:

@@ -55,6 +55,7 @@ _TYPES: dict[tuple[str, str], str] = {}
 _TIMES: dict[str, datetime] = {}
 _CLIENT_IPS: dict[str, str | None] = {}
 _STATUSES: dict[str, str | None] = {}
+_from_iso_format = datetime.fromisoformat
 
 
 def normalize_o365_record(record: dict[str, Any], provenance: Provenance) -> Event:
@@ -99,11 +100,18 @@ def normalize_owned_o365_record(record: dict[str, Any], provenance: Provenance) 
 
 
 def _parse_time(text: str) -> datetime | None:
-    """``CreationTime`` as UTC (remembered), or None when it is not a timestamp."""
+    """``CreationTime`` as UTC (remembered), or None when it is not a timestamp.
+
+    O365 sends zone-less UTC; parsing it with "+00:00" appended is one C call and gives exactly what
+    ``parse_iso_timestamp`` gives, which handles every other spelling.
+    """
     try:
-        moment = parse_iso_timestamp(text, fmt=FORMAT, field="CreationTime")
-    except RecordRejected:
-        return None
+        moment = _from_iso_format(text + "+00:00")
+    except ValueError:
+        try:
+            moment = parse_iso_timestamp(text, fmt=FORMAT, field="CreationTime")
+        except RecordRejected:
+            return None
     return _remember(_TIMES, text, moment)
 
 

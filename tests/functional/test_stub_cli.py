@@ -66,9 +66,7 @@ def test_stub_command_prints_settings_serves_the_api_and_stops_on_ctrl_c(
         token_body = {"grant_type": "client_credentials", "client_id": "cli-test", "client_secret": secret}
         token = http.post("/v2/token", json=token_body).json()["access_token"]
         entry = {"ContactKey": "c-1", "EventDefinitionKey": "APIEvent-cli-b", "Data": {}}
-        created = http.post(
-            "/interaction/v1/events", json=entry, headers={"Authorization": f"Bearer {token}"}
-        )
+        created = http.post("/interaction/v1/events", json=entry, headers={"Authorization": f"Bearer {token}"})
         unknown = http.post(
             "/interaction/v1/events",
             json={**entry, "EventDefinitionKey": "APIEvent-other"},
@@ -101,3 +99,61 @@ def test_stub_command_reports_a_port_in_use() -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stub_command_injects_the_faults_its_flags_ask_for() -> None:
+    # GIVEN `squall stub` asked to fail every REST request, with short tokens
+    command = [*SQUALL, "stub", "--port", "0", "--client-secret", "obviously-fake-cli-secret"]
+    command += [
+        "--error-rate",
+        "1",
+        "--throttle-rate",
+        "0",
+        "--latency-ms",
+        "1",
+        "--token-ttl",
+        "2",
+        "--fault-seed",
+        "3",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        banner = _read_banner(process)
+        base_url = re.search(r"SFMC_REST_BASE_URL=(\S+)", banner).group(1)  # type: ignore[union-attr]
+        # WHEN a client gets a token and posts an event and a rowset
+        with httpx.Client(base_url=base_url) as http:
+            body = {
+                "grant_type": "client_credentials",
+                "client_id": "squall-local",
+                "client_secret": "obviously-fake-cli-secret",
+            }
+            grant = http.post("/v2/token", json=body).json()
+            headers = {"Authorization": f"Bearer {grant['access_token']}"}
+            event = http.post(
+                "/interaction/v1/events", json={"ContactKey": "c", "EventDefinitionKey": "k"}, headers=headers
+            )
+            rows = http.post("/hub/v1/dataevents/key:K/rowset", json=[{"keys": {"Id": 1}}], headers=headers)
+            stats = http.get("/_stub/stats").json()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    # THEN the banner says so, the token lives 2 s, and both REST calls got an injected 5xx
+    assert "Injecting faults: 100% 5xx, 0% 429, 1 ms latency; tokens live 2 s" in banner
+    assert grant["expires_in"] == 2
+    assert {event.status_code, rows.status_code} <= {500, 503}
+    assert stats["faults_injected"] == 2
+
+
+def test_stub_command_refuses_rates_that_add_up_to_more_than_one() -> None:
+    result = subprocess.run(
+        [*SQUALL, "stub", "--port", "0", "--error-rate", "0.7", "--throttle-rate", "0.5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "must not exceed 1" in result.stderr

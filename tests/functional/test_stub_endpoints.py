@@ -92,9 +92,7 @@ def test_bad_grant_type_is_a_400_unsupported_grant_type(http: httpx.Client) -> N
     assert response.json()["error"] == "unsupported_grant_type"
 
 
-def test_valid_event_is_accepted_with_an_instance_id_and_recorded(
-    http: httpx.Client, stub: MarketingCloudStub
-) -> None:
+def test_valid_event_is_accepted_with_an_instance_id_and_recorded(http: httpx.Client, stub: MarketingCloudStub) -> None:
     # GIVEN the documented request body with our journey key
     example = EXAMPLES["journey_entry_event_sync"]["request"]["body"]
     body = {**example, "EventDefinitionKey": JOURNEY_KEY}
@@ -143,9 +141,7 @@ def test_unknown_event_definition_key_is_a_400_with_the_error_envelope(
     # THEN 400 shaped like the documented envelope, and nothing recorded
     assert response.status_code == 400
     body = response.json()
-    assert set(body) == set(
-        EXAMPLES["journey_entry_event_sync"]["response_unknown_event_definition_key"]["body"]
-    )
+    assert set(body) == set(EXAMPLES["journey_entry_event_sync"]["response_unknown_event_definition_key"]["body"])
     assert "APIEvent-unknown" in body["message"]
     assert stub.received() == []
 
@@ -196,9 +192,7 @@ def test_unknown_route_is_404_and_wrong_method_is_405(http: httpx.Client) -> Non
     assert http.get("/interaction/v1/events").status_code == 405
 
 
-def test_fail_next_answers_documented_429s_then_recovers(
-    http: httpx.Client, stub: MarketingCloudStub
-) -> None:
+def test_fail_next_answers_documented_429s_then_recovers(http: httpx.Client, stub: MarketingCloudStub) -> None:
     # GIVEN two injected 429s: one with Retry-After, one without
     stub.fail_next(429, 1, retry_after=5)
     stub.fail_next(429, 1)

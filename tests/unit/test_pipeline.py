@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from shared.events import NormalizeOptions
 from shared.events.models import RawEvent
 from shared.pipeline import PipelineDeps, process_batch
 from shared.rules import compile_ruleset, validate_rules
@@ -158,3 +159,24 @@ def test_failed_delivery_is_dead_lettered_with_reason(store: SqliteStore) -> Non
     assert (report.actions_planned, report.actions_failed, report.actions_dead_lettered) == (1, 1, 1)
     [letter] = asyncio.run(store.deadletters.list())
     assert (letter.kind, letter.rule_id, letter.reason) == ("action", "any-teams", "permanent: 400 test")
+
+
+def test_message_property_and_batch_option_override_the_configured_format(store: SqliteStore) -> None:
+    # GIVEN plain-JSON bodies with a field map configured: one message marked squall-format=json
+    sender = RecordingSender()
+    body = json.dumps({"eventId": "p-1", "name": "MicrosoftTeams/TeamCreated", "ts": 1763632800, "user": "u9"})
+    deps = deps_for(store, sender)
+    deps = PipelineDeps(
+        rules=deps.rules, states=deps.states, dedupe=deps.dedupe, deadletters=deps.deadletters, sender=sender,
+        normalize_options=NormalizeOptions(
+            json_field_map={"id": "eventId", "type": "name", "time": "ts", "entity": "user"}
+        ),
+    )  # fmt: skip
+    forced = RawEvent(body=body.encode(), partition="1", sequence_number=1, properties={"squall-format": "json"})
+    plain = RawEvent(body=body.replace("p-1", "p-2").encode(), partition="1", sequence_number=2)
+    # WHEN the batch is processed with the configured format (auto)  THEN both normalize
+    assert asyncio.run(process_batch([forced, plain], deps)).events_normalized == 2
+    # WHEN the batch is forced to o365  THEN the unmarked message is rejected, the marked one still
+    # normalizes: the message's own property wins over the batch option
+    forced_o365 = asyncio.run(process_batch([plain, forced], deps, source="o365"))
+    assert (forced_o365.events_normalized, forced_o365.events_dead_lettered) == (1, 1)

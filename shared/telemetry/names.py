@@ -1,0 +1,43 @@
+"""The names Squall's telemetry is queried by: metrics, their dimensions, span and log fields.
+
+Renaming one breaks dashboards and alerts, so they live here, once, and docs/observability.md
+lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Instrumentation scope (the meter and tracer name) ---------------------------------------------
+SCOPE: Final = "squall"
+
+# --- Metrics -------------------------------------------------------------------------------------
+EVENTS: Final = "squall.events"  # counter {outcome}: normalized | dead_lettered | duplicate
+RULE_MATCHES: Final = "squall.rule_matches"  # counter {rule_id}
+ACTIONS: Final = "squall.actions"  # counter {outcome}: delivered | failed | skipped_duplicate | dead_lettered
+BATCH_DURATION: Final = "squall.batch.duration"  # histogram, seconds {trigger}
+DELIVERY_ATTEMPTS: Final = "squall.delivery.attempts"  # histogram, attempts per settled action {outcome}
+DELIVERY_RETRIES: Final = "squall.delivery.retries"  # counter, attempts beyond the first {outcome}
+DELIVERY_DURATION: Final = "squall.delivery.duration"  # histogram, seconds per deliver() call {outcome}
+
+# --- Metric dimensions ---------------------------------------------------------------------------
+OUTCOME: Final = "outcome"
+RULE_ID: Final = "rule_id"
+PARTITION: Final = "partition"
+TRIGGER: Final = "trigger"  # event_hub | outbox_retry
+FAILURE: Final = "failure"  # FailureKind of a failed delivery (transient, throttled, permanent...)
+
+# --- Spans ---------------------------------------------------------------------------------------
+BATCH_SPAN: Final = "squall.process_batch"
+OUTBOX_RETRY_SPAN: Final = "squall.retry_outbox"
+SEQUENCE_FIRST: Final = "squall.sequence_number.first"
+SEQUENCE_LAST: Final = "squall.sequence_number.last"
+BATCH_SIZE: Final = "messaging.batch.message_count"  # OpenTelemetry messaging semantic conventions
+PARTITION_ID: Final = "messaging.destination.partition.id"
+MESSAGING_SYSTEM: Final = "messaging.system"
+
+# --- Log record fields (custom dimensions in Application Insights) -------------------------------
+EVENT_ID: Final = "event_id"
+ACTION_KEY: Final = "action_key"
+SEQUENCE_NUMBER: Final = "sequence_number"
+LOG_FIELDS: Final = (EVENT_ID, RULE_ID, ACTION_KEY, PARTITION, SEQUENCE_NUMBER)

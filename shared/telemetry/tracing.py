@@ -1,0 +1,99 @@
+"""Spans around a batch (and the outbox timer), with the metrics of what they did.
+
+``batch_span(raw_events)`` opens a CONSUMER span (Application Insights: a request) named
+``squall.process_batch`` with the partition, first/last sequence number and batch size, and puts
+the partition on every log record inside it. ``observation.record(report)`` adds the report's
+counts to the span and to the metrics; a failed batch whose exception carries its ``report``
+(``BatchRetryRequired``) is recorded on the way out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from opentelemetry.trace import Span, SpanKind
+
+from shared.batch_report import BatchReport
+from shared.events.models import RawEvent
+from shared.telemetry import names
+from shared.telemetry.instruments import current_instruments
+from shared.telemetry.log_fields import batch_log_fields
+
+
+class BatchObservation:
+    """What one span observed; ``record`` once the batch has its report."""
+
+    def __init__(self, span: Span, *, partition: str | None, trigger: str) -> None:
+        self.span = span
+        self.partition = partition
+        self.trigger = trigger
+        self.recorded = False
+        self._started = time.perf_counter()
+
+    def record(self, report: BatchReport) -> None:
+        """Metrics and span attributes from ``report`` (once; later calls are ignored)."""
+        if self.recorded:
+            return
+        self.recorded = True
+        duration_s = time.perf_counter() - self._started
+        current_instruments().metrics.record_batch(
+            report, partition=self.partition, duration_s=duration_s, trigger=self.trigger
+        )
+        if self.span.is_recording():
+            self.span.set_attributes(_report_attributes(report))
+
+    def record_failure(self, exc: BaseException) -> None:
+        report = getattr(exc, "report", None)
+        if isinstance(report, BatchReport):
+            self.record(report)
+
+
+@contextmanager
+def batch_span(raw_events: Sequence[RawEvent]) -> Iterator[BatchObservation]:
+    """Span, log fields and metrics for one Event Hub batch."""
+    partition = raw_events[0].partition if raw_events else None
+    sequences = [raw.sequence_number for raw in raw_events if raw.sequence_number is not None]
+    attributes: dict[str, str | int] = {names.MESSAGING_SYSTEM: "eventhubs", names.BATCH_SIZE: len(raw_events)}
+    if partition is not None:
+        attributes[names.PARTITION_ID] = partition
+    if sequences:
+        attributes[names.SEQUENCE_FIRST] = min(sequences)
+        attributes[names.SEQUENCE_LAST] = max(sequences)
+    with _observed(names.BATCH_SPAN, SpanKind.CONSUMER, attributes, partition=partition, trigger="event_hub") as obs:
+        yield obs
+
+
+@contextmanager
+def outbox_retry_span() -> Iterator[BatchObservation]:
+    """Span and metrics for one run of the outbox retry timer."""
+    with _observed(names.OUTBOX_RETRY_SPAN, SpanKind.INTERNAL, {}, partition=None, trigger="outbox_retry") as obs:
+        yield obs
+
+
+@contextmanager
+def _observed(
+    name: str, kind: SpanKind, attributes: dict[str, str | int], *, partition: str | None, trigger: str
+) -> Iterator[BatchObservation]:
+    tracer = current_instruments().tracer
+    with tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
+        with batch_log_fields(partition=partition):
+            observation = BatchObservation(span, partition=partition, trigger=trigger)
+            try:
+                yield observation
+            except BaseException as exc:
+                observation.record_failure(exc)
+                raise
+
+
+def _report_attributes(report: BatchReport) -> dict[str, int]:
+    return {
+        "squall.events.in": report.events_in,
+        "squall.events.dead_lettered": report.events_dead_lettered,
+        "squall.events.duplicate": report.events_duplicate,
+        "squall.rule_matches": report.rule_matches,
+        "squall.actions.planned": report.actions_planned,
+        "squall.actions.delivered": report.actions_delivered,
+        "squall.actions.failed": report.actions_failed,
+    }
