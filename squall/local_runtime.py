@@ -20,6 +20,7 @@ from pathlib import Path
 
 from shared.batch_report import BatchReport
 from shared.events.models import RawEvent
+from shared.events.options import SourceOption
 from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
 from shared.settings import Settings
@@ -105,6 +106,7 @@ async def run_local(
     settings: Settings | None = None,
     store_path: Path | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
+    source: SourceOption | None = None,
 ) -> LocalRunResult:
     """Run batches through the real pipeline against SQLite and the stub (or ``sfmc_url``)."""
     rules = load_rules(rules_dir)
@@ -118,9 +120,7 @@ async def run_local(
         if sfmc_url is None:
             secret = secrets.token_urlsafe(24)  # a throwaway credential for the local stub only
             stub = stack.enter_context(
-                MarketingCloudStub(
-                    event_definition_keys=set(keys), client_id=LOCAL_CLIENT_ID, client_secret=secret
-                )
+                MarketingCloudStub(event_definition_keys=set(keys), client_id=LOCAL_CLIENT_ID, client_secret=secret)
             )
             base.update(
                 SFMC_AUTH_BASE_URL=stub.auth_base_url,
@@ -131,18 +131,18 @@ async def run_local(
         else:
             base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
-        report, count = await _run_batches(batches, rules, run_settings, db_path, on_batch)
+        report, count = await _run_batches(batches, rules, run_settings, db_path, on_batch, source)
         received = len(stub.received()) if stub is not None else None
         return LocalRunResult(report=report, stub_received=received, batches=count)
 
 
 async def _process_like_the_host(
-    batch: list[RawEvent], deps: PipelineDeps, total: BatchReport
+    batch: list[RawEvent], deps: PipelineDeps, total: BatchReport, source: SourceOption | None = None
 ) -> BatchReport:
     """Replay a batch whose destination was down, as the Function's retry policy does."""
     for attempt in range(1, HOST_RETRY_ATTEMPTS + 1):
         try:
-            return await process_batch(batch, deps)
+            return await process_batch(batch, deps, source=source)
         except BatchRetryRequired as retry:
             if retry.report is not None:
                 total += retry.report
@@ -158,6 +158,7 @@ async def _run_batches(
     settings: Settings,
     db_path: Path,
     on_batch: Callable[[BatchReport], None] | None,
+    source: SourceOption | None,
 ) -> tuple[BatchReport, int]:
     seed_store = SqliteStore(db_path)
     await seed_store.rules.save_ruleset(settings.ruleset, rules)
@@ -168,7 +169,7 @@ async def _run_batches(
     started = time.perf_counter()
     try:
         for batch in batches:
-            report = await _process_like_the_host(batch, pipeline.deps, total)
+            report = await _process_like_the_host(batch, pipeline.deps, total, source)
             total += report
             count += 1
             if on_batch is not None:

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 from shared.telemetry.names import ACTION_KEY, EVENT_ID, PARTITION, RULE_ID, SEQUENCE_NUMBER
 
-_batch_fields: ContextVar[Mapping[str, object]] = ContextVar("squall_batch_log_fields", default={})
+_batch_fields: ContextVar[Mapping[str, object] | None] = ContextVar("squall_batch_log_fields", default=None)
 
 
 def log_ids(
@@ -51,7 +51,7 @@ class BatchLogFields(logging.Filter):
     """Adds the running batch's fields to each record that does not carry them already."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for name, value in _batch_fields.get().items():
+        for name, value in (_batch_fields.get() or {}).items():
             if getattr(record, name, None) is None:
                 setattr(record, name, value)
         return True

@@ -77,14 +77,16 @@ def _observed(
     name: str, kind: SpanKind, attributes: dict[str, str | int], *, partition: str | None, trigger: str
 ) -> Iterator[BatchObservation]:
     tracer = current_instruments().tracer
-    with tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
-        with batch_log_fields(partition=partition):
-            observation = BatchObservation(span, partition=partition, trigger=trigger)
-            try:
-                yield observation
-            except BaseException as exc:
-                observation.record_failure(exc)
-                raise
+    with (
+        tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span,
+        batch_log_fields(partition=partition),
+    ):
+        observation = BatchObservation(span, partition=partition, trigger=trigger)
+        try:
+            yield observation
+        except BaseException as exc:
+            observation.record_failure(exc)
+            raise
 
 
 def _report_attributes(report: BatchReport) -> dict[str, int]:

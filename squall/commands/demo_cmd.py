@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shared.events.options import SOURCE_OPTIONS
 from squall.local_runtime import InvalidRules, LocalRunResult, batch_raw_events, run_local
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -54,6 +55,10 @@ def run(
         str | None,
         typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
     ] = None,
+    source: Annotated[
+        str,
+        typer.Option(help="Event format of every line: auto, o365, cloudevents, eventgrid, iothub or json."),
+    ] = "auto",
     store: Annotated[
         str | None,
         typer.Option(help="Keep rules, state and dead letters in sqlite:PATH (default: a temporary store)."),
@@ -62,6 +67,9 @@ def run(
 ) -> None:
     """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline."""
     store_path = _sqlite_path(store)
+    if source not in SOURCE_OPTIONS:
+        err.print(f"[red]--source must be one of[/] {', '.join(SOURCE_OPTIONS)} (got {source!r})")
+        raise typer.Exit(2)
     path = None if events == "-" else Path(events)
     if path is not None and not path.is_file():
         err.print(f"[red]cannot read events:[/] no such file: {path}")
@@ -73,7 +81,9 @@ def run(
                 if line.strip():
                     yield line.rstrip(b"\r\n"), None
 
-    result = _execute(bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path)
+    result = _execute(
+        bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path, source=source
+    )
     _print(result, as_json=as_json)
 
 
@@ -95,6 +105,7 @@ def _execute(
     sfmc_url: str | None,
     as_json: bool,
     store_path: Path | None = None,
+    source: str = "auto",
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -113,6 +124,7 @@ def _execute(
                     rules_dir=rules,
                     sfmc_url=sfmc_url,
                     store_path=store_path,
+                    source=None if source == "auto" else source,  # type: ignore[arg-type]
                     on_batch=lambda report: progress.advance(task, report.events_in),
                 )
             )
