@@ -16,7 +16,7 @@ from shared.rules.errors import OperandTypeError
 from shared.rules.fields import MISSING, FieldPath, compile_getter, parse_field_path
 from shared.rules.models import AllCondition, AnyCondition, Condition, FieldCondition, NotCondition
 from shared.rules.operands import Kind, kind_of
-from shared.rules.operators import lookup_operator
+from shared.rules.operators import FastPath, fast_path, lookup_operator
 
 Check = Callable[[Event], bool]
 
@@ -88,19 +88,68 @@ def compile_leaf(leaf: FieldCondition) -> Check:
     get = compile_getter(path)
     operator = lookup_operator(leaf.op)
     if operator.tests_presence:
-        wanted = leaf.operand
-
-        def exists(event: Event) -> bool:
-            value = get(event)
-            return (value is not MISSING and value is not None) is wanted
-
-        return exists
+        return _presence(path, get, wanted=leaf.operand)
     if leaf.value_field is not None and operator.compile_pair is not None:
         return _pair_leaf(leaf, get, operator.compile_pair(leaf.op))
     if leaf.op in ("eq", "ne") and kind_of(leaf.value) is Kind.STRING:
         return _string_equality(leaf, path)
     predicate = operator.compile_value(leaf.op, leaf.value, path.kind)
-    return _value_leaf(path, predicate, op=leaf.op)
+    checked = _value_leaf(path, predicate, op=leaf.op)
+    fast = fast_path(leaf.op, leaf.value, path.kind)
+    return checked if fast is None else _fast_leaf(path, fast, checked)
+
+
+def _presence(path: FieldPath, get: Callable[[Event], Any], *, wanted: bool) -> Check:
+    """``exists``: present and not null (one dict read for ``attributes.<key>``)."""
+    if len(path.keys) == 1:
+        key = path.keys[0]
+        if wanted:
+            return lambda event: event.attributes.get(key) is not None
+        return lambda event: event.attributes.get(key) is None
+
+    def exists(event: Event) -> bool:
+        value = get(event)
+        return (value is not MISSING and value is not None) is wanted
+
+    return exists
+
+
+def _fast_leaf(path: FieldPath, fast: FastPath, checked: Check) -> Check:
+    """One call for the commonest case (a value of ``fast.types``); ``checked`` handles the rest.
+
+    Absent and null are "no match" without asking ``checked``; any other type takes the checked
+    path, which raises ``ConditionFailed`` exactly as before.
+    """
+    types, call, result = fast.types, fast.call, fast.result
+    if len(path.keys) != 1:
+        return checked
+    key = path.keys[0]
+    if result == "negated":
+
+        def attribute_not(event: Event) -> bool:
+            value = event.attributes.get(key)
+            if type(value) in types:
+                return not call(value)
+            return False if value is None else checked(event)
+
+        return attribute_not
+    if result == "found":
+
+        def attribute_found(event: Event) -> bool:
+            value = event.attributes.get(key)
+            if type(value) in types:
+                return call(value) is not None
+            return False if value is None else checked(event)
+
+        return attribute_found
+
+    def attribute(event: Event) -> bool:
+        value = event.attributes.get(key)
+        if type(value) in types:
+            return call(value)  # type: ignore[no-any-return]
+        return False if value is None else checked(event)
+
+    return attribute
 
 
 def _value_leaf(path: FieldPath, predicate: Callable[[Any], bool], *, op: str) -> Check:

@@ -3,8 +3,8 @@
 The SDK's own ``LoggingHandler`` is deprecated and exports every ``extra`` attribute; this one
 exports the message, the level, the logger name, the trace context and the ids in ``LOG_FIELDS``
 (custom dimensions in Application Insights) — never other record attributes, so a payload passed
-by mistake as ``extra`` stays out. Exceptions go as their type and stack frames (no message: an
-exception's message can quote input).
+by mistake as ``extra`` stays out. Exceptions go as their type and stack frames (no message, no
+source lines: they can quote input).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import traceback
 from time import time_ns
+from types import TracebackType
 
 from opentelemetry._logs import LoggerProvider, SeverityNumber
 from opentelemetry.context import get_current
@@ -68,8 +69,13 @@ def exported_attributes(record: logging.LogRecord) -> dict[str, str | int | floa
     if record.exc_info and record.exc_info[0] is not None:
         exc_type, _, tb = record.exc_info
         attributes[EXCEPTION_TYPE] = exc_type.__name__
-        attributes[EXCEPTION_STACKTRACE] = "".join(traceback.format_tb(tb))
+        attributes[EXCEPTION_STACKTRACE] = _frames(tb)
     return attributes
+
+
+def _frames(tb: TracebackType | None) -> str:
+    """Where the exception passed, innermost last, without source lines (they can quote data)."""
+    return "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(tb))
 
 
 def _severity(levelno: int) -> tuple[SeverityNumber, str]:

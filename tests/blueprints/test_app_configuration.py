@@ -36,3 +36,15 @@ def test_ingest_function_reads_the_hub_in_batches_and_retries_whole_batches_with
     assert binding["consumerGroup"] == "%EVENTHUB_CONSUMER_GROUP%"
     retry = function.get_settings_dict("retry_policy")
     assert (retry["strategy"], retry["max_retry_count"]) == ("exponential_backoff", "-1")
+
+
+def test_app_registers_the_rules_api_with_function_level_auth() -> None:
+    functions = registered_functions()
+    routes = {
+        name: json.loads(f.get_function_json())["bindings"][0]
+        for name, f in functions.items()
+        if json.loads(f.get_function_json())["bindings"][0]["type"] == "httpTrigger"
+    }
+    assert routes, "no HTTP function registered"
+    assert {b["route"].split("/")[0] for b in routes.values()} == {"rules"}
+    assert {str(b["authLevel"]).lower() for b in routes.values()} == {"function"}
