@@ -17,6 +17,7 @@ import azure.functions as func
 from shared.events.models import RawEvent
 from shared.pipeline import process_batch
 from shared.settings import get_settings
+from shared.telemetry import batch_span, configure_telemetry, log_ids, with_delivery_metrics
 from shared.wiring import OpenPipeline, open_pipeline
 
 bp = func.Blueprint()
@@ -31,7 +32,9 @@ async def get_pipeline() -> OpenPipeline:
     global _pipeline
     async with _pipeline_lock:
         if _pipeline is None:
+            configure_telemetry(get_settings())
             _pipeline = await open_pipeline(get_settings())
+            _pipeline.deps = with_delivery_metrics(_pipeline.deps)
         return _pipeline
 
 
@@ -108,16 +111,20 @@ def _nth(items: Any, index: int) -> Mapping[str, Any] | None:
 async def process_usage_events(events: list[func.EventHubEvent]) -> None:
     raw = to_raw_events(events)
     pipeline = await get_pipeline()
-    report = await process_batch(raw, pipeline.deps)
+    with batch_span(raw) as batch:
+        report = await process_batch(raw, pipeline.deps)
+        batch.record(report)
+    first_sequence = raw[0].sequence_number if raw else None
     log.info(
         "batch done: partition=%s first_sequence=%s events_in=%d normalized=%d dead_lettered=%d "
         "matches=%d delivered=%d failed=%d",
-        raw[0].partition if raw else None,
-        raw[0].sequence_number if raw else None,
+        batch.partition,
+        first_sequence,
         report.events_in,
         report.events_normalized,
         report.events_dead_lettered,
         report.rule_matches,
         report.actions_delivered,
         report.actions_failed,
+        extra=log_ids(partition=batch.partition, sequence_number=first_sequence),
     )

@@ -9,6 +9,7 @@ import azure.functions as func
 
 from functions.ingest import get_pipeline
 from shared.scheduled import retry_pending_outbox
+from shared.telemetry import outbox_retry_span
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 async def run_scheduled_work(timer: func.TimerRequest) -> None:
     pipeline = await get_pipeline()
     now = datetime.now(UTC)
-    report = await retry_pending_outbox(pipeline.deps, now=now)
+    with outbox_retry_span() as run:
+        report = await retry_pending_outbox(pipeline.deps, now=now)
+        run.record(report)
     if timer.past_due:
         log.info("scheduled work ran late (past due)")
     log.info("outbox retry delivered=%d failed=%d", report.actions_delivered, report.actions_failed)

@@ -20,6 +20,7 @@ from shared.events.models import Event
 from shared.rules import CompiledRuleSet, RuleMatch
 from shared.store.models import DeadLetter, EntityState, OutboxEntry
 from shared.store.ports import DedupeStore, StateStore
+from shared.telemetry.log_fields import log_ids
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,10 @@ def evaluate_safely(
     try:
         return ruleset.evaluate(event, state)
     except Exception as exc:  # the one broad catch: a bug in one rule must not sink the batch
-        log.exception("rule evaluation failed for event %s", event.id)
+        log.exception(
+            "rule evaluation failed for event %s", event.id,
+            extra=log_ids(event_id=event.id, partition=event.partition, sequence_number=event.sequence_number),
+        )  # fmt: skip
         letters.append(
             DeadLetter(
                 kind="event", reason=f"rule evaluation failed: {type(exc).__name__}",

@@ -37,6 +37,7 @@ from shared.rules import CompiledRuleSet, RuleMatch
 from shared.store.models import DeadLetter, EntityState, OutboxEntry
 from shared.store.optimistic import commit_entity_updates
 from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
+from shared.telemetry.log_fields import log_ids
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ def _normalize(
             log.warning(
                 "event dead-lettered: %s (partition=%s sequence=%s index=%s)",
                 rejection.reason, raw.partition, raw.sequence_number, rejection.index,
+                extra=log_ids(partition=raw.partition, sequence_number=raw.sequence_number),
             )  # fmt: skip
         report.events_in += len(result.events) + len(result.rejections)
         report.events_normalized += len(result.events)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.actions.ports import ActionSender
+from shared.actions.routing import open_action_sender
 from shared.events import NormalizeOptions
 from shared.pipeline import PipelineDeps
 from shared.rules.cache import RuleSetCache
@@ -42,16 +42,14 @@ def normalize_options_from(settings: Settings) -> NormalizeOptions:
 async def open_pipeline(settings: Settings, *, sender: ActionSender | None = None) -> OpenPipeline:
     """Open the store, the rule cache and the deliverer named by ``settings``.
 
-    ``sender`` replaces the Marketing Cloud deliverer (the local runtime passes its own).
+    ``sender`` replaces the deliverers (Marketing Cloud and the configured webhooks) for tests.
     """
     stack = AsyncExitStack()
     try:
         store = await open_store(settings.store, settings)
         stack.push_async_callback(store.close)
         if sender is None:
-            sender = await stack.enter_async_context(
-                MarketingCloudDeliverer(MarketingCloudConfig.from_settings(settings))
-            )
+            sender = await stack.enter_async_context(open_action_sender(settings))
         deps = PipelineDeps(
             rules=RuleSetCache(store.rules, settings.ruleset),
             states=store.states,

@@ -8,6 +8,7 @@ exactly as the Function does, actions delivered over real HTTP.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import tempfile
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.batch_report import BatchReport
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
@@ -36,6 +38,19 @@ LOCAL_CLIENT_ID = "squall-local"
 #: Like host.json's retry policy, bounded: the local runtime gives up after this many attempts.
 HOST_RETRY_ATTEMPTS = 20
 HOST_RETRY_MAX_WAIT_S = 5.0
+#: Delivery tuning against the in-process stub (Azure uses MarketingCloudConfig's defaults).
+LOCAL_STUB_DELIVERY = {"backoff_base_s": 0.02, "backoff_max_s": 2.0, "max_concurrency": 32}
+
+
+@dataclass(frozen=True, slots=True)
+class StubFaults:
+    """Faults the local Marketing Cloud stub injects (see ``squall stub --help``)."""
+
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    latency_ms: int = 0
+    token_ttl_s: float = 1200.0
+    seed: int | None = None
 
 
 class InvalidRules(ValueError):
@@ -50,11 +65,13 @@ class InvalidRules(ValueError):
 class LocalRunResult:
     report: BatchReport
     stub_received: int | None
+    stub_duplicates: int | None
     batches: int
 
     def as_dict(self) -> dict[str, object]:
         data = self.report.as_dict()
         data["stub_received"] = self.stub_received
+        data["stub_duplicates"] = self.stub_duplicates
         data["batches"] = self.batches
         return data
 
@@ -107,6 +124,7 @@ async def run_local(
     store_path: Path | None = None,
     on_batch: Callable[[BatchReport], None] | None = None,
     source: SourceOption | None = None,
+    stub_faults: StubFaults | None = None,
 ) -> LocalRunResult:
     """Run batches through the real pipeline against SQLite and the stub (or ``sfmc_url``)."""
     rules = load_rules(rules_dir)
@@ -120,7 +138,12 @@ async def run_local(
         if sfmc_url is None:
             secret = secrets.token_urlsafe(24)  # a throwaway credential for the local stub only
             stub = stack.enter_context(
-                MarketingCloudStub(event_definition_keys=set(keys), client_id=LOCAL_CLIENT_ID, client_secret=secret)
+                MarketingCloudStub(
+                    event_definition_keys=set(keys),
+                    client_id=LOCAL_CLIENT_ID,
+                    client_secret=secret,
+                    **dataclasses.asdict(stub_faults or StubFaults()),
+                )
             )
             base.update(
                 SFMC_AUTH_BASE_URL=stub.auth_base_url,
@@ -131,9 +154,12 @@ async def run_local(
         else:
             base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
-        report, count = await _run_batches(batches, rules, run_settings, db_path, on_batch, source)
+        report, count = await _run_batches(
+            batches, rules, run_settings, db_path, on_batch, source, quick_retries=stub is not None
+        )
         received = len(stub.received()) if stub is not None else None
-        return LocalRunResult(report=report, stub_received=received, batches=count)
+        duplicates = stub.duplicates() if stub is not None else None
+        return LocalRunResult(report=report, stub_received=received, stub_duplicates=duplicates, batches=count)
 
 
 async def _process_like_the_host(
@@ -159,11 +185,19 @@ async def _run_batches(
     db_path: Path,
     on_batch: Callable[[BatchReport], None] | None,
     source: SourceOption | None,
+    *,
+    quick_retries: bool,
 ) -> tuple[BatchReport, int]:
     seed_store = SqliteStore(db_path)
     await seed_store.rules.save_ruleset(settings.ruleset, rules)
     await seed_store.close()
-    pipeline = await open_pipeline(settings)
+    sender = None
+    if quick_retries:  # the local stub answers in microseconds: retry it quickly too
+        config = MarketingCloudConfig.from_settings(settings).model_copy(update=LOCAL_STUB_DELIVERY)
+        sender = await MarketingCloudDeliverer(config).__aenter__()
+    pipeline = await open_pipeline(settings, sender=sender)
+    if sender is not None:
+        pipeline.exit_stack.push_async_exit(sender.__aexit__)
     total = BatchReport()
     count = 0
     started = time.perf_counter()

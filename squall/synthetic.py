@@ -92,9 +92,7 @@ class User:
     ipv6: str
 
 
-def generate_o365_records(
-    count: int, *, seed: int = 0, start: datetime | None = None
-) -> Iterator[dict[str, Any]]:
+def generate_o365_records(count: int, *, seed: int = 0, start: datetime | None = None) -> Iterator[dict[str, Any]]:
     """``count`` O365 audit records as decoded JSON objects; the same seed gives the same records."""
     if start is not None and start.tzinfo is None:
         raise ValueError("start must be timezone-aware (e.g. datetime(2024, 1, 1, tzinfo=UTC))")

@@ -28,6 +28,7 @@ from shared.actions.sfmc_config import MarketingCloudConfig
 from shared.actions.sfmc_journey import MarketingCloudJourneyClient
 from shared.actions.sfmc_requests import MarketingCloudRequests
 from shared.actions.sfmc_rowset import MarketingCloudRowsetClient
+from shared.telemetry.log_fields import log_ids
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +83,14 @@ class MarketingCloudDeliverer:
         self._requests = MarketingCloudRequests(self._http, self._tokens)
         base = config.rest_base_url
         self._journeys = MarketingCloudJourneyClient(
-            self._http, self._tokens, rest_base_url=base, policy=policy,
-            sleep=sleep, jitter=jitter, breaker=self.breaker,
-        )  # fmt: skip
+            self._http,
+            self._tokens,
+            rest_base_url=base,
+            policy=policy,
+            sleep=sleep,
+            jitter=jitter,
+            breaker=self.breaker,
+        )
         self._async_journeys = MarketingCloudAsyncJourneyClient(self._requests, rest_base_url=base, retrier=retrier)
         self._rowsets = MarketingCloudRowsetClient(self._requests, rest_base_url=base, retrier=retrier)
 
@@ -134,7 +140,10 @@ class MarketingCloudDeliverer:
         for index, action in enumerate(actions):
             problem = _unsupported(action)
             if problem is not None:
-                logger.warning("action %s (rule %s) not sent: %s", action.key, action.rule_id, problem)
+                logger.warning(
+                    "action %s (rule %s) not sent: %s", action.key, action.rule_id, problem,
+                    extra=log_ids(action_key=action.key, rule_id=action.rule_id, event_id=action.event_id),
+                )  # fmt: skip
                 outcomes[index] = failed(action, FailureKind.UNSUPPORTED, problem, attempts=0, what="action")
             elif action.kind is ActionKind.JOURNEY_ENTRY:
                 journeys.append(index)

@@ -10,6 +10,7 @@ from shared.actions.breaker import BreakerState, CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
 from shared.actions.retrying import Settlement, circuit_open_reason
+from shared.telemetry.log_fields import log_ids
 
 logger = logging.getLogger("shared.actions.delivery")
 
@@ -50,6 +51,7 @@ def logged(outcome: DeliveryOutcome, *, what: str) -> DeliveryOutcome:
         outcome.status.value,
         outcome.attempts,
         f" reason={outcome.reason}" if outcome.reason else "",
+        extra=log_ids(action_key=outcome.action.key, rule_id=outcome.action.rule_id, event_id=outcome.action.event_id),
     )
     return outcome
 
@@ -63,15 +65,18 @@ def log_summary(destination: str, outcomes: Sequence[DeliveryOutcome]) -> None:
 
 
 def raise_if_destination_down(breaker: CircuitBreaker, outcomes: Sequence[DeliveryOutcome]) -> None:
-    """The whole-batch rule shared by every deliverer (see ``DestinationUnavailable``)."""
+    """The whole-batch rule shared by every deliverer (see ``DestinationUnavailable``): the breaker
+    of ``breaker.destination`` is open and some of that destination's actions failed retryably.
+    The error carries every outcome of ``outcomes`` (all destinations)."""
     if breaker.state is not BreakerState.OPEN:
         return
-    retryable = sum(1 for outcome in outcomes if outcome.retryable)
+    own = [outcome for outcome in outcomes if outcome.action.destination == breaker.destination]
+    retryable = sum(1 for outcome in own if outcome.retryable)
     if retryable == 0:
         return
-    delivered = sum(1 for outcome in outcomes if outcome.failure is None)
+    delivered = sum(1 for outcome in own if outcome.failure is None)
     message = (
-        f"destination {breaker.destination} is down: {retryable} of {len(outcomes)} action(s) not "
+        f"destination {breaker.destination} is down: {retryable} of {len(own)} action(s) not "
         f"delivered ({delivered} delivered); {circuit_open_reason(breaker)}"
     )
     logger.error("%s", message)

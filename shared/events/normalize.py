@@ -26,6 +26,7 @@ from shared.events.options import NormalizeOptions
 from shared.events.plain_json import normalize_json_record
 from shared.events.provenance import Provenance
 from shared.events.results import NormalizeResult, Rejection
+from shared.telemetry.log_fields import log_ids
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def normalize_raw_event(raw: RawEvent, options: NormalizeOptions = DEFAULT_OPTIO
             raw.partition,
             raw.sequence_number,
             type(exc).__name__,
+            extra=log_ids(partition=raw.partition, sequence_number=raw.sequence_number),
         )
         payload = raw.body if isinstance(raw.body, bytes) else b""
         reason = f"internal error while normalizing: {type(exc).__name__}"

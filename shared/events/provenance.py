@@ -8,7 +8,6 @@ from typing import NamedTuple
 from shared.events.models import RawEvent
 from shared.events.timestamps import as_utc
 
-
 _new_tuple = tuple.__new__
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from shared.rules import CompiledRuleSet, compile_ruleset, validate_rules
 from shared.store.ports import RuleStore
+from shared.telemetry.log_fields import log_ids
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ class RuleSetCache:
         snapshot = await self._store.load_ruleset(self._name)
         checked = validate_rules(snapshot.rules)
         for error in checked.errors:  # validated on write; this only guards hand-edited stores
-            log.error("stored rule %s invalid at %s: %s (skipped)", error.rule_id, error.path, error.message)
+            log.error(
+                "stored rule %s invalid at %s: %s (skipped)", error.rule_id, error.path, error.message,
+                extra=log_ids(rule_id=error.rule_id),
+            )  # fmt: skip
         self._compiled = compile_ruleset(checked.rules, version=snapshot.version)
         log.info(
             "rule set %s version %s compiled: %d rules", self._name, snapshot.version, len(checked.rules)

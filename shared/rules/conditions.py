@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from shared.events.models import Event
 from shared.rules.errors import OperandTypeError
 from shared.rules.fields import MISSING, FieldPath, compile_getter, parse_field_path
+from shared.rules.leaf_shortcuts import with_shortcut
 from shared.rules.models import AllCondition, AnyCondition, Condition, FieldCondition, NotCondition
 from shared.rules.operands import Kind, kind_of
-from shared.rules.operators import FastPath, fast_path, lookup_operator
+from shared.rules.operators import lookup_operator
 
 Check = Callable[[Event], bool]
 
@@ -95,8 +96,7 @@ def compile_leaf(leaf: FieldCondition) -> Check:
         return _string_equality(leaf, path)
     predicate = operator.compile_value(leaf.op, leaf.value, path.kind)
     checked = _value_leaf(path, predicate, op=leaf.op)
-    fast = fast_path(leaf.op, leaf.value, path.kind)
-    return checked if fast is None else _fast_leaf(path, fast, checked)
+    return with_shortcut(leaf.op, leaf.value, path, checked)
 
 
 def _presence(path: FieldPath, get: Callable[[Event], Any], *, wanted: bool) -> Check:
@@ -112,44 +112,6 @@ def _presence(path: FieldPath, get: Callable[[Event], Any], *, wanted: bool) -> 
         return (value is not MISSING and value is not None) is wanted
 
     return exists
-
-
-def _fast_leaf(path: FieldPath, fast: FastPath, checked: Check) -> Check:
-    """One call for the commonest case (a value of ``fast.types``); ``checked`` handles the rest.
-
-    Absent and null are "no match" without asking ``checked``; any other type takes the checked
-    path, which raises ``ConditionFailed`` exactly as before.
-    """
-    types, call, result = fast.types, fast.call, fast.result
-    if len(path.keys) != 1:
-        return checked
-    key = path.keys[0]
-    if result == "negated":
-
-        def attribute_not(event: Event) -> bool:
-            value = event.attributes.get(key)
-            if type(value) in types:
-                return not call(value)
-            return False if value is None else checked(event)
-
-        return attribute_not
-    if result == "found":
-
-        def attribute_found(event: Event) -> bool:
-            value = event.attributes.get(key)
-            if type(value) in types:
-                return call(value) is not None
-            return False if value is None else checked(event)
-
-        return attribute_found
-
-    def attribute(event: Event) -> bool:
-        value = event.attributes.get(key)
-        if type(value) in types:
-            return call(value)  # type: ignore[no-any-return]
-        return False if value is None else checked(event)
-
-    return attribute
 
 
 def _value_leaf(path: FieldPath, predicate: Callable[[Any], bool], *, op: str) -> Check:
@@ -228,36 +190,47 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if isinstance(exc, OperandTypeError) else type(exc).__name__
 
 
+DispatchKind = Literal["equals", "prefix", "suffix"]
+
+
 @dataclass(frozen=True, slots=True)
 class DispatchKey:
-    """A top-level equality on one field with string literals: the index can dispatch on it."""
+    """A top-level test the index can look up instead of checking: equality with strings (``eq``,
+    ``in``) or a string prefix/suffix (``starts_with``, ``ends_with``) on one field."""
 
     field: str
     values: frozenset[str]
     residual: Condition | None  # the rest of the condition once the key has matched
+    kind: DispatchKind = "equals"
 
 
 def dispatch_keys(condition: Condition | None) -> list[DispatchKey]:
-    """Every ``eq``/``in`` leaf with string literals at the top of ``condition`` (one per field)."""
+    """Every dispatchable leaf at the top of ``condition`` (the first one per field and kind)."""
     if isinstance(condition, FieldCondition):
-        values = _string_values(condition)
-        return [DispatchKey(condition.field, values, None)] if values else []
-    keys: dict[str, DispatchKey] = {}
+        found = _dispatchable(condition)
+        return [DispatchKey(condition.field, found[1], None, found[0])] if found else []
+    keys: dict[tuple[str, str], DispatchKey] = {}
     if isinstance(condition, AllCondition):
         for position, child in enumerate(condition.all):
-            if not isinstance(child, FieldCondition) or child.field in keys:
+            found = _dispatchable(child) if isinstance(child, FieldCondition) else None
+            if found is None or (child.field, found[0]) in keys:  # type: ignore[union-attr]
                 continue
-            values = _string_values(child)
-            if values:
-                rest = condition.all[:position] + condition.all[position + 1 :]
-                keys[child.field] = DispatchKey(child.field, values, AllCondition(all=rest) if rest else None)
+            assert isinstance(child, FieldCondition)
+            rest = condition.all[:position] + condition.all[position + 1 :]
+            residual = AllCondition(all=rest) if rest else None
+            keys[(child.field, found[0])] = DispatchKey(child.field, found[1], residual, found[0])
     return list(keys.values())
 
 
-def _string_values(leaf: FieldCondition) -> frozenset[str] | None:
+def _dispatchable(leaf: FieldCondition) -> tuple[DispatchKind, frozenset[str]] | None:
     if leaf.value_field is not None:
+        return None
+    if leaf.op in ("starts_with", "ends_with"):
+        affixes = leaf.value if isinstance(leaf.value, list) else [leaf.value]
+        if affixes and all(isinstance(affix, str) and affix for affix in affixes):
+            return ("prefix" if leaf.op == "starts_with" else "suffix"), frozenset(affixes)
         return None
     literals = [leaf.value] if leaf.op == "eq" else leaf.value if leaf.op == "in" else None
     if not literals or not all(isinstance(v, str) and kind_of(v) is Kind.STRING for v in literals):
         return None
-    return frozenset(literals)
+    return "equals", frozenset(literals)

@@ -28,7 +28,9 @@ class EventSnapshotter:
             for field in parse_template(text).fields
             if field.top == "attributes"
         }
-        self._getters = [(keys, compile_getter(FieldPath(".".join(keys), "attributes", keys))) for keys in sorted(paths)]
+        self._getters = [
+            (keys, compile_getter(FieldPath(".".join(keys), "attributes", keys))) for keys in sorted(paths)
+        ]
 
     def take(self, event: Event) -> dict[str, Any]:
         """A JSON dict with the event's identity and the attributes (missing ones left out)."""

@@ -2,23 +2,25 @@
 
 Rules are keyed by event type (exact types in a dict, ``Prefix/*`` patterns in a list) and source.
 The first event of each (source, type) builds a ``Bucket`` that is then reused, so selecting the
-candidates of an event is one dict lookup. Inside a bucket, rules that test a field for equality
-with strings at the top of their condition (``tenant eq contoso``, ``attributes.result_status in
-[failed]``) are dispatched by that field's value, so the cost of an event follows the rules that
-can match it, not the size of the rule set.
+candidates of an event is one dict lookup. Inside a bucket, rules whose condition starts with a
+string test on a field are *dispatched* on that field instead of checked: equality (``tenant eq
+contoso``, ``attributes.result_status in [failed]``) by a dict lookup of the event's value,
+``starts_with``/``ends_with`` by a lookup of the value's prefix/suffix (see ``dispatchers.py``).
+A dispatched rule is a candidate only when the lookup hits, and then checks only the rest of its
+condition. So the cost of an event follows the rules that can match it, not the size of the set.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shared.events.models import Event
-from shared.rules.conditions import Check, compile_condition, dispatch_keys
-from shared.rules.fields import compile_getter, parse_field_path
+from shared.rules.conditions import Check, DispatchKey, compile_condition, dispatch_keys
+from shared.rules.dispatchers import Dispatcher, build_dispatcher
 
 if TYPE_CHECKING:
     from shared.rules.compiler import CompiledRule
@@ -26,10 +28,10 @@ if TYPE_CHECKING:
 #: (source, type) buckets kept; a stream with more distinct types rebuilds instead of growing.
 MAX_BUCKETS = 4096
 #: Fields one bucket dispatches on, and cached candidate lists for events hitting several of them.
-MAX_DISPATCH_FIELDS = 4
+MAX_DISPATCH_FIELDS = 6
 MAX_COMBINATIONS = 4096
-#: Dispatching costs a lookup per event; below this many rules on a field, checking them is cheaper.
-MIN_DISPATCH_RULES = 4
+#: A lookup costs about one check: dispatch a field only when it is expected to skip this many.
+MIN_DISPATCH_BENEFIT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,110 +42,134 @@ class Candidate:
     check: Check
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class CandidateList:
-    """Candidates in priority order, and the stateful ones among them (for ``needs_state``)."""
+    """Candidates in priority order, and the stateful ones among them (for ``needs_state``).
+
+    ``keyed`` is the dispatched group alone (without the bucket's always-candidates), for merging
+    the groups of an event that hits several dispatchers.
+    """
 
     all: tuple[Candidate, ...]
     stateful: tuple[Candidate, ...]
+    keyed: tuple[Candidate, ...] = ()
 
     @classmethod
-    def of(cls, candidates: Iterable[Candidate]) -> CandidateList:
-        ordered = tuple(sorted(candidates, key=lambda candidate: candidate.rule.order))
-        return cls(ordered, tuple(c for c in ordered if c.rule.is_stateful))
-
-
-@dataclass(frozen=True, slots=True)
-class Dispatcher:
-    """Rules keyed by one field's string value. ``merged[v]`` already includes the bucket's unkeyed rules."""
-
-    get: Callable[[Event], Any]
-    keyed: dict[str, tuple[Candidate, ...]]
-    merged: dict[str, CandidateList]
+    def of(cls, candidates: Iterable[Candidate], *, keyed: Iterable[Candidate] = ()) -> CandidateList:
+        unique = {id(candidate.rule): candidate for candidate in candidates}  # a rule once, first wins
+        ordered = tuple(sorted(unique.values(), key=lambda candidate: candidate.rule.order))
+        return cls(ordered, tuple(c for c in ordered if c.rule.is_stateful), tuple(keyed))
 
 
 class Bucket:
-    """The candidates for one (source, type).
-
-    Rules with a top-level string equality are dispatched by that field's value (up to
-    ``MAX_DISPATCH_FIELDS`` fields, the commonest first); the others are candidates for every event.
-    """
+    """The candidates for one (source, type): dispatched groups plus the rules checked always."""
 
     def __init__(self, rules: Sequence[CompiledRule]) -> None:
         self.has_stateful = any(rule.is_stateful for rule in rules)
-        self._dispatchers, unkeyed = _build_dispatchers(rules)
+        dispatchers, unkeyed = _build_dispatchers(rules)
         self._unkeyed = unkeyed
         self._always = CandidateList.of(unkeyed)
-        self._combined: dict[tuple[str, ...], CandidateList] = {}
+        self._lookups = tuple(dispatchers)
+        self._combined: dict[tuple[CandidateList, ...], CandidateList] = {}
         #: The candidates when they do not depend on the event (nothing to dispatch on), else None.
-        self.fixed: CandidateList | None = None if self._dispatchers else self._always
+        self.fixed: CandidateList | None = None if dispatchers else self._always
 
     def select(self, event: Event) -> CandidateList:
-        hits: list[tuple[Dispatcher, str]] = []
-        for dispatcher in self._dispatchers:
-            value = dispatcher.get(event)
-            if type(value) is str and value in dispatcher.keyed:
-                hits.append((dispatcher, value))
-        if not hits:
-            return self._always
-        if len(hits) == 1:
-            dispatcher, value = hits[0]
-            return dispatcher.merged[value]
-        return self._combine(hits)
+        found: CandidateList | None = None
+        more: list[CandidateList] | None = None
+        for lookup in self._lookups:
+            hit = lookup(event)
+            if hit is not None:
+                if found is None:
+                    found = hit
+                elif more is None:
+                    more = [found, hit]
+                else:
+                    more.append(hit)
+        if more is not None:
+            return self._combine(tuple(more))
+        return self._always if found is None else found
 
     def candidates(self, event: Event) -> tuple[Candidate, ...]:
         return self.select(event).all
 
-    def _combine(self, hits: list[tuple[Dispatcher, str]]) -> CandidateList:
-        key = tuple(value for _, value in hits)
-        found = self._combined.get(key)
+    def _combine(self, hits: tuple[CandidateList, ...]) -> CandidateList:
+        found = self._combined.get(hits)
         if found is None:
-            found = CandidateList.of(chain(self._unkeyed, *(d.keyed[value] for d, value in hits)))
+            found = CandidateList.of(chain(self._unkeyed, *(hit.keyed for hit in hits)))
             if len(self._combined) >= MAX_COMBINATIONS:
                 self._combined.clear()
-            self._combined[key] = found
+            self._combined[hits] = found
         return found
 
 
 def _build_dispatchers(rules: Sequence[CompiledRule]) -> tuple[list[Dispatcher], list[Candidate]]:
-    """Peel off dispatchable rules field by field; return the dispatchers and the unkeyed rest."""
+    """Peel off dispatchable rules field by field (the most useful first); return the rest unkeyed."""
     remaining = list(rules)
-    keyed_by_field: list[tuple[str, dict[str, list[Candidate]]]] = []
-    while len(keyed_by_field) < MAX_DISPATCH_FIELDS:
-        field = _commonest_dispatch_field(remaining)
-        if field is None:
+    groups: list[tuple[str, str, dict[str, list[Candidate]]]] = []
+    while len(groups) < MAX_DISPATCH_FIELDS:
+        choice = _most_useful_dispatch(remaining)
+        if choice is None:
             break
+        field, kind = choice
         keyed: dict[str, list[Candidate]] = defaultdict(list)
         rest: list[CompiledRule] = []
         for rule in remaining:
-            key = next((k for k in dispatch_keys(rule.definition.condition) if k.field == field), None)
+            key = _key_for(rule, field, kind)
             if key is None:
                 rest.append(rule)
                 continue
             residual = Candidate(rule, compile_condition(key.residual))
             for value in key.values:
                 keyed[value].append(residual)
-        keyed_by_field.append((field, keyed))
+        groups.append((field, kind, keyed))
         remaining = rest
     unkeyed = [Candidate(rule, rule.check) for rule in remaining]
-    dispatchers = [
-        Dispatcher(
-            get=compile_getter(parse_field_path(field)),
-            keyed={value: tuple(candidates) for value, candidates in keyed.items()},
-            merged={value: CandidateList.of(candidates + unkeyed) for value, candidates in keyed.items()},
-        )
-        for field, keyed in keyed_by_field
-    ]
+    dispatchers = [_dispatcher(field, kind, keyed, unkeyed) for field, kind, keyed in groups]
     return dispatchers, unkeyed
 
 
-def _commonest_dispatch_field(rules: Sequence[CompiledRule]) -> str | None:
-    """The field most of these rules dispatch on, when enough of them do."""
-    counts = Counter(key.field for rule in rules for key in dispatch_keys(rule.definition.condition))
-    if not counts:
-        return None
-    field, count = counts.most_common(1)[0]
-    return field if count >= MIN_DISPATCH_RULES else None
+def _dispatcher(
+    field: str, kind: str, keyed: dict[str, list[Candidate]], unkeyed: list[Candidate]
+) -> Dispatcher:
+    def merge(hits: list[CandidateList]) -> CandidateList:
+        dispatched = list(chain.from_iterable(hit.keyed for hit in hits))
+        return CandidateList.of(chain(unkeyed, dispatched), keyed=dispatched)
+
+    whole = [Candidate(c.rule, c.rule.check) for group in keyed.values() for c in group]
+    return build_dispatcher(
+        field,
+        kind,
+        {value: CandidateList.of(chain(unkeyed, group), keyed=group) for value, group in keyed.items()},
+        unexpected=CandidateList.of(chain(unkeyed, whole), keyed=whole),
+        merge=merge,
+    )
+
+
+def _key_for(rule: CompiledRule, field: str, kind: str) -> DispatchKey | None:
+    return next(
+        (k for k in dispatch_keys(rule.definition.condition) if k.field == field and k.kind == kind), None
+    )
+
+
+def _most_useful_dispatch(rules: Sequence[CompiledRule]) -> tuple[str, str] | None:
+    """The (field, kind) whose lookup is expected to skip the most checks, if worth a lookup.
+
+    A rule keyed on ``n`` of the ``D`` distinct values seen for a field is skipped for about
+    ``1 - n/(D + 1)`` of the events (the D values and "any other" assumed equally likely):
+    ``tenant in [one of 300]`` nearly always, ``attributes.workload eq SharePoint`` (one of 6) less.
+    """
+    keys: dict[tuple[str, str], list[frozenset[str]]] = defaultdict(list)
+    for rule in rules:
+        for key in dispatch_keys(rule.definition.condition):
+            keys[(key.field, key.kind)].append(key.values)
+    best, best_benefit = None, MIN_DISPATCH_BENEFIT
+    for field_kind, value_sets in keys.items():
+        distinct = len(frozenset().union(*value_sets)) + 1
+        benefit = sum(1 - min(1.0, len(values) / distinct) for values in value_sets)
+        if benefit >= best_benefit:
+            best, best_benefit = field_kind, benefit
+    return best
 
 
 class RuleIndex:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.events.models import Event
 from shared.rules.rule_state import ms_value, to_ms
 from shared.store.models import EntityState
-from shared.events.models import Event
 
 WATERMARK_KEY = "wm"
 

@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from shared.rules.errors import OperandError, OperandTypeError
 from shared.rules.operands import ORDERED_KINDS, Kind, convert, convert_pair, kind_of, typed_literal
@@ -243,54 +242,6 @@ OPERATORS: dict[str, Operator] = {
         Operator("between", _compile_between),
     )
 }
-
-
-@dataclass(frozen=True, slots=True)
-class FastPath:
-    """A shortcut for the commonest value types: ``call(value)`` is a C-level callable (a bound
-    method, ``methodcaller``, ``partial`` of an ``operator`` function) that gives the same answer as
-    the operator's predicate for values whose exact type is in ``types``. ``result`` says how to read
-    what it returns: as is, negated, or "found" (a regex match object or ``None``).
-    """
-
-    types: tuple[type, ...]
-    call: Callable[[Any], Any]
-    result: Literal["as_is", "negated", "found"] = "as_is"
-
-
-#: ``value OP literal`` written as ``partial(REVERSED[OP], literal)(value)``.
-_REVERSED_ORDER = {
-    "lt": python_operator.gt,
-    "le": python_operator.ge,
-    "gt": python_operator.lt,
-    "ge": python_operator.le,
-}
-_NUMBER_TYPES = (int, float)
-
-
-def fast_path(op: str, value: Any, field_kind: str) -> FastPath | None:
-    """The shortcut for a literal that already compiled with ``compile_value``, if there is one."""
-    if op in ("in", "not_in"):
-        typed = [typed_literal(item) for item in value]
-        if any(kind in (Kind.DATETIME, Kind.DURATION) for kind, _ in typed):
-            return None
-        scalars = frozenset(literal for kind, literal in typed if kind is not Kind.BOOL)
-        return FastPath((str, int, float), scalars.__contains__, "as_is" if op == "in" else "negated")
-    if op in ("starts_with", "ends_with"):
-        affixes = tuple(value) if isinstance(value, list) else (value,)
-        return FastPath((str,), python_operator.methodcaller(op.replace("_", ""), affixes))
-    if op == "contains":
-        return FastPath((str,), python_operator.methodcaller("__contains__", value)) if type(value) is str else None
-    if op == "matches":
-        return FastPath((str,), re.compile(value).search, "found")
-    kind, literal = typed_literal(value)
-    if op in _REVERSED_ORDER and kind is Kind.NUMBER:
-        return FastPath(_NUMBER_TYPES, partial(_REVERSED_ORDER[op], literal))
-    if op in ("eq", "ne") and kind in (Kind.NUMBER, Kind.BOOL):
-        compare = python_operator.eq if kind is Kind.NUMBER else python_operator.is_
-        types = _NUMBER_TYPES if kind is Kind.NUMBER else (bool,)
-        return FastPath(types, partial(compare, literal), "as_is" if op == "eq" else "negated")
-    return None
 
 
 def lookup_operator(name: str) -> Operator:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from shared.events.models import Event
 from shared.rules.absence import AbsencePattern
 from shared.rules.machines import MachinePattern
-from shared.rules.models import RuleDefinition, reads_state
+from shared.rules.models import EventFilter, RuleDefinition, reads_state
 from shared.rules.rule_state import fingerprint, span_ms
 from shared.rules.sequences import SequencePattern
 from shared.rules.state_fields import StateCheck, compile_state_condition, state_part
@@ -79,7 +79,9 @@ def build_pattern(definition: RuleDefinition) -> Pattern | None:
 def stateful_fingerprint(definition: RuleDefinition) -> str:
     """What the pattern's state depends on: which events it takes and how it keeps them — not its
     thresholds, actions, suppression or priority (editing those keeps the state)."""
-    dumped = definition.model_dump(mode="json", by_alias=True, include={"when", "condition", "window", "sequence", "absence"})
+    dumped = definition.model_dump(
+        mode="json", by_alias=True, include={"when", "condition", "window", "sequence", "absence"}
+    )
     window = dumped.get("window")
     if isinstance(window, dict):
         window.pop("op", None)
@@ -94,13 +96,14 @@ def index_type_patterns(definition: RuleDefinition) -> tuple[str, ...]:
     """The types the index offers the rule: ``when.types``, else what its pattern's steps take."""
     if definition.when.types:
         return tuple(definition.when.types)
-    filters = []
+    filters: list[EventFilter] = []
     if definition.sequence is not None:
         filters = list(definition.sequence.steps)
     elif definition.absence is not None:
         filters = [definition.absence.after, definition.absence.missing]
     elif definition.machine is not None:
-        filters = [move.when for move in (*definition.machine.transitions, *definition.machine.global_)]
+        machine = definition.machine
+        filters = [move.when for move in machine.transitions] + [move.when for move in machine.global_]
     if not filters or any(step.types is None for step in filters):
         return ("*",)
     return tuple(dict.fromkeys(pattern for step in filters for pattern in step.types or ()))

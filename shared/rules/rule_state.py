@@ -72,15 +72,19 @@ def open_slot(state: EntityState, rule_id: str, print_: str) -> dict[str, Any]:
 
 
 def drop_unknown_slots(state: EntityState, known: Iterable[str]) -> None:
-    """Forget the slots of rules that are not in the current rule set."""
+    """Forget the slots of rules that are not in the current rule set, and empty ones."""
     slots = state.data.get(RULES_KEY)
     if not isinstance(slots, dict):
         return
     keep = set(known)
-    for rule_id in [rule_id for rule_id in slots if rule_id not in keep]:
+    for rule_id in [rule_id for rule_id, slot in slots.items() if rule_id not in keep or _empty(slot)]:
         del slots[rule_id]
     if not slots:
         del state.data[RULES_KEY]
+
+
+def _empty(slot: Any) -> bool:
+    return not isinstance(slot, dict) or slot.keys() <= {FINGERPRINT_KEY}
 
 
 def ms_value(raw: Any) -> int | None:

@@ -48,9 +48,9 @@ class SequencePattern:
                 firings = (Firing(self._action, event, event.time),)
                 runs = [None] * last
                 break
-            runs[done] = start if runs[done] is None else max(runs[done], start)
+            runs[done] = _later(runs[done], start)
         if self._steps[0].takes(event, reader):
-            runs[0] = clock.at if runs[0] is None else max(runs[0], clock.at)
+            runs[0] = _later(runs[0], clock.at)
         slot["r"] = runs
         return Verdict(firings)
 
@@ -60,9 +60,7 @@ class SequencePattern:
         size = len(self._steps) - 1
         if not isinstance(stored, list) or len(stored) != size:
             return [None] * size
-        return [
-            start if type(start) is int and now - start <= self._within else None for start in stored
-        ]
+        return [start if type(start) is int and now - start <= self._within else None for start in stored]
 
     def deadline(self, slot: dict[str, Any]) -> datetime | None:
         return None
@@ -72,3 +70,7 @@ class SequencePattern:
 
     def read(self, slot: dict[str, Any] | None, path: FieldPath, at: datetime) -> Any:
         return MISSING
+
+
+def _later(current: int | None, start: int) -> int:
+    return start if current is None or start > current else current

@@ -96,11 +96,13 @@ class StatefulEvaluator:
         except Exception as exc:  # the evaluation boundary: a bad event or rule never escapes
             log_condition_failure(candidate.rule.id, run.event.id, exc)
             return False
-        if not passed and program is not None and run.state is not None and not run.stopped:
-            program.suppression.release(run.state)
+        if not passed and program is not None and program.pattern is None and run.state is not None:
+            program.suppression.release(run.state)  # a pattern's condition is its verdict, not its filter
         return passed
 
     def _observe(self, program: RuleProgram, run: _Pass, view: StateView) -> Verdict:
+        if not program.concerns(run.event):
+            return NO_VERDICT
         if run.state is None or run.clock is None:
             log.error("rule %s skipped for event %s: it needs entity state, none given", program.rule_id, run.event.id)
             return NO_VERDICT
@@ -109,8 +111,6 @@ class StatefulEvaluator:
             action = program.definition.action
             assert action is not None
             return Verdict((Firing(action, run.event, run.event.time),), holds=True)
-        if not pattern.might_take(run.event):
-            return NO_VERDICT
         run.took = True
         run.late = run.late or run.clock.is_late(program.lateness_ms)
         slot = open_slot(run.state, program.rule_id, pattern.fingerprint)

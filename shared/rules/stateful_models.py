@@ -40,9 +40,7 @@ STATE_NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 
 def _retained(duration: timedelta) -> timedelta:
     if duration > STATE_RETENTION:
-        raise ValueError(
-            f"{_iso(duration)} is longer than the state retention limit {_iso(STATE_RETENTION)}"
-        )
+        raise ValueError(f"{_iso(duration)} is longer than the state retention limit {_iso(STATE_RETENTION)}")
     return duration
 
 

@@ -12,6 +12,7 @@ from pydantic_core import ErrorDetails
 from shared.rules.errors import RuleError
 from shared.rules.lint import lint_rule
 from shared.rules.models import RuleDefinition
+from shared.rules.stateful_lint import lint_state_references, lint_stateful_rule
 
 
 @dataclass(slots=True)
@@ -30,6 +31,7 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
     """Validate each rule on its own, then the set (ids must be unique). Never raises for bad input."""
     result = RuleValidation()
     seen_ids: set[str] = set()
+    positions: dict[str, int] = {}
     for index, candidate in enumerate(raw):
         rule_id = _claimed_id(candidate)
         if not isinstance(candidate, Mapping):
@@ -49,12 +51,26 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
         if lint_problems := lint_rule(rule, index=index):  # lint.py: what the schema cannot see
             result.errors.extend(lint_problems)
             continue
+        if stateful_problems := lint_stateful_rule(rule):
+            result.errors.extend(RuleError(rule.id, path, message, index) for path, message in stateful_problems)
+            continue
         if rule.id in seen_ids:
             result.errors.append(RuleError(rule.id, "$.id", f"duplicate rule id {rule.id!r}", index))
             continue
         seen_ids.add(rule.id)
         result.rules.append(rule)
+        positions[rule.id] = index
+    _check_references(result, positions)
     return result
+
+
+def _check_references(result: RuleValidation, positions: dict[str, int]) -> None:
+    """``state.<id>`` fields across the valid rules; a rule with a bad reference is not valid."""
+    problems = lint_state_references(result.rules)
+    for problem in problems:
+        result.errors.append(RuleError(problem.rule_id, problem.path, problem.message, positions[str(problem.rule_id)]))
+    rejected = {problem.rule_id for problem in problems}
+    result.rules = [rule for rule in result.rules if rule.id not in rejected]
 
 
 def _claimed_id(candidate: Any) -> str | None:

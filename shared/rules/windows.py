@@ -67,10 +67,8 @@ class WindowPattern:
         value = self._value_of(event)
         if value is _SKIP:
             return NO_VERDICT
-        if self.spec.kind == "sliding":
-            result = self._slide(slot, clock, value)
-        else:
-            result = self._tumble(slot, clock, value)
+        take = self._slide if self.spec.kind == "sliding" else self._tumble
+        result = take(slot, clock, value)
         if result is _SKIP:
             return NO_VERDICT
         holds = result is not None and self._compare(result, self.spec.value)

@@ -7,22 +7,45 @@ Public API:
 - ``batch_span(raw_events)`` / ``outbox_retry_span()`` — a span per batch or timer run; call
   ``.record(report)`` on what they yield to record the report's metrics;
 - ``record_batch(report, partition=..., duration_s=...)`` and ``record_delivery(outcomes)`` — the
-  metrics alone; ``MeasuredSender`` records delivery metrics around any ``ActionSender``;
+  metrics alone; ``MeasuredSender`` (``with_delivery_metrics(deps)``) records delivery metrics around any
+  ``ActionSender``;
 - ``log_ids(...)`` — ``extra=`` for log calls, so records carry event id, rule id, action key,
   partition and sequence number as fields.
 
-Importing this package costs only the OpenTelemetry API; the SDK and exporters load in
-``configure_telemetry``, and only when Application Insights is configured.
+Names load on first use: ``shared.telemetry.log_fields`` (imported by low-level modules for
+``log_ids``) costs nothing, the OpenTelemetry API loads with the spans and metrics, and the SDK and
+exporters only in ``configure_telemetry`` when Application Insights is configured.
 """
 
 from __future__ import annotations
 
-from shared.telemetry.azure_monitor import TelemetryPipeline, build_azure_monitor_pipeline, configure_telemetry
-from shared.telemetry.instruments import instruments_from, record_batch, record_delivery
-from shared.telemetry.log_fields import batch_log_fields, log_ids
-from shared.telemetry.measured_sender import MeasuredSender
-from shared.telemetry.names import LOG_FIELDS
-from shared.telemetry.tracing import BatchObservation, batch_span, outbox_retry_span
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.telemetry.azure_monitor import TelemetryPipeline, build_azure_monitor_pipeline, configure_telemetry
+    from shared.telemetry.instruments import instruments_from, record_batch, record_delivery
+    from shared.telemetry.log_fields import batch_log_fields, log_ids
+    from shared.telemetry.measured_sender import MeasuredSender, with_delivery_metrics
+    from shared.telemetry.names import LOG_FIELDS
+    from shared.telemetry.tracing import BatchObservation, batch_span, outbox_retry_span
+
+_MODULE_OF = {
+    "TelemetryPipeline": "azure_monitor",
+    "build_azure_monitor_pipeline": "azure_monitor",
+    "configure_telemetry": "azure_monitor",
+    "instruments_from": "instruments",
+    "record_batch": "instruments",
+    "record_delivery": "instruments",
+    "batch_log_fields": "log_fields",
+    "log_ids": "log_fields",
+    "MeasuredSender": "measured_sender",
+    "with_delivery_metrics": "measured_sender",
+    "LOG_FIELDS": "names",
+    "BatchObservation": "tracing",
+    "batch_span": "tracing",
+    "outbox_retry_span": "tracing",
+}
 
 __all__ = [
     "LOG_FIELDS",
@@ -38,4 +61,11 @@ __all__ = [
     "outbox_retry_span",
     "record_batch",
     "record_delivery",
+    "with_delivery_metrics",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_MODULE_OF[name]}"), name)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, PlannedAction
 from shared.actions.ports import ActionSender
+from shared.pipeline import PipelineDeps
 from shared.telemetry.instruments import record_delivery
 
 
@@ -26,3 +28,10 @@ class MeasuredSender:
             raise
         record_delivery(outcomes, duration_s=time.perf_counter() - started)
         return outcomes
+
+
+def with_delivery_metrics(deps: PipelineDeps) -> PipelineDeps:
+    """``deps`` whose sender records delivery metrics (idempotent)."""
+    if isinstance(deps.sender, MeasuredSender):
+        return deps
+    return dataclasses.replace(deps, sender=MeasuredSender(deps.sender))

@@ -30,6 +30,10 @@ FAILURE: Final = "failure"  # FailureKind of a failed delivery (transient, throt
 # --- Spans ---------------------------------------------------------------------------------------
 BATCH_SPAN: Final = "squall.process_batch"
 OUTBOX_RETRY_SPAN: Final = "squall.retry_outbox"
+# Application Insights drops ``messaging.*`` attributes from request custom dimensions, so the
+# partition and size are also set under Squall's own names.
+SPAN_PARTITION: Final = "squall.partition"
+SPAN_BATCH_SIZE: Final = "squall.batch.size"
 SEQUENCE_FIRST: Final = "squall.sequence_number.first"
 SEQUENCE_LAST: Final = "squall.sequence_number.last"
 BATCH_SIZE: Final = "messaging.batch.message_count"  # OpenTelemetry messaging semantic conventions

@@ -55,9 +55,13 @@ def batch_span(raw_events: Sequence[RawEvent]) -> Iterator[BatchObservation]:
     """Span, log fields and metrics for one Event Hub batch."""
     partition = raw_events[0].partition if raw_events else None
     sequences = [raw.sequence_number for raw in raw_events if raw.sequence_number is not None]
-    attributes: dict[str, str | int] = {names.MESSAGING_SYSTEM: "eventhubs", names.BATCH_SIZE: len(raw_events)}
+    attributes: dict[str, str | int] = {
+        names.MESSAGING_SYSTEM: "eventhubs",
+        names.BATCH_SIZE: len(raw_events),
+        names.SPAN_BATCH_SIZE: len(raw_events),
+    }
     if partition is not None:
-        attributes[names.PARTITION_ID] = partition
+        attributes[names.PARTITION_ID] = attributes[names.SPAN_PARTITION] = partition
     if sequences:
         attributes[names.SEQUENCE_FIRST] = min(sequences)
         attributes[names.SEQUENCE_LAST] = max(sequences)

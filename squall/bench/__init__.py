@@ -1,7 +1,7 @@
 """``squall bench``: the hot path (bytes -> canonical event -> matches) measured in one process.
 
-    config = BenchConfig(rules=1000, events=200_000)
-    report = report_dict(run_bench(config))   # events_per_s, us_per_event, batch_p50_ms, ...
+config = BenchConfig(rules=1000, events=200_000)
+report = report_dict(run_bench(config))   # events_per_s, us_per_event, batch_p50_ms, ...
 """
 
 from __future__ import annotations

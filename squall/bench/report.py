@@ -63,6 +63,7 @@ def report_dict(result: BenchResult) -> dict[str, Any]:
         "batch_p50_ms": round(percentile(result.batch_ns, 0.50) / 1e6, 3),
         "batch_p99_ms": round(percentile(result.batch_ns, 0.99) / 1e6, 3),
         "match_rate": round(counters.matched_events / events, 4) if events else 0.0,
+        "cpu_us_per_event": round(result.cpu_ns / 1e3 / events, 3) if events else 0.0,
         "matches_per_event": round(counters.matches / events, 4) if events else 0.0,
         "candidates_per_event": round(result.candidates_per_event, 2),
         "normalize_us_per_event": round(result.normalize_ns_per_event / 1e3, 3),
@@ -87,7 +88,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     lines = [
         f"rules {report['rules']:,}  events {report['events']:,}  batch {report['batch']}  "
         f"seed {report['seed']}{'  stateful' if report['stateful'] else ''}",
-        f"  {report['events_per_s']:,} events/s   {report['us_per_event']} µs/event   "
+        f"  {report['events_per_s']:,} events/s   {report['us_per_event']} µs/event "
+        f"({report['cpu_us_per_event']} µs CPU)   "
         f"batch p50 {report['batch_p50_ms']} ms  p99 {report['batch_p99_ms']} ms",
         f"  match rate {report['match_rate']:.2%}  ({report['matches_per_event']} matches/event, "
         f"{report['candidates_per_event']} candidates/event, {report['rejections']} rejections)",

@@ -104,7 +104,7 @@ class _RuleBuilder:
                 ]
             }
         extras = _extra_predicates(rng, operation.workload, rng.randint(1, 2))
-        parts = (audience["all"] if "all" in audience else [audience]) + extras
+        parts = audience.get("all", [audience]) + extras
         rng.shuffle(parts)
         rule: dict[str, Any] = {
             "id": f"bench-{template}-{index:05d}",

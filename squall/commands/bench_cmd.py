@@ -25,9 +25,7 @@ def bench(
     stateful: Annotated[
         bool, typer.Option("--stateful", help="Give 20% of the rules a cool-down (entity state).")
     ] = False,
-    warmup: Annotated[
-        int, typer.Option("--warmup", min=0, help="Events run before measuring.")
-    ] = DEFAULT_WARMUP,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Events run before measuring.")] = DEFAULT_WARMUP,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
 ) -> None:
     """Measure raw O365 bytes -> normalize -> rule evaluation on one core, in 100-event batches.
@@ -35,9 +33,7 @@ def bench(
     Seeded synthetic events and a seeded rule set (~5% of events match); warms up first; reports
     events/s, µs/event, batch p50/p99, match rate (and state reads/writes with --stateful).
     """
-    config = BenchConfig(
-        rules=rules, events=events, batch=batch, seed=seed, stateful=stateful, warmup=warmup
-    )
+    config = BenchConfig(rules=rules, events=events, batch=batch, seed=seed, stateful=stateful, warmup=warmup)
     progress = None if as_json else (lambda message: print(f"… {message}", file=sys.stderr))
     report = report_dict(run_bench(config, progress=progress))
     if as_json:

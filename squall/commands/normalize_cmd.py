@@ -31,12 +31,8 @@ def register(app: typer.Typer) -> None:
 
 
 def normalize(
-    file: Annotated[
-        str, typer.Argument(metavar="FILE|-", help="JSONL file to read; '-' reads stdin.")
-    ] = "-",
-    source: Annotated[
-        str, typer.Option("--source", help=f"Input format: {', '.join(SOURCE_OPTIONS)}.")
-    ] = "auto",
+    file: Annotated[str, typer.Argument(metavar="FILE|-", help="JSONL file to read; '-' reads stdin.")] = "-",
+    source: Annotated[str, typer.Option("--source", help=f"Input format: {', '.join(SOURCE_OPTIONS)}.")] = "auto",
     json_field_map: Annotated[
         str | None,
         typer.Option(

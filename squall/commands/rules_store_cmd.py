@@ -67,8 +67,9 @@ def diff_command(directory: DirArgument, store: StoreOption = None, ruleset: Rul
     """Show what `squall rules push DIR` would change: + added, - removed, ~ changed (fields)."""
     loaded = _load(directory, exit_invalid=EXIT_CANNOT_RUN)
     raw = [rule.raw for rule in loaded]
-    diff = _with_admin(store, ruleset, lambda admin: admin.preview_replace(raw), loaded=loaded,
-                       exit_invalid=EXIT_CANNOT_RUN)
+    diff = _with_admin(
+        store, ruleset, lambda admin: admin.preview_replace(raw), loaded=loaded, exit_invalid=EXIT_CANNOT_RUN
+    )
     _echo_diff(diff)
     if diff.has_changes:
         typer.echo(diff.summary())

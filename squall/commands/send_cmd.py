@@ -49,37 +49,23 @@ def register(app: typer.Typer) -> None:
 
 
 def send(
-    events: Annotated[
-        str | None, typer.Option("--events", help="JSONL file of records, or - for stdin.")
-    ] = None,
-    synthetic: Annotated[
-        int | None, typer.Option(min=1, help="Send N synthetic O365 records instead.")
-    ] = None,
+    events: Annotated[str | None, typer.Option("--events", help="JSONL file of records, or - for stdin.")] = None,
+    synthetic: Annotated[int | None, typer.Option(min=1, help="Send N synthetic O365 records instead.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for --synthetic (same seed, same records).")] = 0,
     namespace: Annotated[
         str | None,
-        typer.Option(
-            help="Namespace host; auth: DefaultAzureCredential. [env: EVENTHUB__fullyQualifiedNamespace]"
-        ),
+        typer.Option(help="Namespace host; auth: DefaultAzureCredential. [env: EVENTHUB__fullyQualifiedNamespace]"),
     ] = None,
     connection_string_env: Annotated[
         str | None,
-        typer.Option(
-            help="Name of the env var holding the connection string. [default: EVENTHUB_CONNECTION_STRING]"
-        ),
+        typer.Option(help="Name of the env var holding the connection string. [default: EVENTHUB_CONNECTION_STRING]"),
     ] = None,
-    hub: Annotated[
-        str | None, typer.Option(help="Event hub name. [default: EntityPath, else EVENTHUB_NAME]")
-    ] = None,
-    rate: Annotated[
-        float | None, typer.Option(min=0.001, help="At most this many events per second.")
-    ] = None,
+    hub: Annotated[str | None, typer.Option(help="Event hub name. [default: EntityPath, else EVENTHUB_NAME]")] = None,
+    rate: Annotated[float | None, typer.Option(min=0.001, help="At most this many events per second.")] = None,
     max_batch_bytes: Annotated[
         int | None, typer.Option(min=1024, help="Batch size limit. [default: the hub's; 1 MiB for --dry-run]")
     ] = None,
-    source: Annotated[
-        str, typer.Option(help="Record format: auto, o365, cloudevents, eventgrid, json.")
-    ] = "auto",
+    source: Annotated[str, typer.Option(help="Record format: auto, o365, cloudevents, eventgrid, json.")] = "auto",
     json_field_map: Annotated[
         str | None, typer.Option(help='json records: {"entity": "dotted.path"}. [env: SQUALL_JSON_FIELD_MAP]')
     ] = None,
@@ -109,9 +95,7 @@ def send(
         events, synthetic, seed, rate, max_batch_bytes, source, json_entity_path, dry_run, as_json, retries
     )
     default_namespace = None if connection_string_env else settings.eventhub_namespace
-    target = HubTarget(
-        hub=hub, namespace=namespace or default_namespace, connection_string_env=connection_string_env
-    )
+    target = HubTarget(hub=hub, namespace=namespace or default_namespace, connection_string_env=connection_string_env)
     try:
         report = _execute(options, target, default_hub=settings.eventhub_name)
     except SendConfigError as exc:
@@ -150,9 +134,7 @@ def _execute(options: SendCommandOptions, target: HubTarget, *, default_hub: str
         )
 
 
-def _open_source(
-    options: SendCommandOptions, resources: ExitStack
-) -> tuple[Iterator[SourceItem], int | None]:
+def _open_source(options: SendCommandOptions, resources: ExitStack) -> tuple[Iterator[SourceItem], int | None]:
     from squall.send import read_jsonl, synthetic_records
 
     if options.synthetic is not None:
@@ -182,9 +164,7 @@ def _batch_path(
 
     if options.dry_run:
         return offline_batch_factory(options.max_batch_bytes or EVENT_HUBS_MAX_BATCH_BYTES), None
-    producer = resources.enter_context(
-        open_producer(target, default_hub=default_hub, retries=options.retries)
-    )
+    producer = resources.enter_context(open_producer(target, default_hub=default_hub, retries=options.retries))
     return producer_batch_factory(producer, max_batch_bytes=options.max_batch_bytes), producer.send_batch
 
 

@@ -62,8 +62,7 @@ def entity_key_of(record: Any, *, record_format: str = "auto", json_entity_path:
         return _eventgrid_key(record)
     if json_entity_path is None:
         raise EntityKeyMissing(
-            'json: no entity path; pass --json-field-map \'{"entity": "user.id"}\''
-            " or set SQUALL_JSON_FIELD_MAP"
+            'json: no entity path; pass --json-field-map \'{"entity": "user.id"}\' or set SQUALL_JSON_FIELD_MAP'
         )
     return _text_at(record, json_entity_path, label=f"json: {json_entity_path}")
 

@@ -55,9 +55,7 @@ def run_send(
     report = SendReport(dry_run=send_batch is None)
     started = clock()
     keys: set[str] = set()
-    keyed = key_records(
-        _counted(items, report), record_format=record_format, json_entity_path=json_entity_path
-    )
+    keyed = key_records(_counted(items, report), record_format=record_format, json_entity_path=json_entity_path)
     packed = pack_batches(
         keyed,
         new_batch=new_batch,

@@ -53,9 +53,7 @@ def open_producer(
     has_entity_path = "entitypath" in parse_connection_string(connection_string, case_sensitive_keys=False)
     hub = target.hub or (None if has_entity_path else default_hub)
     if not hub and not has_entity_path:
-        raise SendConfigError(
-            f"no event hub name: pass --hub, set EVENTHUB_NAME or add EntityPath to ${env_var}"
-        )
+        raise SendConfigError(f"no event hub name: pass --hub, set EVENTHUB_NAME or add EntityPath to ${env_var}")
     try:
         return EventHubProducerClient.from_connection_string(
             connection_string, eventhub_name=hub, user_agent=USER_AGENT, retry_total=retries
@@ -68,9 +66,7 @@ def _producer_for_namespace(namespace: str, *, hub: str | None, retries: int) ->
     if not hub:
         raise SendConfigError("no event hub name: pass --hub or set EVENTHUB_NAME")
     if "://" in namespace or "/" in namespace:
-        raise SendConfigError(
-            f"--namespace takes a host name like NAME.servicebus.windows.net, not {namespace!r}"
-        )
+        raise SendConfigError(f"--namespace takes a host name like NAME.servicebus.windows.net, not {namespace!r}")
     from azure.identity import DefaultAzureCredential  # only this auth path needs it
 
     return EventHubProducerClient(

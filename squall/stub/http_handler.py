@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote
 
 from squall.stub import replies
@@ -26,6 +27,31 @@ RECEIVED_ROWS_PATH = "/_stub/received/rows"
 STATS_PATH = "/_stub/stats"
 MAX_BODY_BYTES = 5 * 1024 * 1024
 _KNOWN_PATHS = (TOKEN_PATH, EVENTS_PATH, ASYNC_EVENTS_PATH, RECEIVED_PATH, RECEIVED_ASYNC_PATH, RECEIVED_ROWS_PATH)
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """What the REST endpoints read from a request."""
+
+    authorization: str | None
+    content_type: str | None
+    raw_body: bytes
+    idempotency_key: str | None
+
+    def as_kwargs(self) -> _RestKwargs:
+        return {
+            "authorization": self.authorization,
+            "content_type": self.content_type,
+            "raw_body": self.raw_body,
+            "idempotency_key": self.idempotency_key,
+        }
+
+
+class _RestKwargs(TypedDict):
+    authorization: str | None
+    content_type: str | None
+    raw_body: bytes
+    idempotency_key: str | None
 
 
 class StubHTTPServer(ThreadingHTTPServer):
@@ -55,21 +81,22 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0]
         behaviour = self.server.behaviour
-        request = {
-            "authorization": self.headers.get("Authorization"),
-            "content_type": self.headers.get("Content-Type"),
-            "raw_body": raw_body,
-            "idempotency_key": self.headers.get("Idempotency-Key"),
-        }
+        headers = self.headers
+        request = RestRequest(
+            authorization=headers.get("Authorization"),
+            content_type=headers.get("Content-Type"),
+            raw_body=raw_body,
+            idempotency_key=headers.get("Idempotency-Key"),
+        )
         rowset = ROWSET_PATH.match(path)
         if path == TOKEN_PATH:
             self._send(behaviour.issue_token(raw_body))
         elif path == EVENTS_PATH:
-            self._send(behaviour.accept_event(**request))
+            self._send(behaviour.accept_event(**request.as_kwargs()))
         elif path == ASYNC_EVENTS_PATH:
-            self._send(behaviour.accept_async_events(**request))
+            self._send(behaviour.accept_async_events(**request.as_kwargs()))
         elif rowset is not None:
-            self._send(behaviour.accept_rowset(unquote(rowset["key"]), **request))
+            self._send(behaviour.accept_rowset(unquote(rowset["key"]), **request.as_kwargs()))
         else:
             self._send_unknown(path)
 

@@ -20,12 +20,15 @@ from shared.actions import (
     DestinationUnavailable,
     FailureKind,
     MarketingCloudConfig,
+    MarketingCloudConfigError,
     MarketingCloudDeliverer,
     PlannedAction,
     WebhookDeliverer,
     WebhookDestination,
+    open_action_sender,
     verify_signature,
 )
+from shared.settings import Settings
 from squall.stub import MarketingCloudStub
 
 SECRET = "obviously-fake-webhook-secret-42"
@@ -234,3 +237,35 @@ def test_router_raises_one_whole_batch_error_with_every_destinations_outcomes(re
     assert [o.action for o in raised.value.outcomes] == batch
     assert raised.value.outcomes[1].status is DeliveryStatus.DELIVERED
     assert raised.value.destination == "crm"
+
+
+def test_open_action_sender_builds_one_router_from_settings(receiver: WebhookReceiver) -> None:
+    # GIVEN settings for the Marketing Cloud stub and one loopback webhook
+    with MarketingCloudStub(client_id="wiring-test", client_secret="obviously-fake-wiring") as stub:
+        webhooks = {"crm": {"url": receiver.url, "allow_private": True}}
+        settings = Settings(
+            SFMC_AUTH_BASE_URL=stub.auth_base_url,
+            SFMC_REST_BASE_URL=stub.rest_base_url,
+            SFMC_CLIENT_ID="wiring-test",
+            SFMC_CLIENT_SECRET="obviously-fake-wiring",
+            SQUALL_WEBHOOKS=json.dumps(webhooks),
+            SQUALL_WEBHOOK_SECRETS=json.dumps({"crm": SECRET}),
+        )
+
+        async def scenario() -> tuple[frozenset[str], list[DeliveryOutcome]]:
+            async with open_action_sender(settings) as router:
+                return router.destinations, await router.deliver([webhook_action(1)])
+
+        # WHEN the sender is opened and delivers  THEN it serves both destinations
+        destinations, [outcome] = asyncio.run(scenario())
+    assert destinations == {"sfmc", "crm"}
+    assert outcome.status is DeliveryStatus.DELIVERED
+
+
+def test_open_action_sender_needs_marketing_cloud_or_a_webhook() -> None:
+    async def scenario() -> None:
+        async with open_action_sender(Settings()):
+            pass
+
+    with pytest.raises(MarketingCloudConfigError, match="set SFMC_AUTH_BASE_URL"):
+        asyncio.run(scenario())

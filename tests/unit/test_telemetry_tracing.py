@@ -36,7 +36,7 @@ def test_batch_span_names_partition_sequence_range_and_size(recorded: Recorded) 
     [span] = recorded.finished_spans()
     assert (span.name, span.kind) == ("squall.process_batch", SpanKind.CONSUMER)
     attributes = dict(span.attributes or {})
-    assert attributes["messaging.destination.partition.id"] == "3"
+    assert attributes["messaging.destination.partition.id"] == attributes["squall.partition"] == "3"
     assert (attributes["squall.sequence_number.first"], attributes["squall.sequence_number.last"]) == (40, 42)
     assert attributes["messaging.batch.message_count"] == 3
     assert (attributes["squall.events.in"], attributes["squall.events.dead_lettered"]) == (3, 1)

@@ -1,0 +1,132 @@
+"""Dispatchers: from an event's field value to the group of rules keyed on it, by lookups, not checks.
+
+A dispatcher is a function ``event -> CandidateList | None`` built once per bucket and field:
+
+- ``equals``: rules testing ``field eq "x"`` / ``field in ["x", "y"]`` are grouped by literal; the
+  event's value (text only) is looked up in a dict.
+- ``suffix`` / ``prefix``: rules testing ``ends_with`` / ``starts_with`` are grouped by affix. A
+  suffix that starts with a character found nowhere else in it (``@contoso.com``: the anchor ``@``)
+  is looked up as ``value[value.rfind("@"):]`` — one lookup however many such suffixes there are;
+  other suffixes are looked up by length (``value[-n:]`` for each distinct ``n``). Prefixes mirror
+  this with the anchor at their end (``https:`` -> ``value[: value.find(":") + 1]``).
+
+For a value that is neither text nor absent/null (a number, a list), an affix dispatcher returns its
+rules with their whole conditions, so they fail and are logged exactly as without the index. An
+equality test on such a value is simply false, so equality dispatch returns nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from shared.events.models import Event
+from shared.rules.fields import MISSING, compile_getter, parse_field_path
+
+if TYPE_CHECKING:
+    from shared.rules.index import CandidateList
+
+Dispatcher = Callable[[Event], "CandidateList | None"]
+#: Combinations of affixes one value hits at once, cached per dispatcher.
+MAX_AFFIX_COMBINATIONS = 1024
+
+
+def build_dispatcher(
+    field: str,
+    kind: str,
+    groups: Mapping[str, CandidateList],
+    *,
+    unexpected: CandidateList,
+    merge: Callable[[list[CandidateList]], CandidateList],
+) -> Dispatcher:
+    """The dispatcher of ``kind`` on ``field``; ``unexpected`` is what a non-text value gets, ``merge``
+    combines the groups of several affixes hit by one value."""
+    if kind == "equals":
+        return _equals(field, dict(groups))
+    return _affix(field, kind == "prefix", dict(groups), unexpected, merge)
+
+
+def _equals(field: str, groups: dict[str, CandidateList]) -> Dispatcher:
+    path = parse_field_path(field)
+    if len(path.keys) == 1:
+        key = path.keys[0]
+
+        def attribute_equals(event: Event) -> CandidateList | None:
+            value = event.attributes.get(key)
+            return groups.get(value) if type(value) is str else None
+
+        return attribute_equals
+    read = attrgetter(path.top) if not path.keys else compile_getter(path)
+
+    def field_equals(event: Event) -> CandidateList | None:
+        value = read(event)
+        return groups.get(value) if type(value) is str else None
+
+    return field_equals
+
+
+def _affix(
+    field: str,
+    is_prefix: bool,
+    groups: dict[str, CandidateList],
+    unexpected: CandidateList,
+    merge: Callable[[list[CandidateList]], CandidateList],
+) -> Dispatcher:
+    path = parse_field_path(field)
+    read = attrgetter(path.top) if not path.keys else compile_getter(path)
+    anchored, by_length = _affix_tables(groups, is_prefix=is_prefix)
+    combined: dict[tuple[str, ...], CandidateList] = {}
+
+    def affixes_of(text: str) -> list[str]:
+        found = []
+        for anchor, table in anchored:
+            at = text.find(anchor) if is_prefix else text.rfind(anchor)
+            if at >= 0:
+                piece = text[: at + 1] if is_prefix else text[at:]
+                if piece in table:
+                    found.append(piece)
+        for length, table in by_length:
+            piece = text[:length] if is_prefix else text[-length:]
+            if len(piece) == length and piece in table:
+                found.append(piece)
+        return found
+
+    def affix(event: Event) -> CandidateList | None:
+        value = read(event)
+        if type(value) is not str:
+            return None if value is None or value is MISSING else unexpected
+        found = affixes_of(value)
+        if not found:
+            return None
+        if len(found) == 1:
+            return groups[found[0]]
+        key = tuple(sorted(found))
+        hit = combined.get(key)
+        if hit is None:
+            if len(combined) >= MAX_AFFIX_COMBINATIONS:
+                combined.clear()
+            hit = combined[key] = merge([groups[piece] for piece in key])
+        return hit
+
+    return affix
+
+
+def _affix_tables(
+    groups: Mapping[str, Any], *, is_prefix: bool
+) -> tuple[list[tuple[str, frozenset[str]]], list[tuple[int, frozenset[str]]]]:
+    """Affixes by anchor character (looked up by one find) and the rest by length."""
+    anchored: dict[str, set[str]] = defaultdict(set)
+    by_length: dict[int, set[str]] = defaultdict(set)
+    for affix in groups:
+        anchor = affix[-1] if is_prefix else affix[0]
+        rest = affix[:-1] if is_prefix else affix[1:]
+        if anchor not in rest:
+            anchored[anchor].add(affix)
+        else:
+            by_length[len(affix)].add(affix)
+    return (
+        [(anchor, frozenset(affixes)) for anchor, affixes in anchored.items()],
+        sorted((length, frozenset(affixes)) for length, affixes in by_length.items()),
+    )
