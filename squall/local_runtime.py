@@ -34,6 +34,8 @@ from squall.stub import MarketingCloudStub
 BATCH_SIZE = 100
 #: Partitions the local runtime spreads events over, like the default hub in infra/.
 PARTITIONS = 32
+#: Partitions processed at once, like a few host instances sharing the hub.
+PARTITION_CONCURRENCY = 8
 LOCAL_CLIENT_ID = "squall-local"
 #: Like host.json's retry policy, bounded: the local runtime gives up after this many attempts.
 HOST_RETRY_ATTEMPTS = 20
@@ -84,27 +86,27 @@ def partition_for(key: str | None, partitions: int = PARTITIONS) -> str:
 def batch_raw_events(
     bodies: Iterable[tuple[bytes, str | None]], *, batch_size: int = BATCH_SIZE
 ) -> Iterator[list[RawEvent]]:
-    """Cut (body, partition key) pairs into batches of RawEvents with hub-like provenance."""
+    """Cut (body, partition key) pairs into hub-like batches: each batch holds one partition's
+    events in sequence order, as the Event Hubs trigger delivers them."""
     sequence: dict[str, int] = {}
-    batch: list[RawEvent] = []
+    pending: dict[str, list[RawEvent]] = {}
     for body, key in bodies:
         partition = partition_for(key)
-        sequence[partition] = sequence.get(partition, -1) + 1
+        number = sequence[partition] = sequence.get(partition, -1) + 1
+        batch = pending.setdefault(partition, [])
         batch.append(
             RawEvent(
                 body=body,
                 partition=partition,
                 partition_key=key,
-                sequence_number=sequence[partition],
-                offset=str(sequence[partition]),
+                sequence_number=number,
+                offset=str(number),
                 enqueued_time=datetime.now(UTC),
             )
         )
         if len(batch) >= batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+            yield pending.pop(partition)
+    yield from pending.values()
 
 
 def load_rules(rules_dir: Path) -> list[dict]:
@@ -178,6 +180,41 @@ async def _process_like_the_host(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def _run_partitions_concurrently(
+    batches: Iterable[list[RawEvent]],
+    deps: PipelineDeps,
+    total: BatchReport,
+    source: SourceOption | None,
+    on_batch: Callable[[BatchReport], None] | None,
+) -> int:
+    """Like host instances owning partitions: each partition's batches run in order, up to
+    PARTITION_CONCURRENCY partitions at once."""
+    queues: dict[str, asyncio.Queue[list[RawEvent] | None]] = {}
+    workers: list[asyncio.Task[None]] = []
+    slots = asyncio.Semaphore(PARTITION_CONCURRENCY)
+    count = 0
+
+    async def own_partition(queue: asyncio.Queue[list[RawEvent] | None]) -> None:
+        while (batch := await queue.get()) is not None:
+            async with slots:
+                report = await _process_like_the_host(batch, deps, total, source)
+            total.__iadd__(report)
+            if on_batch is not None:
+                on_batch(report)
+
+    for batch in batches:
+        partition = batch[0].partition or "0"
+        if partition not in queues:
+            queues[partition] = asyncio.Queue(maxsize=4)  # backpressure on the generator
+            workers.append(asyncio.create_task(own_partition(queues[partition])))
+        await queues[partition].put(batch)
+        count += 1
+    for queue in queues.values():
+        await queue.put(None)
+    await asyncio.gather(*workers)
+    return count
+
+
 async def _run_batches(
     batches: Iterable[list[RawEvent]],
     rules: list[dict],
@@ -199,15 +236,9 @@ async def _run_batches(
     if sender is not None:
         pipeline.exit_stack.push_async_exit(sender.__aexit__)
     total = BatchReport()
-    count = 0
     started = time.perf_counter()
     try:
-        for batch in batches:
-            report = await _process_like_the_host(batch, pipeline.deps, total, source)
-            total += report
-            count += 1
-            if on_batch is not None:
-                on_batch(report)
+        count = await _run_partitions_concurrently(batches, pipeline.deps, total, source, on_batch)
     finally:
         await pipeline.aclose()
     total.elapsed_s = time.perf_counter() - started

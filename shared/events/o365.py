@@ -146,7 +146,7 @@ def _add_derived_attributes(attributes: dict[str, Any], workload: str, operation
             status = normalize_result_status(get("ResultStatus"))
     elif status is not None:
         status = normalize_result_status(status)
-    user = _USER_TYPES.get(user_type, str(user_type)) if type(user_type) is int else None
+    user = (_USER_TYPES.get(user_type) or str(user_type)) if type(user_type) is int else None
     attributes["workload"] = workload
     attributes["operation"] = operation
     attributes["record_type"] = record_type if type(record_type) is int else None

@@ -73,6 +73,9 @@ class Bucket:
         self._combined: dict[tuple[CandidateList, ...], CandidateList] = {}
         #: The candidates when they do not depend on the event (nothing to dispatch on), else None.
         self.fixed: CandidateList | None = None if dispatchers else self._always
+        if len(dispatchers) == 1:  # the commonest shape: one lookup, no loop
+            only, always = dispatchers[0], self._always
+            self.select = lambda event: only(event) or always  # type: ignore[method-assign]
 
     def select(self, event: Event) -> CandidateList:
         found: CandidateList | None = None

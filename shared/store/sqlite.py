@@ -312,6 +312,8 @@ class SqliteStore:
         try:
             self._db = sqlite3.connect(target, isolation_level="DEFERRED", check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: durable against a crashed process (what replays are about), fsync at checkpoints.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             _add_due_at(self._db)

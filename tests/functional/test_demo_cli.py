@@ -89,3 +89,19 @@ def test_run_reads_stdin_and_refuses_a_missing_file() -> None:
     result = squall("run", "--events", "-", "--json", stdin="{broken\n")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["events_dead_lettered"] == 1
+
+
+def test_demo_under_injected_faults_loses_nothing_and_sends_nothing_twice() -> None:
+    # GIVEN a stub failing 30% of requests, throttling 10% and expiring tokens every 2 s
+    result = squall(
+        "demo", "--events", "2000", "--seed", "11", "--json",
+        "--stub-error-rate", "0.3", "--stub-throttle-rate", "0.1", "--stub-token-ttl", "2",
+    )  # fmt: skip
+    # THEN every planned action was delivered once or dead-lettered with a reason
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["actions_planned"] > 0
+    assert report["actions_planned"] == report["actions_delivered"] + report["actions_dead_lettered"]
+    assert report["stub_duplicates"] == 0
+    assert report["stub_received"] == report["actions_delivered"]
+    assert sum(report["dead_letter_reasons"].values()) == report["actions_dead_lettered"]
