@@ -139,7 +139,8 @@ async def _deliver_chunk(
     except DestinationUnavailable as exc:
         failure = exc
         outcomes = list(getattr(exc, "outcomes", ()))
-    settled = await _record(outcomes, todo, dedupe, report, letters, ttl_s)
+    # When the destination is down for everyone, retryable failures stay in the outbox for the replay.
+    settled = await _record(outcomes, todo, dedupe, report, letters, ttl_s, keep_retryable=failure is not None)
     await states.complete_outbox(settled)
     if failure is not None:
         raise BatchRetryRequired(str(failure), retry_after=failure.retry_after) from failure
@@ -152,13 +153,15 @@ async def _record(
     report: BatchReport,
     letters: list[DeadLetter],
     ttl_s: int,
+    *,
+    keep_retryable: bool = False,
 ) -> list[OutboxEntry]:
     delivered = [o.action.key for o in outcomes if o.status is DeliveryStatus.DELIVERED]
     await dedupe.remember([ACTION_KEY_PREFIX + key for key in delivered], ttl_s=ttl_s)
     report.actions_delivered += len(delivered)
     settled = [todo[key] for key in delivered if key in todo]
     for outcome in outcomes:
-        if outcome.status is DeliveryStatus.FAILED:
+        if outcome.status is DeliveryStatus.FAILED and not (keep_retryable and outcome.retryable):
             report.actions_failed += 1
             letters.append(_failed_action_letter(outcome))
             if outcome.action.key in todo:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.actions.models import DeliveryOutcome, DeliveryStatus, PlannedAction
+from shared.actions.errors import DestinationUnavailable
+from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
 from shared.rules import CompiledRuleSet
 
 
@@ -19,12 +20,35 @@ class RecordingSender:
         outcomes = []
         for action in actions:
             if action.rule_id in self.fail_rules:
-                outcomes.append(
-                    DeliveryOutcome(action, DeliveryStatus.FAILED, 1, reason="permanent: 400 test")
-                )
+                outcomes.append(DeliveryOutcome(action, DeliveryStatus.FAILED, 1, reason="permanent: 400 test"))
             else:
                 self.sent.append(action)
                 outcomes.append(DeliveryOutcome(action, DeliveryStatus.DELIVERED, 1))
+        return outcomes
+
+
+class DownAfterSender:
+    """Delivers the first ``up_for`` actions, then the destination is down for everyone: the rest
+    fail as retryable and the call raises ``DestinationUnavailable`` carrying every outcome."""
+
+    def __init__(self, *, up_for: int) -> None:
+        self.sent: list[PlannedAction] = []
+        self.up_for = up_for
+
+    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+        outcomes = []
+        for action in actions:
+            if len(self.sent) < self.up_for:
+                self.sent.append(action)
+                outcomes.append(DeliveryOutcome(action, DeliveryStatus.DELIVERED, 1))
+            else:
+                outcomes.append(
+                    DeliveryOutcome(
+                        action, DeliveryStatus.FAILED, 1, reason="circuit open", failure=FailureKind.CIRCUIT_OPEN
+                    )
+                )
+        if len(self.sent) < len(actions):
+            raise DestinationUnavailable("sfmc is down", destination="sfmc", retry_after=30, outcomes=outcomes)
         return outcomes
 
 

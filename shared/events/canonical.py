@@ -87,7 +87,7 @@ def assemble_event(
     provenance: Provenance,
 ) -> Event:
     """An Event from values the caller has already checked (see ``build_event`` for the checks)."""
-    values = {
+    values: dict[str, Any] = {
         "id": event_id,
         "source": source,
         "type": event_type,

@@ -118,7 +118,7 @@ def _normalize_record(record: object, options: NormalizeOptions, provenance: Pro
     """An Event, or the rejection reason for this record."""
     if type(record) is not dict:
         return f"expected a JSON object, got {json_type_name(record)}"
-    fmt = options.source
+    fmt: str = options.source
     if fmt == "auto":  # O365's signature inline: the commonest record skips the detector's call
         o365 = "Workload" in record and "Operation" in record and "CreationTime" in record
         fmt = "o365" if o365 else detect_record_format(record)

@@ -10,10 +10,10 @@ import pytest
 
 from shared.events import NormalizeOptions
 from shared.events.models import RawEvent
-from shared.pipeline import PipelineDeps, process_batch
+from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch
 from shared.rules import compile_ruleset, validate_rules
 from shared.store.sqlite import SqliteStore
-from tests.fakes import FixedRuleSource, RecordingSender
+from tests.fakes import DownAfterSender, FixedRuleSource, RecordingSender
 
 RULES = [
     {
@@ -84,9 +84,7 @@ def test_counts_add_up_and_bad_input_is_dead_lettered_with_provenance(store: Sql
         raw(record("a", "u1", "Copilot", "CopilotInteraction"), 0),
         raw(b"{not json", 1),
         raw(
-            json.dumps(
-                {"Workload": "Exchange", "Operation": "Send", "CreationTime": "2026-11-20T10:00:00"}
-            ).encode(),
+            json.dumps({"Workload": "Exchange", "Operation": "Send", "CreationTime": "2026-11-20T10:00:00"}).encode(),
             2,
         ),
         raw(b"[" + b" " * (1024 * 1024 + 10) + b"]", 3),
@@ -116,9 +114,7 @@ def test_cooldown_state_is_written_once_per_entity_and_suppresses_repeat(store: 
     assert (report.state_reads, report.state_writes) == (1, 1)
     # AND a later batch for the same user is still inside the cool-down
     asyncio.run(
-        process_batch(
-            [raw(record("c9", "u1", "Copilot", "CopilotInteraction", minute=30), 9)], deps_for(store, sender)
-        )
+        process_batch([raw(record("c9", "u1", "Copilot", "CopilotInteraction", minute=30), 9)], deps_for(store, sender))
     )
     assert len(sender.sent) == 1
 
@@ -180,3 +176,23 @@ def test_message_property_and_batch_option_override_the_configured_format(store:
     # normalizes: the message's own property wins over the batch option
     forced_o365 = asyncio.run(process_batch([plain, forced], deps, source="o365"))
     assert (forced_o365.events_normalized, forced_o365.events_dead_lettered) == (1, 1)
+
+
+def test_destination_down_for_everyone_raises_for_a_replay_that_sends_only_the_rest(store: SqliteStore) -> None:
+    # GIVEN ten matching events and a destination that goes down after three deliveries
+    batch = [raw(record(f"dn{i}", f"u{i}", "MicrosoftTeams", "TeamCreated"), i) for i in range(10)]
+    down = DownAfterSender(up_for=3)
+    # WHEN the batch is processed
+    with pytest.raises(BatchRetryRequired) as raised:
+        asyncio.run(process_batch(batch, deps_for(store, down)))
+    # THEN the host is told to replay it, with the destination's hint and this attempt's counts
+    assert raised.value.retry_after == 30
+    assert raised.value.report is not None and raised.value.report.actions_delivered == 3
+    assert asyncio.run(store.deadletters.list()) == []  # nothing parked: it can still succeed
+    # WHEN the host replays the batch once the destination is back
+    sender = RecordingSender()
+    replay = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    # THEN only the seven undelivered actions are sent, and the outbox is empty
+    assert sorted(a.contact_key for a in sender.sent) == [f"u{i}" for i in range(3, 10)]
+    assert (replay.events_duplicate, replay.actions_delivered) == (10, 7)
+    assert asyncio.run(store.states.pending_outbox()) == []
