@@ -4,8 +4,9 @@
 #   export SFMC_AUTH_BASE_URL=... SFMC_REST_BASE_URL=... SFMC_CLIENT_ID=... SFMC_CLIENT_SECRET=...
 #   infra/deploy.sh --env-name dev --location swedencentral [--what-if]
 #
-# The Marketing Cloud client secret is read from the environment and handed to `az` in a temporary
-# parameters file readable only by you (never on a command line); it ends up in Key Vault only.
+# The secrets (SFMC_CLIENT_SECRET, SQUALL_WEBHOOK_SECRETS) are read from the environment and handed
+# to `az` in a temporary parameters file readable only by you (never on a command line); they end up
+# in Key Vault only.
 set -euo pipefail
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +29,11 @@ Options:
 
 Environment (required, also for --what-if):
   SFMC_AUTH_BASE_URL, SFMC_REST_BASE_URL, SFMC_CLIENT_ID, SFMC_CLIENT_SECRET
-  SFMC_ACCOUNT_ID (optional)
+Environment (optional; unset or empty keeps the main.bicep default):
+  SFMC_ACCOUNT_ID          business unit MID
+  SFMC_JOURNEY_ENTRY_MODE  sync (default) or async
+  SQUALL_WEBHOOKS          JSON object of webhook destinations by name (no secrets)
+  SQUALL_WEBHOOK_SECRETS   JSON object of signing secrets by webhook name (stored in Key Vault)
 
 Publishing uses Azure Functions Core Tools (`func azure functionapp publish`) when installed,
 otherwise `az functionapp deployment source config-zip --build-remote true`.
@@ -72,6 +77,10 @@ done
 for name in SFMC_AUTH_BASE_URL SFMC_REST_BASE_URL SFMC_CLIENT_ID SFMC_CLIENT_SECRET; do
   [[ -n "${!name:-}" ]] || fail "environment variable ${name} is required (Marketing Cloud installed package)"
 done
+case "${SFMC_JOURNEY_ENTRY_MODE:-sync}" in
+  sync | async) ;;
+  *) fail "SFMC_JOURNEY_ENTRY_MODE must be sync or async" ;;
+esac
 command -v az >/dev/null || fail "the Azure CLI (az) is required: https://aka.ms/azure-cli"
 command -v python3 >/dev/null || fail "python3 is required"
 
@@ -85,6 +94,24 @@ ENV_NAME="${env_name}" LOCATION="${location}" SENDER_PRINCIPAL_ID="${sender_prin
   python3 - "${params_file}" <<'PY'
 import json, os, sys
 
+def json_object(name: str, *, secret: bool) -> dict:
+    """The JSON object in environment variable `name` ({} when unset); never echoes a secret."""
+    text = os.environ.get(name, "")
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError as exc:
+        detail = "" if secret else f": {exc.msg} at line {exc.lineno} column {exc.colno}"
+        sys.exit(f"deploy.sh: {name} is not valid JSON{detail}")
+    if not isinstance(value, dict):
+        sys.exit(f"deploy.sh: {name} must be a JSON object keyed by webhook name")
+    return value
+
+webhooks = json_object("SQUALL_WEBHOOKS", secret=False)
+webhook_secrets = json_object("SQUALL_WEBHOOK_SECRETS", secret=True)
+unsigned = sorted(name for name in webhooks if not webhook_secrets.get(name))
+if unsigned:
+    sys.exit(f"deploy.sh: SQUALL_WEBHOOK_SECRETS has no signing secret for {', '.join(unsigned)}")
+
 values = {
     "environmentName": os.environ["ENV_NAME"],
     "location": os.environ["LOCATION"],
@@ -95,6 +122,13 @@ values = {
     "sfmcClientSecret": os.environ["SFMC_CLIENT_SECRET"],
     "sfmcAccountId": os.environ.get("SFMC_ACCOUNT_ID", ""),
 }
+# Optional: absent means the main.bicep default (sync, no webhooks, '{}' stored in Key Vault).
+optional = {
+    "sfmcJourneyEntryMode": "SFMC_JOURNEY_ENTRY_MODE",
+    "webhooks": "SQUALL_WEBHOOKS",
+    "webhookSecrets": "SQUALL_WEBHOOK_SECRETS",
+}
+values |= {key: os.environ[name] for key, name in optional.items() if os.environ.get(name)}
 document = {
     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
     "contentVersion": "1.0.0.0",

@@ -133,6 +133,22 @@ param sfmcClientSecret string
 @description('Marketing Cloud business unit MID; empty for the installed package default.')
 param sfmcAccountId string = ''
 
+@description('Journey entries one per call (`sync`) or up to 100 per async batch call (`async`) (SFMC_JOURNEY_ENTRY_MODE).')
+@allowed([
+  'sync'
+  'async'
+])
+param sfmcJourneyEntryMode string = 'sync'
+
+// --- Signed webhooks -----------------------------------------------------------------------------
+
+@description('JSON object of webhook destinations by name, e.g. {"crm": {"url": "https://..."}} (SQUALL_WEBHOOKS); no secrets here; empty for none.')
+param webhooks string = ''
+
+@description('JSON object of webhook signing secrets by name, e.g. {"crm": "..."} (SQUALL_WEBHOOK_SECRETS); stored in Key Vault only; empty for none.')
+@secure()
+param webhookSecrets string = ''
+
 // --- Names ---------------------------------------------------------------------------------------
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -145,6 +161,7 @@ var cosmosDatabaseName = 'squall'
 var deadLetterContainerName = 'deadletter'
 var deploymentContainerName = 'app-package'
 var sfmcClientSecretName = 'sfmc-client-secret'
+var webhookSecretsName = 'squall-webhook-secrets'
 
 // --- Resources -----------------------------------------------------------------------------------
 
@@ -213,6 +230,9 @@ module keyVault './app/keyvault.bicep' = {
     tags: tags
     sfmcClientSecretName: sfmcClientSecretName
     sfmcClientSecret: sfmcClientSecret
+    webhookSecretsName: webhookSecretsName
+    // An empty JSON object when there are none, so the app's Key Vault reference always resolves.
+    webhookSecrets: empty(webhookSecrets) ? '{}' : webhookSecrets
   }
 }
 
@@ -264,6 +284,9 @@ module api './app/api.bicep' = {
     sfmcRestBaseUrl: sfmcRestBaseUrl
     sfmcClientId: sfmcClientId
     sfmcAccountId: sfmcAccountId
+    sfmcJourneyEntryMode: sfmcJourneyEntryMode
+    webhooks: webhooks
+    webhookSecretsUri: keyVault.outputs.webhookSecretsUri
     ruleset: ruleset
     eventFormat: eventFormat
     jsonFieldMap: jsonFieldMap

@@ -1,6 +1,7 @@
 // Flex Consumption plan and the Python 3.11 Function App. `squallSettings` sets every setting of
 // shared/settings.py; `hostSettings` wires the Functions host's identity-based connections to the
-// user-assigned identity. No key or connection string anywhere: the one secret is a Key Vault reference.
+// user-assigned identity. No key or connection string anywhere: the two secrets (SFMC_CLIENT_SECRET,
+// SQUALL_WEBHOOK_SECRETS) are Key Vault references.
 
 @description('Name of the Function App.')
 @minLength(2)
@@ -88,6 +89,19 @@ param sfmcClientId string
 @description('Marketing Cloud business unit MID; empty for the package default.')
 param sfmcAccountId string
 
+@description('Journey entries one per call (sync) or up to 100 per async batch call (async).')
+@allowed([
+  'sync'
+  'async'
+])
+param sfmcJourneyEntryMode string
+
+@description('JSON object of webhook destinations by name (no secrets); may be empty.')
+param webhooks string
+
+@description('Versionless URI of the Key Vault secret holding the webhook signing secrets (a JSON object).')
+param webhookSecretsUri string
+
 @description('Name of the rule set to run.')
 param ruleset string
 
@@ -100,8 +114,8 @@ param jsonFieldMap string
 @description('Seconds processed event ids and delivered action keys are remembered.')
 param dedupeTtlSeconds int
 
-// Every setting of shared/settings.py, by its env var name, except COSMOS_KEY (local emulators only:
-// in Azure the identity is used). tests/infra/test_settings_contract.py fails when this object, the
+// Every setting of shared/settings.py, by its env var name, except COSMOS_KEY and
+// DEADLETTER_CONNECTION_STRING (local emulators only: in Azure the identity is used). tests/infra/test_settings_contract.py fails when this object, the
 // Settings model, local.settings.json.example and the README table drift apart.
 var squallSettings = [
   { name: 'EVENTHUB__fullyQualifiedNamespace', value: eventHubFullyQualifiedNamespace }
@@ -126,6 +140,9 @@ var squallSettings = [
   { name: 'SFMC_CLIENT_ID', value: sfmcClientId }
   { name: 'SFMC_CLIENT_SECRET', value: '@Microsoft.KeyVault(SecretUri=${sfmcClientSecretUri})' }
   { name: 'SFMC_ACCOUNT_ID', value: sfmcAccountId }
+  { name: 'SFMC_JOURNEY_ENTRY_MODE', value: sfmcJourneyEntryMode }
+  { name: 'SQUALL_WEBHOOKS', value: webhooks }
+  { name: 'SQUALL_WEBHOOK_SECRETS', value: '@Microsoft.KeyVault(SecretUri=${webhookSecretsUri})' }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
 ]
 

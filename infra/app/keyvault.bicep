@@ -1,5 +1,6 @@
-// Key Vault (RBAC authorization, no access policies) holding the Marketing Cloud client secret.
-// The Function App reads it through a Key Vault reference resolved with its user-assigned identity.
+// Key Vault (RBAC authorization, no access policies) holding the Marketing Cloud client secret and
+// the webhook signing secrets. The Function App reads both through Key Vault references resolved
+// with its user-assigned identity.
 
 @description('Name of the Key Vault (3-24 letters, digits and hyphens).')
 @minLength(3)
@@ -21,6 +22,16 @@ param sfmcClientSecretName string
 @secure()
 @minLength(1)
 param sfmcClientSecret string
+
+@description('Name of the secret that holds the webhook signing secrets (a JSON object by webhook name).')
+@minLength(1)
+@maxLength(127)
+param webhookSecretsName string
+
+@description('Webhook signing secrets, a JSON object by webhook name (`{}` for none). Stored in the vault, never in app settings or outputs.')
+@secure()
+@minLength(2)
+param webhookSecrets string
 
 @description('Days a deleted vault or secret can be recovered.')
 @minValue(7)
@@ -64,6 +75,21 @@ resource sfmcClientSecretEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = 
   }
 }
 
+resource webhookSecretsEntry 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  //checkov:skip=CKV_AZURE_41: the signing secrets are shared with each webhook receiver and rotated with it; an expiry here would stop delivery silently. Rotate by redeploying with the new secrets
+  parent: vault
+  name: webhookSecretsName
+  properties: {
+    value: webhookSecrets
+    contentType: 'application/json'
+    attributes: {
+      enabled: true
+    }
+  }
+}
+
 output name string = vault.name
 // The secret's URI without a version: the reference follows rotations. It is an address, not a value.
 output sfmcClientSecretUri string = sfmcClientSecretEntry.properties.secretUri
+// Same for the webhook signing secrets (SQUALL_WEBHOOK_SECRETS).
+output webhookSecretsUri string = webhookSecretsEntry.properties.secretUri

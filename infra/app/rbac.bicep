@@ -5,7 +5,7 @@
 // |-------------------------------------|----------------------|------------------------------------------|
 // | Azure Event Hubs Data Receiver      | the usage-events hub | the Event Hubs trigger reads the hub     |
 // | Storage Blob Data Owner             | storage account      | checkpoints, app package, dead letters   |
-// | Key Vault Secrets User              | Key Vault            | resolve the SFMC_CLIENT_SECRET reference |
+// | Key Vault Secrets User              | Key Vault            | resolve both Key Vault references        |
 // | Monitoring Metrics Publisher        | Application Insights | telemetry with local auth disabled       |
 // | Cosmos DB Built-in Data Contributor | database `squall`    | rules, state, outbox, dedupe             |
 // | Azure Event Hubs Data Sender        | the usage-events hub | optional producer (senderPrincipalId)    |

@@ -16,6 +16,7 @@ from shared.rules.index import CandidateList, RuleIndex
 from shared.rules.matches import RuleMatch
 from shared.rules.models import ActionSpec, RuleDefinition
 from shared.rules.programs import RuleProgram, build_program, index_type_patterns
+from shared.rules.rule_state import peek_slot
 from shared.rules.state_fields import event_filter
 from shared.rules.stateful_evaluation import StatefulEvaluator, StateView, log_condition_failure
 from shared.rules.stateful_lint import lint_stateful_rules
@@ -179,6 +180,14 @@ class CompiledRuleSet:
     def state_value(self, field: str, state: EntityState | None, at: datetime) -> object:
         """What a ``state.<rule id>[.<part>]`` condition field reads for ``state`` at ``at``."""
         return StateView(self._stateful.programs, state, at).read(parse_field_path(field))
+
+    def rule_slot(self, rule_id: str, state: EntityState | None) -> dict[str, object] | None:
+        """What a window, sequence, absence or machine rule keeps for ``state``'s entity (read only;
+        layouts in windows.py, sequences.py, absence.py, machines.py), or ``None``."""
+        program = self._stateful.programs.get(rule_id)
+        if state is None or program is None or program.pattern is None:
+            return None
+        return peek_slot(state, rule_id, program.pattern.fingerprint)
 
     def _take_cooldown(self, rule: CompiledRule, event: Event, state: EntityState | None) -> bool:
         """Whether ``rule`` may fire now; if so, start its cool-down in ``state``."""

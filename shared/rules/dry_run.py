@@ -11,12 +11,17 @@ keys and contact keys are reported — no delivery, no store. Deadlines (absence
 ``ruleset.fire_due(state, now)`` before each event and once at the end:
 
 - ``clock="event"``: now is the latest event time seen (it never goes back); the end is the last
-  event time plus the longest duration any rule waits, so every pending deadline is decided.
+  event time plus the longest absence wait (``within`` + ``allowed_lateness``), so every pending
+  deadline is decided.
 - ``clock="wall"``: now is the real time (``wall_clock()``), before each event and at the end.
+
+Like the timer, only entities whose ``state.due_at`` has passed are handed to ``fire_due``. Each
+firing's ``time`` is in event time (``RuleMatch.fired_at``: an absence's deadline), whatever the clock.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +45,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class DryRunFiring:
-    """One rule fired for one entity: when (on the run's clock) and what would have been planned.
+    """One rule fired for one entity: when (event time) and what would have been planned.
 
     ``trigger`` is ``event`` (the event itself matched) or ``deadline`` (fired by the clock, e.g. an
     absence). ``action_key``/``contact_key`` are ``None`` when the action could not be planned;
@@ -108,6 +113,7 @@ class DryRun:
         self._wall_clock = wall_clock
         self._fire_due = getattr(ruleset, "fire_due", None)
         self._states: dict[str, EntityState] = {}
+        self._due: list[tuple[datetime, str]] = []  # (due_at, entity), a heap; stale entries are skipped
         self._seen_ids: set[str] = set()
         self._now: datetime | None = None
         self.report = DryRunReport(clock=clock, deadlines_supported=self._fire_due is not None)
@@ -126,13 +132,13 @@ class DryRun:
             self.report.duplicates += 1
             return
         self._seen_ids.add(event.id)
-        now = self._advance(event.time)
-        self._fire_deadlines(now)
+        self._fire_deadlines(self._advance(event.time))
         state = self._states.get(event.entity)
         if state is None:
             state = self._states[event.entity] = EntityState(entity=event.entity)
         matches = self._ruleset.evaluate(event, state)
-        self._record(matches, default_time=event.time if self._clock == "event" else now, trigger="event")
+        self._schedule(state)
+        self._record(matches, trigger="event")
 
     def finish(self) -> DryRunReport:
         """Fire what is still due: at the end of the horizon (event clock) or now (wall clock)."""
@@ -155,22 +161,34 @@ class DryRun:
             self._now = event_time
         return self._now
 
+    def _schedule(self, state: EntityState) -> None:
+        """Remember when the entity is next due (the store's ``due_at`` index, in memory)."""
+        due_at = getattr(state, "due_at", None)
+        if due_at is not None:
+            heapq.heappush(self._due, (due_at, state.entity))
+
     def _fire_deadlines(self, now: datetime) -> None:
+        """What the timer does: fire the entities due by ``now``, earliest first."""
         if self._fire_due is None:
             return
-        for entity in sorted(self._states):
-            matches = self._fire_due(self._states[entity], now)
+        while self._due and self._due[0][0] <= now:
+            due_at, entity = heapq.heappop(self._due)
+            state = self._states[entity]
+            if getattr(state, "due_at", None) != due_at:
+                continue  # rescheduled or cancelled since
+            matches = self._fire_due(state, now)
+            self._schedule(state)
             if matches:
-                self._record(matches, default_time=now, trigger="deadline")
+                self._record(matches, trigger="deadline")
 
-    def _record(self, matches: Sequence[RuleMatch], *, default_time: datetime, trigger: str) -> None:
+    def _record(self, matches: Sequence[RuleMatch], *, trigger: str) -> None:
         if not matches:
             return
         planned = plan_actions(matches)
         for action, match in zip(planned.actions, _planned_matches(matches, planned), strict=True):
             self.report.firings.append(
                 DryRunFiring(
-                    time=match_time(match, default_time, trigger=trigger),
+                    time=match_time(match),
                     rule_id=action.rule_id,
                     entity=action.entity,
                     event_id=action.event_id,
@@ -183,7 +201,7 @@ class DryRun:
             match = failure.match
             self.report.firings.append(
                 DryRunFiring(
-                    time=match_time(match, default_time, trigger=trigger),
+                    time=match_time(match),
                     rule_id=match.rule_id,
                     entity=match.entity,
                     event_id=match.event.id,

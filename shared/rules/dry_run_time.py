@@ -4,47 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
-from pydantic import BaseModel
-
-from shared.rules.compiler import RuleMatch
+from shared.rules.matches import RuleMatch
 from shared.rules.models import RuleDefinition
-
-_NOT_WAITS = frozenset({"cooldown"})  # a cool-down delays nothing: it only suppresses
 
 
 def longest_wait(definitions: Iterable[RuleDefinition]) -> timedelta:
-    """The longest duration any rule waits for (windows, ``within``, absences); zero when none do."""
-    longest = timedelta(0)
-    for definition in definitions:
-        for name, value in _fields(definition):
-            if name not in _NOT_WAITS:
-                longest = max(longest, _longest_in(value))
-    return longest
+    """How long after an event a deadline can still fire: the longest absence ``within`` plus its
+    ``allowed_lateness`` (deadlines fire that much after they are due); zero without absences."""
+    waits = [
+        definition.absence.within + (definition.allowed_lateness or timedelta(0))
+        for definition in definitions
+        if definition.absence is not None
+    ]
+    return max(waits, default=timedelta(0))
 
 
-def _fields(model: BaseModel) -> list[tuple[str, Any]]:
-    return [(name, getattr(model, name)) for name in type(model).model_fields]
-
-
-def _longest_in(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, BaseModel):
-        return max((_longest_in(item) for _, item in _fields(value)), default=timedelta(0))
-    if isinstance(value, list | tuple):
-        return max((_longest_in(item) for item in value), default=timedelta(0))
-    if isinstance(value, dict):
-        return max((_longest_in(item) for item in value.values()), default=timedelta(0))
-    return timedelta(0)
-
-
-def match_time(match: RuleMatch, default: datetime, *, trigger: str) -> datetime:
-    """When a match fired: the deadline it carries (deadline firings), else ``default``."""
-    if trigger == "deadline":
-        for name in ("fired_at", "deadline", "time"):
-            value = getattr(match, name, None)
-            if isinstance(value, datetime):
-                return value
-    return default
+def match_time(match: RuleMatch) -> datetime:
+    """When a match fired, in event time: ``fired_at`` when the engine gives it (an absence's
+    deadline, a stateful rule's event time), else the event's own time."""
+    return match.fired_at if match.fired_at is not None else match.event.time

@@ -6,20 +6,23 @@
     explanation.to_json()
 
 The engine itself decides ``fired``: the rules are compiled and evaluated on a copy of the state,
-so the explanation's verdict is what the pipeline would do. The per-node tree is computed with the
-same operator table; the state given is never modified.
+so the verdict is what the pipeline would do (windows, sequences, machines and suppression
+included). A second evaluation without the suppression entries tells "suppressed" from "did not
+match". The per-node tree uses the same operator table; ``state.`` fields are read from the state
+as the engine left it after the event (what rules of lower priority than a machine or window see).
+The state given is never modified.
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from shared.events.models import Event
-from shared.rules.compiler import CompiledRuleSet, compile_ruleset
-from shared.rules.cooldown import last_fired
-from shared.rules.explain_conditions import explain_condition
+from shared.rules.compiler import CompiledRule, CompiledRuleSet, compile_ruleset
+from shared.rules.cooldown import COOLDOWNS_KEY, last_fired
+from shared.rules.explain_conditions import FieldReader, explain_condition, field_reader
 from shared.rules.explain_models import (
     ConditionExplanation,
     CooldownExplanation,
@@ -30,14 +33,40 @@ from shared.rules.explain_models import (
 from shared.rules.explain_state import explain_stateful_parts
 from shared.rules.explain_values import format_duration
 from shared.rules.models import RuleDefinition
+from shared.rules.programs import index_type_patterns
+from shared.rules.stateful import type_matches as any_type_matches
+from shared.rules.suppression import FIRED_KEY, HELD_KEY
 from shared.rules.templates import format_datetime
 from shared.store.models import EntityState
 
-log = logging.getLogger(__name__)
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One event through the engine: the states around it and what fired (with and without suppression)."""
+
+    ruleset: CompiledRuleSet
+    event: Event
+    before: EntityState
+    after: EntityState
+    fired: frozenset[str]
+    read: FieldReader
+    state: EntityState | None
+
+    def fires_unsuppressed(self, rule_id: str) -> bool:
+        """Whether ``rule_id`` fires when its own cool-down, rate and re-arm entries are forgotten."""
+        state = _copy(self.state, self.event.entity)
+        cooldowns, fired, held = (state.data.get(key) for key in (COOLDOWNS_KEY, FIRED_KEY, HELD_KEY))
+        for table in (cooldowns, fired):
+            if isinstance(table, dict):
+                table.pop(rule_id, None)
+        if isinstance(held, list):
+            state.data[HELD_KEY] = [item for item in held if item != rule_id]
+        return any(match.rule_id == rule_id for match in self.ruleset.evaluate(self.event, state))
 
 
 def explain_rule(rule: RuleDefinition, event: Event, state: EntityState | None) -> RuleExplanation:
-    """Explain one rule on its own (no other rule can stop it)."""
+    """Explain one rule on its own (no other rule can stop it). A rule that reads another rule's
+    ``state.`` needs the whole set: use ``explain_rules(rules, ..., only=rule.id)``."""
     return explain_rules([rule], event, state)[0]
 
 
@@ -46,49 +75,73 @@ def explain_rules(
     event: Event,
     state: EntityState | None,
     *,
+    only: str | None = None,
     ruleset: CompiledRuleSet | None = None,
 ) -> list[RuleExplanation]:
-    """Explain every rule of a set for ``event``, highest priority first (the engine's order)."""
+    """Explain the rules of a set for ``event`` (all, or the one with id ``only``), in engine order.
+
+    Raises ``InvalidRuleSet`` when the rules cannot be compiled together (see ``compile_ruleset``).
+    """
     ordered = sorted(rules, key=lambda rule: (-rule.priority, rule.id))
-    fired = engine_firings(ruleset or compile_ruleset(ordered), event, state)
+    run = _run_engine(ruleset or compile_ruleset(ordered), event, state)
+    compiled = {rule.id: rule for rule in run.ruleset.rules}
     stopper: str | None = None
     explanations: list[RuleExplanation] = []
     for rule in ordered:
-        explanation = _explain_one(rule, event, state, fired=rule.id in fired, stopped_by=stopper)
-        explanations.append(explanation)
-        if explanation.fired and rule.stop_after_match and stopper is None:
+        if only is None or rule.id == only:
+            explanations.append(_explain_one(rule, compiled.get(rule.id), run, stopped_by=stopper))
+        if stopper is None and rule.stop_after_match and rule.id in run.fired:
             stopper = rule.id
     return explanations
 
 
-def engine_firings(ruleset: CompiledRuleSet, event: Event, state: EntityState | None) -> list[str]:
-    """The ids the engine fires for ``event`` on a copy of ``state`` (a fresh one when ``None``)."""
-    working = EntityState(
-        entity=event.entity,
-        data=copy.deepcopy(state.data) if state is not None else {},
-        etag=state.etag if state is not None else None,
-    )
-    return [match.rule_id for match in ruleset.evaluate(event, working)]
+def _run_engine(ruleset: CompiledRuleSet, event: Event, state: EntityState | None) -> _Run:
+    before = _copy(state, event.entity)
+    after = _copy(state, event.entity)
+    fired = frozenset(match.rule_id for match in ruleset.evaluate(event, after))
+    read = field_reader(event, lambda text: ruleset.state_value(text, after, event.time))
+    return _Run(ruleset, event, before, after, fired, read, state)
+
+
+def _copy(state: EntityState | None, entity: str) -> EntityState:
+    if state is None:
+        return EntityState(entity=entity)
+    return EntityState(entity=state.entity, data=copy.deepcopy(state.data), etag=state.etag, due_at=state.due_at)
 
 
 def _explain_one(
-    rule: RuleDefinition, event: Event, state: EntityState | None, *, fired: bool, stopped_by: str | None
+    rule: RuleDefinition, compiled: CompiledRule | None, run: _Run, *, stopped_by: str | None
 ) -> RuleExplanation:
+    event = run.event
     when = explain_when(rule, event)
-    tree = explain_condition(rule.condition, event) if rule.condition is not None else None
-    condition_result = tree.result if tree is not None else True
-    cooldown = explain_cooldown(rule, event, state)
-    stateful = explain_stateful_parts(rule, event, state)
-    notes = () if state is not None or not rule.is_stateful else ("no state given: explained as a new entity",)
+    tree = explain_condition(rule.condition, event, read=run.read) if rule.condition is not None else None
+    stateful = explain_stateful_parts(
+        rule,
+        event,
+        program=compiled.program if compiled is not None else None,
+        before=run.before,
+        after=run.after,
+        read=run.read,
+    )
+    cooldown = explain_cooldown(rule, event, run.before)
+    notes: tuple[str, ...] = ()
+    if not run.before.data and rule.is_stateful:
+        notes = ("no state given (or empty): explained as a new entity",)
+    fired = rule.id in run.fired
+    passed = when.matched and (tree is None or tree.result is True)
+    suppressible = rule.cooldown is not None or rule.max_per_period is not None or rule.rearm
+    suppressed = not fired and passed and suppressible and compiled is not None and run.fires_unsuppressed(rule.id)
     return RuleExplanation(
         rule_id=rule.id,
         priority=rule.priority,
         enabled=rule.enabled,
         fired=fired,
-        verdict=_verdict(rule, when, tree, cooldown, stateful, fired=fired, stopped_by=stopped_by),
+        verdict=_verdict(
+            rule, when, tree, cooldown, stateful, fired=fired, suppressed=suppressed, stopped_by=stopped_by
+        ),
         when=when,
         condition=tree,
-        condition_result=condition_result,
+        condition_result=tree.result if tree is not None else True,
         cooldown=cooldown,
         stateful=stateful,
         notes=notes,
@@ -103,6 +156,7 @@ def _verdict(
     stateful: tuple[StateExplanation, ...],
     *,
     fired: bool,
+    suppressed: bool,
     stopped_by: str | None,
 ) -> str:
     if fired:
@@ -115,16 +169,19 @@ def _verdict(
         return f"condition failed (counts as no match): {tree.error}"
     if tree is not None and not tree.result:
         return "condition false"
-    if cooldown is not None and cooldown.suppressed:
-        return f"suppressed: {cooldown.reason}"
+    if suppressed:
+        reasons = [cooldown.reason] if cooldown is not None and cooldown.suppressed else []
+        reasons += [part.summary for part in stateful if part.kind in ("max_per_period", "rearm")]
+        return "suppressed" + (f": {'; '.join(reasons)}" if reasons else "")
     if stopped_by is not None:
         return f"skipped: {stopped_by} fired first and has stop_after_match"
-    waiting = [part.summary for part in stateful]
+    waiting = [part.summary for part in stateful if part.kind not in ("max_per_period", "rearm")]
     return "does not fire" + (f": {'; '.join(waiting)}" if waiting else "")
 
 
 def explain_when(rule: RuleDefinition, event: Event) -> WhenExplanation:
-    types = tuple(rule.when.types or ("*",))
+    """The index's view: the rule's source, and its types (or, without them, its steps' types)."""
+    types = index_type_patterns(rule)
     pattern = next((p for p in types if type_matches(p, event.type)), None)
     reason = None
     if rule.when.source is not None and rule.when.source != event.source:
@@ -144,11 +201,7 @@ def explain_when(rule: RuleDefinition, event: Event) -> WhenExplanation:
 
 def type_matches(pattern: str, event_type: str) -> bool:
     """The index's rule: ``*``, an exact type, or a prefix ending in ``*``."""
-    if pattern == "*":
-        return True
-    if pattern.endswith("*"):
-        return event_type.startswith(pattern[:-1])
-    return pattern == event_type
+    return any_type_matches((pattern,), event_type)
 
 
 def explain_cooldown(rule: RuleDefinition, event: Event, state: EntityState | None) -> CooldownExplanation | None:

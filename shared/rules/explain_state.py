@@ -49,7 +49,7 @@ def explain_stateful_parts(
         elif rule.absence is not None:
             parts.append(_absence(rule, event, slot_before, slot_after, read))
         elif rule.machine is not None:
-            parts.append(_machine(slot_before, slot_after))
+            parts.append(_machine(rule.machine.initial, slot_before, slot_after))
     parts.extend(_suppression(rule, event, before))
     return tuple(parts)
 
@@ -98,7 +98,8 @@ def _sequence(rule: RuleDefinition, event: Event, slot: dict[str, Any], read: Fi
     spec = rule.sequence
     assert spec is not None
     within = span_ms(spec.within)
-    stored = slot.get("r") if isinstance(slot.get("r"), list) else []
+    raw = slot.get("r")
+    stored: list[Any] = raw if isinstance(raw, list) else []
     now = to_ms(event.time)
     partial = [
         {"steps_done": done, "started": _iso(start), "complete_by": _iso(start + within)}
@@ -137,16 +138,19 @@ def _absence(
         state = "the pending deadline was cancelled or fired by this event"
     else:
         state = "not armed"
-    role = f"this event is {' and '.join(repr(r) for r in roles)}" if roles else "this event is neither after nor missing"
+    role = (
+        f"this event is {' and '.join(repr(r) for r in roles)}" if roles else "this event is neither after nor missing"
+    )
     return StateExplanation("absence", f"{role}; {state}", details)
 
 
-def _machine(before: dict[str, Any], after: dict[str, Any]) -> StateExplanation:
+def _machine(initial: str, before: dict[str, Any], after: dict[str, Any]) -> StateExplanation:
     old, new = before.get("s"), after.get("s")
     since = ms_value(after.get("since"))
     details = {"from": old, "to": new, "since": None if since is None else _iso(since)}
     if old is None and new is not None:
-        summary = f"enters {new!r} (a new entity for this machine)"
+        then = "" if new == initial else f", then moves to {new!r}"
+        summary = f"a new entity for this machine: enters {initial!r}{then}"
     elif old != new:
         summary = f"moves {old!r} -> {new!r}"
     else:
@@ -161,9 +165,15 @@ def _suppression(rule: RuleDefinition, event: Event, before: EntityState) -> lis
         table = before.data.get(FIRED_KEY)
         stamps = table.get(rule.id) if isinstance(table, dict) else None
         at = to_ms(event.time)
-        recent = sorted(s for s in (stamps if isinstance(stamps, list) else []) if type(s) is int and at - period < s <= at)
+        recent = sorted(
+            s for s in (stamps if isinstance(stamps, list) else []) if type(s) is int and at - period < s <= at
+        )
         full = len(recent) >= limit
-        details = {"count": limit, "period": format_duration(rule.max_per_period.period), "recent": [_iso(s) for s in recent]}
+        details = {
+            "count": limit,
+            "period": format_duration(rule.max_per_period.period),
+            "recent": [_iso(s) for s in recent],
+        }
         until = _iso(recent[-limit] + period) if full else None
         details["until"] = until
         summary = f"{len(recent)} of {limit} firings in the {details['period']} before the event"
@@ -171,9 +181,7 @@ def _suppression(rule: RuleDefinition, event: Event, before: EntityState) -> lis
     if rule.rearm:
         held = before.data.get(HELD_KEY)
         is_held = isinstance(held, list) and rule.id in held
-        summary = (
-            "held: it fired and its condition has not been false since" if is_held else "armed: may fire"
-        )
+        summary = "held: it fired and its condition has not been false since" if is_held else "armed: may fire"
         parts.append(StateExplanation("rearm", summary, {"held": is_held}))
     return parts
 

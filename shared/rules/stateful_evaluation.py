@@ -153,10 +153,12 @@ class StatefulEvaluator:
     def _finish(self, run: _Pass) -> None:
         if run.state is None or run.clock is None:
             return
-        if run.took:
+        if run.took:  # only a pattern's slot can hold deadlines
             advance_watermark(run.state, run.clock)
             self.late_events += run.late
-        self.tidy(run.state)
+            self.tidy(run.state)
+        elif run.matches:
+            forget_unknown_rules(run.state, self.programs)
 
     def fire_due(self, state: EntityState, now: datetime) -> list[RuleMatch]:
         """Fire every deadline due at ``now`` (priority order), remove it, refresh ``due_at``."""

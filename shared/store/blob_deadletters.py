@@ -87,7 +87,7 @@ class BlobDeadLetterStore:
             container = ContainerClient.from_connection_string(
                 connection_string, settings.deadletter_container
             )
-            return cls(container, create_container=create_container)
+            return cls(container, create_container=True)  # an emulator starts empty; Azure's is Bicep's
         if not uri:
             raise StoreError(
                 "Blob dead letters need DEADLETTER__blobServiceUri (https://ACCOUNT.blob.core.windows.net)"

@@ -127,13 +127,11 @@ def explain_command(
     """Show why each rule fires or not for one event: `when`, every condition with the values compared,
     cool-downs (last firing, until). Exit 0 whatever the verdict; 1 bad rules/event/state; 2 no such file."""
     rules = load_valid_rules(rules_path)
-    if rule_id is not None:
-        rules = [rule for rule in rules if rule.id == rule_id]
-        if not rules:
-            _fail(f"no rule with id {rule_id!r} in {rules_path}", code=1)
+    if rule_id is not None and all(rule.id != rule_id for rule in rules):
+        _fail(f"no rule with id {rule_id!r} in {rules_path}", code=1)
     event = _read_one_event(event_path, _normalize_options(json_field_map))
     state = _read_state(state_path, entity=event.entity) if state_path is not None else None
-    explanations = explain_rules(rules, event, state)
+    explanations = explain_rules(rules, event, state, only=rule_id)
     if as_json:
         document = {
             "event": _event_summary(event),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,8 +20,8 @@ from shared.store import DeadLetterStore, MemoryStore, Store
 from shared.store.blob_deadletters import BlobDeadLetterStore
 from shared.store.cosmos import CosmosOptions, CosmosStore
 from shared.store.cosmos_calls import CosmosRetry
-from tests.contract.azurite_server import AzuriteMissing, LocalAzurite, start_local_azurite
-from tests.contract.cosmos_server import CosmosServerMissing, LocalCosmosServer, start_local_cosmos_server
+from tests.contract.azurite_server import LocalAzurite
+from tests.contract.cosmos_server import LocalCosmosServer
 
 ACCOUNT_ENDPOINT = os.environ.get("COSMOS_TEST_ENDPOINT")
 
@@ -43,26 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture(scope="session")
-def cosmos_server() -> Iterator[LocalCosmosServer]:
-    try:
-        server = start_local_cosmos_server()
-    except CosmosServerMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAzurite]:
-    try:
-        server = start_local_azurite(tmp_path_factory.mktemp("azurite"))
-    except AzuriteMissing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
 
 
 def blob_deadletters(azurite: LocalAzurite) -> BlobDeadLetterStore:

@@ -21,8 +21,6 @@ from shared.store.sqlite import SqliteStore
 from squall.stub import MarketingCloudStub
 from tests.contract.azurite_server import LocalAzurite
 
-pytest_plugins = ["tests.azurite"]
-
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 # The command group on its own app, as squall/cli.py registers it.

@@ -25,7 +25,6 @@ from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.sqlite import SqliteStore
 from tests.contract.azurite_server import LocalAzurite
 
-pytest_plugins = ["tests.azurite"]
 pytestmark = pytest.mark.anyio
 
 CREATED = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)

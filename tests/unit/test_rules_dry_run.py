@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.actions.planning import idempotency_key
-from shared.events.models import Event
-from shared.rules import CompiledRuleSet, RuleMatch, compile_ruleset, validate_rules
+from shared.rules import CompiledRuleSet, compile_ruleset, validate_rules
 from shared.rules.dry_run import DryRun, dry_run
-from shared.rules.templates import format_datetime
-from shared.store.models import EntityState
+from shared.rules.dry_run_time import longest_wait
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -129,53 +127,67 @@ def test_an_action_that_cannot_be_planned_is_reported_with_the_reason_and_no_key
     assert firing.error == "action not planned: template field 'attributes.Nope' is missing or null"
 
 
-class AbsenceFake:
-    """A rule set with ``fire_due``: every event arms a deadline one hour later (a stand-in for an
-    absence rule); ``fire_due`` fires the armed deadlines that are due and records each call."""
-
-    def __init__(self, ruleset: CompiledRuleSet) -> None:
-        self.inner = ruleset
-        self.rules = ruleset.rules
-        self.calls: list[tuple[str, datetime]] = []
-
-    def evaluate(self, event: Event, state: EntityState | None) -> list[RuleMatch]:
-        assert state is not None
-        state.data.setdefault("armed", []).append([format_datetime(event.time + timedelta(hours=1)), event])
-        return self.inner.evaluate(event, state)
-
-    def fire_due(self, state: EntityState, now: datetime) -> list[RuleMatch]:
-        self.calls.append((state.entity, now))
-        due = [item for item in state.data.get("armed", []) if item[0] <= format_datetime(now)]
-        state.data["armed"] = [item for item in state.data.get("armed", []) if item not in due]
-        return [RuleMatch("absent", 3, event, self.inner.rules[0].action, event.entity) for _, event in due]
+def absence_rule(**fields: Any) -> dict[str, Any]:
+    """A session started and no message sent within an hour: fired on time alone."""
+    return {
+        "id": "silent-after-session",
+        "absence": {
+            "after": {"types": ["MicrosoftTeams/TeamsSessionStarted"]},
+            "missing": {"types": ["MicrosoftTeams/MessageSent"]},
+            "within": "PT1H",
+        },
+        "action": {"kind": "journey_entry", "event_definition_key": "APIEvent-nudge"},
+        **fields,
+    }
 
 
-def test_event_clock_fires_due_deadlines_before_a_later_event() -> None:
-    # GIVEN a rule set whose deadlines fall one hour after each event
-    fake = AbsenceFake(rules(teams_rule(condition={"field": "attributes.workload", "op": "eq", "value": "none"})))
-    # WHEN ada's second event arrives 90 minutes after her first
-    run = DryRun(fake, clock="event")  # type: ignore[arg-type]
-    run.feed(o365_record("e1"))
-    run.feed(o365_record("e2", minutes=90))
-    report = run.finish()
-    # THEN the first deadline fired on the virtual clock (at the event time), the second is still pending
-    assert [(f.rule_id, f.event_id, f.trigger, f.time) for f in report.firings] == [
-        ("absent", "e1", "deadline", T0 + timedelta(minutes=90))
+def test_event_clock_fires_absence_deadlines_at_the_end_with_no_later_event() -> None:
+    # GIVEN an absence rule and two users who each start a session and send nothing
+    ruleset = rules(absence_rule())
+    # WHEN replayed on the event clock
+    report = dry_run(ruleset, [o365_record("e1"), o365_record("e2", user="bob@contoso.com", minutes=5)])
+    # THEN both deadlines fire on the virtual clock, at their own time, for the events that armed them
+    assert [(f.rule_id, f.entity, f.event_id, f.trigger, f.time) for f in report.firings] == [
+        ("silent-after-session", "ada@contoso.com", "e1", "deadline", T0 + timedelta(hours=1)),
+        ("silent-after-session", "bob@contoso.com", "e2", "deadline", T0 + timedelta(hours=1, minutes=5)),
     ]
-    assert fake.calls[-1][1] == T0 + timedelta(minutes=90)  # end of horizon: last event time + longest wait (0)
-    assert report.deadlines_supported is True
+    assert report.ended_at == T0 + timedelta(hours=1, minutes=5)  # last event + within
+    assert report.firings[0].action_key == idempotency_key("silent-after-session", 3, "e1", "journey_entry")
 
 
-def test_wall_clock_fires_everything_due_by_now_at_the_end() -> None:
-    fake = AbsenceFake(rules(teams_rule(condition={"field": "attributes.workload", "op": "eq", "value": "none"})))
-    wall = datetime(2030, 1, 1, tzinfo=UTC)
-    report = dry_run(fake, [o365_record("e1"), o365_record("e2", minutes=5)], clock="wall", wall_clock=lambda: wall)  # type: ignore[arg-type]
-    assert [(f.event_id, f.time) for f in report.firings] == [("e1", wall), ("e2", wall)]
-    assert report.ended_at == wall
+def test_allowed_lateness_extends_the_horizon_and_the_deadline() -> None:
+    report = dry_run(rules(absence_rule(allowed_lateness="PT10M")), [o365_record("e1")])
+    assert [f.time for f in report.firings] == [T0 + timedelta(hours=1)]  # fired_at: the deadline itself
+    assert report.ended_at == T0 + timedelta(hours=1, minutes=10)
 
 
-def test_rule_set_without_fire_due_still_runs_and_says_so() -> None:
-    report = dry_run(rules(teams_rule()), [o365_record("e1")])
-    if not hasattr(CompiledRuleSet, "fire_due"):
-        assert report.deadlines_supported is False
-    assert len(report.firings) == 1
+def test_a_missing_event_in_time_cancels_the_deadline() -> None:
+    bodies = [o365_record("e1"), o365_record("e2", minutes=30, operation="MessageSent")]
+    assert dry_run(rules(absence_rule()), bodies).firings == []
+
+
+def test_deadlines_fire_before_a_later_event_of_another_entity() -> None:
+    # GIVEN ada's deadline at 09:00 and bob's event at 10:00 which re-arms nothing for ada
+    fired_before: list[int] = []
+    run = DryRun(rules(absence_rule()), clock="event")
+    run.feed(o365_record("e1"))
+    run.feed(o365_record("e2", user="bob@contoso.com", minutes=120))
+    fired_before.append(len(run.report.firings))
+    # THEN ada's deadline fired when the clock reached bob's event, before the run finished
+    assert fired_before == [1]
+    assert run.report.firings[0].entity == "ada@contoso.com"
+    assert [f.entity for f in run.finish().firings] == ["ada@contoso.com", "bob@contoso.com"]
+
+
+def test_wall_clock_fires_only_what_is_due_by_now() -> None:
+    early = dry_run(rules(absence_rule()), [o365_record("e1")], clock="wall", wall_clock=lambda: T0)
+    late_now = datetime(2030, 1, 1, tzinfo=UTC)
+    late = dry_run(rules(absence_rule()), [o365_record("e1")], clock="wall", wall_clock=lambda: late_now)
+    assert early.firings == [] and early.ended_at == T0
+    assert [(f.event_id, f.time) for f in late.firings] == [("e1", T0 + timedelta(hours=1))]
+
+
+def test_longest_wait_counts_absences_only() -> None:
+    definitions = validate_rules([teams_rule(cooldown="P30D"), absence_rule(allowed_lateness="PT5M")]).rules
+    assert longest_wait(definitions) == timedelta(hours=1, minutes=5)
+    assert longest_wait(definitions[:1]) == timedelta(0)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.events.models import Event
-from shared.rules import RuleDefinition, validate_rules
+from shared.rules import RuleDefinition, compile_ruleset, validate_rules
 from shared.rules.compiler import compile_rule
 from shared.rules.conditions import ConditionFailed
 from shared.rules.explain import explain_rule, explain_rules
@@ -167,7 +167,7 @@ def test_expired_cooldown_and_no_state_let_the_rule_fire() -> None:
     fresh = explain_rule(rule, make_event(), None)
     assert (expired.fired, expired.cooldown.suppressed) == (True, False)  # type: ignore[union-attr]
     assert expired.cooldown.reason.startswith("cool-down ended at 2024-05-01T07:00:00Z")  # type: ignore[union-attr]
-    assert fresh.fired is True and fresh.notes == ("no state given: explained as a new entity",)
+    assert fresh.fired is True and fresh.notes == ("no state given (or empty): explained as a new entity",)
 
 
 def test_rule_set_explanation_follows_priority_and_stop_after_match() -> None:
@@ -256,3 +256,106 @@ def test_explanation_agrees_with_the_compiled_condition(condition: dict[str, Any
     # THEN they agree: same result, and a failure where the engine fails
     assert explanation.condition_result is expected
     assert explanation.fired is (expected is True)
+
+
+def state_after(rules: list[RuleDefinition], *events: Event) -> EntityState:
+    """The entity's state after the engine took ``events`` (built by the engine, not by hand)."""
+    ruleset = compile_ruleset(rules)
+    state = EntityState(entity="ada@contoso.com")
+    for earlier in events:
+        ruleset.evaluate(earlier, state)
+    return state
+
+
+def at(minutes: int, event_type: str = TEAMS, *, event_id: str | None = None, **attributes: Any) -> Event:
+    return make_event(event_type, time=T0 + timedelta(minutes=minutes), **attributes).model_copy(
+        update={"id": event_id or f"evt-{minutes}"}
+    )
+
+
+def test_window_shows_its_contents_and_aggregate_against_the_threshold() -> None:
+    # GIVEN a sliding 10-minute count window (fires at 3) that took events at 0 and 4 minutes
+    rule = make_rule("burst", window={"aggregate": "count", "size": "PT10M", "op": "ge", "value": 3})
+    state = state_after([rule], at(0), at(4))
+    # WHEN an event at 12 minutes is explained (the one at 0 has slid out)
+    explanation = explain_rule(rule, at(12), state)
+    # THEN the window lists the events inside it, with the aggregate and whether the threshold is met
+    (window,) = explanation.stateful
+    assert window.details["current"] == 2
+    assert window.details["times"] == ["2024-05-01T08:04:00Z", "2024-05-01T08:12:00Z"]
+    assert window.summary == (
+        "count over sliding PT10M (2024-05-01T08:02:00Z, 2024-05-01T08:12:00Z] = 2; fires when ge 3: not met"
+    )
+    assert explanation.verdict.startswith("does not fire: count over sliding PT10M")
+    assert explain_rule(rule, at(5), state).fired is True
+
+
+def test_sequence_shows_progress_and_which_step_the_event_matches() -> None:
+    steps = [{"types": ["Web/Pricing"]}, {"types": ["Shop/TrialStarted"]}, {"types": ["Shop/Purchase"]}]
+    rule = make_rule("funnel", sequence={"steps": steps, "within": "P1D"})
+    state = state_after([rule], at(0, "Web/Pricing"))
+    explanation = explain_rule(rule, at(30, "Shop/TrialStarted"), state)
+    (sequence,) = explanation.stateful
+    assert sequence.summary == (
+        "furthest partial match: 1 of 3 steps, started 2024-05-01T08:00:00Z, to complete by "
+        "2024-05-02T08:00:00Z; this event matches step 2"
+    )
+    assert explanation.when.matched_pattern == "Shop/TrialStarted"  # types from the steps
+    assert explanation.fired is False
+
+
+def test_absence_shows_the_pending_deadline_and_what_the_event_does_to_it() -> None:
+    absence = {"after": {"types": ["Shop/AddToCart"]}, "missing": {"types": ["Shop/Purchase"]}, "within": "PT1H"}
+    rule = make_rule("abandoned-cart", absence=absence)
+    state = state_after([rule], at(0, "Shop/AddToCart", event_id="cart-1"))
+    waiting = explain_rule(rule, at(10, "Shop/AddToCart"), state)
+    cancelled = explain_rule(rule, at(20, "Shop/Purchase"), state)
+    assert waiting.stateful[0].summary == (
+        "this event is 'after'; armed by event cart-1: fires at 2024-05-01T09:00:00Z"
+        " unless a 'missing' event comes first"
+    )
+    assert cancelled.stateful[0].summary == (
+        "this event is 'missing'; the pending deadline was cancelled or fired by this event"
+    )
+    assert state.data["rules"]["abandoned-cart"]["due"]  # the caller's state still has its deadline
+
+
+def test_machine_shows_the_transition_and_rules_reading_state_see_it() -> None:
+    machine = {
+        "initial": "trial",
+        "states": {"trial": {}, "active": {"on_enter": {"kind": "journey_entry", "event_definition_key": "K"}}},
+        "transitions": [{"from": "trial", "to": "active", "when": {"types": ["Shop/Purchase"]}}],
+    }
+    action = {"kind": "journey_entry", "event_definition_key": "APIEvent-vip"}
+    checked = validate_rules(
+        [
+            {"id": "lifecycle", "priority": 10, "when": {"types": ["Shop/*"]}, "machine": machine},
+            {"id": "vip", "condition": {"field": "state.lifecycle", "op": "eq", "value": "active"}, "action": action},
+        ]
+    )
+    assert checked.errors == []
+    lifecycle, vip = checked.rules
+    state = state_after([lifecycle, vip], at(0, "Shop/SignUp"))
+    explanations = explain_rules([lifecycle, vip], at(5, "Shop/Purchase"), state)
+    assert [(e.rule_id, e.fired) for e in explanations] == [("lifecycle", True), ("vip", True)]
+    assert explanations[0].stateful[0].summary == "moves 'trial' -> 'active'"
+    fresh = explain_rules([lifecycle, vip], at(5, "Shop/Purchase"), None)
+    assert fresh[0].stateful[0].summary == "a new entity for this machine: enters 'trial', then moves to 'active'"
+    leaf = explanations[1].condition
+    assert leaf is not None and str(leaf.actual) == "string 'active'" and leaf.result is True
+
+
+def test_rate_limit_and_rearm_explain_a_suppressed_match() -> None:
+    limited = make_rule("limited", max_per_period={"count": 2, "period": "PT1H"})
+    state = state_after([limited], at(0), at(10))
+    explanation = explain_rule(limited, at(20), state)
+    assert explanation.fired is False
+    assert explanation.verdict == (
+        "suppressed: 2 of 2 firings in the PT1H before the event: full until 2024-05-01T09:00:00Z"
+    )
+    held = make_rule("held", rearm=True, condition={"field": "attributes.n", "op": "gt", "value": 1})
+    held_state = state_after([held], at(0, n=5))
+    assert explain_rule(held, at(1, n=5), held_state).verdict == (
+        "suppressed: held: it fired and its condition has not been false since"
+    )
+    assert explain_rule(held, at(1, n=0), held_state).verdict == "condition false"

@@ -149,3 +149,12 @@ def test_events_the_window_does_not_count_do_not_rearm_it() -> None:
     # WHEN a failure from another app (not counted) arrives, then another portal failure
     # THEN the burst is still held: the window's count never went below the threshold
     assert entity.fired(event(3, FAILED, app="other"), event(4, FAILED, app="portal")) == []
+
+
+def test_rule_slot_shows_what_a_window_keeps_for_explanations() -> None:
+    ruleset = compiled(window_rule())
+    entity = Entity(ruleset)
+    entity.feed(event(0, FAILED))
+    slot = ruleset.rule_slot("burst", entity.state)
+    assert slot is not None and len(slot["t"]) == 1  # type: ignore[arg-type]
+    assert ruleset.rule_slot("burst", None) is None and ruleset.rule_slot("nope", entity.state) is None
