@@ -10,6 +10,9 @@ the normalizers produce:
 - O365 fields that become canonical fields are not kept in ``attributes``
   (``attributes.CreationTime`` -> ``time``);
 - O365 event types are ``Workload/Operation``: a type pattern without ``/`` never matches.
+
+The same checks run on every event filter of a stateful rule (sequence steps, absence sides,
+machine transitions), each with its own ``source`` (or the rule's).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
+from shared.rules.condition_models import Condition, FieldCondition, condition_leaves
 from shared.rules.errors import OperandError, RuleError
 from shared.rules.fields import TOP_LEVEL_FIELDS, parse_field_path
-from shared.rules.models import AllCondition, AnyCondition, Condition, FieldCondition, NotCondition, RuleDefinition
+from shared.rules.models import RuleDefinition
 from shared.rules.operands import Kind, typed_literal
 
 #: Normalized keys every O365 event has (``shared/events/o365.py``), with the kind of their values.
@@ -44,36 +48,42 @@ _TEXT_ONLY = frozenset({"contains", "starts_with", "ends_with", "matches"})
 
 def lint_rule(rule: RuleDefinition, *, index: int | None = None) -> list[RuleError]:
     """Every problem found in ``rule`` (an empty list when there is none)."""
-    o365 = rule.when.source == "o365"
-    problems = [(path, message) for path, message in _type_pattern_problems(rule)] if o365 else []
-    if rule.condition is not None:
-        for path, leaf in _leaves(rule.condition, "$.condition"):
+    problems: list[tuple[str, str]] = []
+    for prefix, source, types, condition in _filters(rule):
+        o365 = (source or rule.when.source) == "o365"
+        if o365:
+            problems.extend(_type_pattern_problems(prefix, types))
+        for path, leaf in condition_leaves(condition, f"{prefix}.condition"):
             problems.extend(_leaf_problems(leaf, path, o365=o365))
     return [RuleError(rule.id, path, message, index) for path, message in problems]
 
 
-def _type_pattern_problems(rule: RuleDefinition) -> Iterator[tuple[str, str]]:
-    for position, pattern in enumerate(rule.when.types or ()):
+def _filters(rule: RuleDefinition) -> Iterator[tuple[str, str | None, list[str] | None, Condition | None]]:
+    """Every ``{source, types, condition}`` of a rule, with its JSON path: the rule's own (``when`` +
+    ``condition``), sequence steps, absence sides, machine transitions."""
+    yield "$", rule.when.source, rule.when.types, rule.condition
+    if rule.sequence is not None:
+        for position, step in enumerate(rule.sequence.steps):
+            yield f"$.sequence.steps[{position}]", step.source, step.types, step.condition
+    if rule.absence is not None:
+        for side in ("after", "missing"):
+            spec = getattr(rule.absence, side)
+            yield f"$.absence.{side}", spec.source, spec.types, spec.condition
+    if rule.machine is not None:
+        triggers = [("transitions", position, move.when) for position, move in enumerate(rule.machine.transitions)]
+        triggers += [("global", position, move.when) for position, move in enumerate(rule.machine.global_)]
+        for key, position, trigger in triggers:
+            yield f"$.machine.{key}[{position}].when", trigger.source, trigger.types, trigger.condition
+
+
+def _type_pattern_problems(prefix: str, types: list[str] | None) -> Iterator[tuple[str, str]]:
+    where = "$.when" if prefix == "$" else prefix
+    for position, pattern in enumerate(types or ()):
         if pattern != "*" and "/" not in pattern and not pattern.endswith("*"):
             yield (
-                f"$.when.types[{position}]",
+                f"{where}.types[{position}]",
                 f"o365 event types are Workload/Operation (e.g. Exchange/Send); {pattern!r} never matches",
             )
-
-
-def _leaves(condition: Condition, path: str) -> Iterator[tuple[str, FieldCondition]]:
-    """Every leaf with its JSON path, without recursion (conditions nest up to 32 levels)."""
-    stack: list[tuple[str, Condition]] = [(path, condition)]
-    while stack:
-        where, node = stack.pop()
-        if isinstance(node, AllCondition | AnyCondition):
-            key = "all" if isinstance(node, AllCondition) else "any"
-            children = node.all if isinstance(node, AllCondition) else node.any
-            stack.extend((f"{where}.{key}[{i}]", child) for i, child in reversed(list(enumerate(children))))
-        elif isinstance(node, NotCondition):
-            stack.append((f"{where}.not", node.not_))
-        else:
-            yield where, node
 
 
 def field_kind(field: str, *, o365: bool) -> Kind | None:
@@ -81,7 +91,7 @@ def field_kind(field: str, *, o365: bool) -> Kind | None:
     path = parse_field_path(field)
     if not path.keys:
         return Kind.DATETIME if TOP_LEVEL_FIELDS[path.top] == "datetime" else Kind.STRING
-    if o365 and len(path.keys) == 1:
+    if o365 and path.top == "attributes" and len(path.keys) == 1:
         return O365_ATTRIBUTE_KINDS.get(path.keys[0])
     return None
 

@@ -74,6 +74,8 @@ def report_dict(result: BenchResult) -> dict[str, Any]:
         "seed": config.seed,
         "stateful": config.stateful,
         "warmup_events": config.warmup,
+        "repeat": config.repeat,
+        "runs_events_per_s": [round(events / (ns / 1e9)) if ns else 0 for ns in result.runs_ns],
         "machine": machine_info(),
     }
     if config.stateful:
@@ -87,7 +89,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     machine = report["machine"]
     lines = [
         f"rules {report['rules']:,}  events {report['events']:,}  batch {report['batch']}  "
-        f"seed {report['seed']}{'  stateful' if report['stateful'] else ''}",
+        f"seed {report['seed']}{'  stateful' if report['stateful'] else ''}  "
+        f"(best of {report['repeat']} runs: {', '.join(f'{rate:,}' for rate in report['runs_events_per_s'])}/s)",
         f"  {report['events_per_s']:,} events/s   {report['us_per_event']} µs/event "
         f"({report['cpu_us_per_event']} µs CPU)   "
         f"batch p50 {report['batch_p50_ms']} ms  p99 {report['batch_p99_ms']} ms",

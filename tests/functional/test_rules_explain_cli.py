@@ -99,3 +99,34 @@ def test_explain_refuses_unknown_rule_bad_event_and_missing_file(tmp_path: Path)
     assert (unknown.returncode, unknown.stderr.strip()) == (1, f"error: no rule with id 'nope' in {rules_file}")
     assert bad_event.returncode == 1 and "not an event: unknown format" in bad_event.stderr
     assert missing.returncode == 2 and "no such file or directory" in missing.stderr
+
+
+def test_explain_shows_window_contents_and_absence_deadline(tmp_path: Path) -> None:
+    # GIVEN a window rule and an absence rule, and a failed sign-in
+    (tmp_path / "rules.yaml").write_text(
+        """\
+rules:
+  - id: burst
+    when: {source: o365, types: ["AzureActiveDirectory/*"]}
+    window: {aggregate: count, size: PT10M, op: ge, value: 2}
+    action: {kind: journey_entry, event_definition_key: APIEvent-burst}
+  - id: no-success
+    absence:
+      after: {condition: {field: attributes.result_status, op: eq, value: failed}}
+      missing: {condition: {field: attributes.result_status, op: eq, value: succeeded}}
+      within: PT5M
+    action: {kind: journey_entry, event_definition_key: APIEvent-locked-out}
+"""
+    )
+    # WHEN explained for a new entity
+    result = squall("rules", "explain", str(tmp_path / "rules.yaml"), "-", stdin=first_failed_sign_in())
+    # THEN the window shows its span, aggregate and threshold; the absence the deadline it arms
+    assert result.returncode == 0, result.stderr
+    assert (
+        "window  count over sliding PT10M (2015-06-29T19:53:19Z, 2015-06-29T20:03:19Z] = 1; fires when ge 2: not met"
+        in result.stdout
+    )
+    assert (
+        "absence  this event is 'after'; armed by event 80c76bd2-9d81-4c57-a97a-accfc3443dca: "
+        "fires at 2015-06-29T20:08:19Z unless a 'missing' event comes first" in result.stdout
+    )

@@ -71,3 +71,56 @@ def test_dry_run_refuses_a_bad_clock_invalid_rules_and_missing_events(tmp_path: 
     assert bad_clock.returncode == 2 and "expected one of event, wall" in bad_clock.stderr
     assert invalid.returncode == 1 and "unknown operator 'equals'" in invalid.stdout
     assert missing.returncode == 2 and "no such file or directory" in missing.stderr
+
+
+STATEFUL_RULES = """\
+rules:
+  - id: sign-in-burst
+    priority: 10
+    when: {source: o365, types: ["AzureActiveDirectory/*"]}
+    condition: {field: attributes.result_status, op: eq, value: failed}
+    window: {aggregate: count, size: PT10M, op: ge, value: 2}
+    rearm: true
+    action: {kind: journey_entry, event_definition_key: APIEvent-signin-help}
+  - id: locked-out
+    absence:
+      after: {types: ["AzureActiveDirectory/UserLoginFailed"]}
+      missing: {types: ["AzureActiveDirectory/UserLoggedIn"]}
+      within: PT30M
+    action: {kind: journey_entry, event_definition_key: APIEvent-locked-out}
+"""
+
+
+def sign_in(record_id: str, minute: int, operation: str, status: str) -> str:
+    record = {
+        "Id": record_id,
+        "CreationTime": f"2024-05-01T08:{minute:02d}:00",
+        "Workload": "AzureActiveDirectory",
+        "Operation": operation,
+        "RecordType": 15,
+        "ResultStatus": status,
+        "UserId": "ada@contoso.com",
+        "UserType": 0,
+    }
+    return json.dumps(record)
+
+
+def test_stateful_rules_fire_on_the_virtual_clock_without_a_later_event(tmp_path: Path) -> None:
+    # GIVEN a window (2 failures in 10 minutes) and an absence (a failure and no success within 30 minutes)
+    (tmp_path / "rules.yaml").write_text(STATEFUL_RULES)
+    events = [
+        sign_in("f1", 0, "UserLoginFailed", "Failed"),
+        sign_in("f2", 3, "UserLoginFailed", "Failed"),
+        sign_in("f3", 5, "UserLoginFailed", "Failed"),
+    ]
+    (tmp_path / "events.jsonl").write_text("\n".join(events) + "\n")
+    # WHEN replayed on the event clock
+    result = squall("rules", "test", str(tmp_path / "rules.yaml"), str(tmp_path / "events.jsonl"), "--json")
+    # THEN the window fires once (re-arm) and the absence fires at its deadline, 30 minutes after f1
+    assert result.returncode == 0, result.stderr
+    fired = [(f["time"], f["rule_id"], f["event_id"], f["trigger"]) for f in json.loads(result.stdout)]
+    assert fired == [
+        ("2024-05-01T08:03:00Z", "sign-in-burst", "f2", "event"),
+        ("2024-05-01T08:30:00Z", "locked-out", "f1", "deadline"),
+    ]
+    assert "ended 2024-05-01T08:35:00Z" in result.stderr

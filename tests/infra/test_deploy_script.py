@@ -6,6 +6,7 @@ scripts that log their arguments and answer the few queries deploy.sh makes. Eve
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -173,3 +174,57 @@ def test_deploy_without_core_tools_zips_the_app_as_funcignore_says(stub_dir: Pat
     assert not [
         name for name in names if name.split("/")[0] in {"squall", "tests", "infra", ".venv", "node_modules"}
     ]
+
+
+FAKE_WEBHOOK_SECRETS = '{"crm": "local-test-signing-secret-5d2e"}'  # obviously fake
+WEBHOOKS = '{"crm": {"url": "https://hooks.example.com/squall"}}'
+
+
+def test_webhook_settings_go_through_the_parameters_file_only(stub_dir: Path) -> None:
+    # GIVEN webhook destinations, their signing secrets and the async journey mode in the environment
+    add_func(stub_dir)
+    # WHEN deploying
+    completed = run_deploy(
+        stub_dir, "-e", "dev", "-l", "swedencentral",
+        SQUALL_WEBHOOKS=WEBHOOKS, SQUALL_WEBHOOK_SECRETS=FAKE_WEBHOOK_SECRETS, SFMC_JOURNEY_ENTRY_MODE="async",
+    )  # fmt: skip
+    # THEN they reach main.bicep's parameters as given, and the secrets never appear on a command line
+    assert completed.returncode == 0, completed.stderr
+    parameters = json.loads((stub_dir / "parameters.json").read_text())["parameters"]
+    assert parameters["webhooks"]["value"] == WEBHOOKS
+    assert parameters["webhookSecrets"]["value"] == FAKE_WEBHOOK_SECRETS
+    assert parameters["sfmcJourneyEntryMode"]["value"] == "async"
+    assert not any("local-test-signing-secret" in call for call in calls(stub_dir))
+
+
+def test_unset_optional_settings_leave_the_main_bicep_defaults(stub_dir: Path) -> None:
+    # GIVEN only the required Marketing Cloud settings
+    add_func(stub_dir)
+    # WHEN deploying
+    completed = run_deploy(stub_dir, "-e", "dev", "-l", "swedencentral", SQUALL_WEBHOOKS="")
+    # THEN the parameters file leaves journey mode and webhooks to main.bicep's defaults
+    assert completed.returncode == 0, completed.stderr
+    parameters = json.loads((stub_dir / "parameters.json").read_text())["parameters"]
+    assert not {"sfmcJourneyEntryMode", "webhooks", "webhookSecrets"} & set(parameters)
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"SQUALL_WEBHOOK_SECRETS": '{"crm": "local-test-signing'}, "SQUALL_WEBHOOK_SECRETS is not valid JSON"),
+        ({"SQUALL_WEBHOOKS": WEBHOOKS}, "no signing secret for crm"),
+        ({"SQUALL_WEBHOOKS": "[]"}, "SQUALL_WEBHOOKS must be a JSON object"),
+        ({"SFMC_JOURNEY_ENTRY_MODE": "batch"}, "SFMC_JOURNEY_ENTRY_MODE must be sync or async"),
+    ],
+    ids=["secrets-not-json", "webhook-without-secret", "webhooks-not-object", "bad-journey-mode"],
+)
+def test_malformed_optional_settings_stop_before_any_azure_call(
+    stub_dir: Path, environment: dict[str, str], message: str
+) -> None:
+    # WHEN deploying with a malformed optional setting
+    completed = run_deploy(stub_dir, "-e", "dev", "-l", "swedencentral", **environment)
+    # THEN it fails, says which setting, never echoes a secret, and never called az
+    assert completed.returncode != 0
+    assert message in completed.stderr
+    assert "local-test-signing" not in completed.stderr + completed.stdout
+    assert calls(stub_dir) == []

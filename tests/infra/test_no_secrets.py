@@ -70,9 +70,10 @@ def test_app_settings_hold_no_key_material() -> None:
     assert settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == APP_INSIGHTS_CONNECTION_STRING
 
 
-def test_marketing_cloud_secret_is_a_key_vault_reference() -> None:
-    # GIVEN the SFMC_CLIENT_SECRET app setting
-    value = app_settings(API_BICEP, "squallSettings")["SFMC_CLIENT_SECRET"]
+@pytest.mark.parametrize("setting", ["SFMC_CLIENT_SECRET", "SQUALL_WEBHOOK_SECRETS"])
+def test_secret_settings_are_key_vault_references(setting: str) -> None:
+    # GIVEN a secret app setting
+    value = app_settings(API_BICEP, "squallSettings")[setting]
     # THEN it is a Key Vault reference to a secret URI, resolved with the user-assigned identity
     assert isinstance(value, str) and KEY_VAULT_REFERENCE.match(value), value
     assert the_resource("Microsoft.Web/sites")["properties"]["keyVaultReferenceIdentity"] == "identityId"
@@ -101,19 +102,30 @@ def test_outputs_hold_no_secret_and_no_key_material() -> None:
         assert "secure" not in decorators(output), f"{path.name}: {name}"
 
 
-def test_marketing_cloud_secret_parameter_is_secure_and_only_reaches_key_vault() -> None:
+@pytest.mark.parametrize("parameter_name", ["sfmcClientSecret", "webhookSecrets"])
+def test_secret_parameters_are_secure_and_only_reach_key_vault(parameter_name: str) -> None:
     # GIVEN main.bicep
     main = parse_bicep(MAIN_BICEP)
-    # THEN the secret parameter is @secure without a default
-    parameter = main["parameters"]["sfmcClientSecret"]
-    assert "secure" in decorators(parameter) and parameter.get("default") is None
+    # THEN the secret parameter is @secure, with no default but the empty one (webhooks are optional)
+    parameter = main["parameters"][parameter_name]
+    assert "secure" in decorators(parameter) and parameter.get("default") in (None, "")
     # AND the only module it is passed to is the Key Vault one
     receivers = {
         name
         for name, module in main["modules"].items()
-        if references(module["config"]["params"], "sfmcClientSecret")
+        if references(module["config"]["params"], parameter_name)
     }
     assert receivers == {"keyVault"}
+
+
+def test_no_webhook_secrets_are_stored_as_an_empty_json_object() -> None:
+    # GIVEN what main.bicep stores in Key Vault for the webhook signing secrets
+    stored = parse_bicep(MAIN_BICEP)["modules"]["keyVault"]["config"]["params"]["webhookSecrets"]
+    operands = stored["operator"]["operands"]
+    # THEN an empty parameter is stored as {} (so the reference always resolves to JSON the app reads)
+    assert stored["operator"]["type"] == "conditional"
+    assert operands["condition"] == {"function": {"type": "empty", "parameters": {"item_to_test": "webhookSecrets"}}}
+    assert (operands["true_value"], operands["false_value"]) == ("{}", "webhookSecrets")
 
 
 @pytest.mark.parametrize(

@@ -1,28 +1,31 @@
 """Every setting of shared/settings.py is set, by the same name, in the four places that name it.
 
 The places: the Settings model (source of truth), the Function App settings in infra/app/api.bicep,
-local.settings.json.example, and the settings table in README.md (and docs/deploy.md, which the lead
-merges into README.md). Host-only settings (read by the Functions host or the Azure SDK, never by
-Squall's code) are allowed on the host side only, and are listed here with the reason.
+local.settings.json.example, and the settings table of README.md (section "Settings", the one home
+of that text). Host-only settings (read by the Functions host or the Azure SDK, never by Squall's
+code) are allowed on the host side only, and are listed here with the reason.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import get_args
 
-import pytest
-
+from shared.actions.sfmc_config import MarketingCloudConfig
+from shared.actions.webhook_config import webhooks_from_settings
 from shared.settings import Settings
 from tests.infra.bicep_source import (
     API_BICEP,
     LOCAL_SETTINGS_EXAMPLE,
     REPO_ROOT,
     app_settings,
+    decorators,
     markdown_table_first_column,
     parse_bicep,
     resources,
 )
+
+README = REPO_ROOT / "README.md"
 
 # Set in Azure by infra/app/api.bicep `hostSettings`, read by the Functions host or the Azure SDK.
 HOST_ONLY_APP_SETTINGS = {
@@ -47,6 +50,8 @@ LOCAL_HOST_SETTINGS = {
 # Squall settings deliberately absent from the Function App in Azure.
 LOCAL_ONLY_SQUALL_SETTINGS = {
     "COSMOS_KEY": "emulator key only; in Azure Cosmos DB keys are disabled and the identity is used",
+    "DEADLETTER_CONNECTION_STRING": "Azurite only (the code refuses Azure accounts); in Azure shared keys "
+    "are off and DEADLETTER__blobServiceUri is used with the identity",
 }
 
 
@@ -116,23 +121,27 @@ def test_local_settings_example_lists_every_squall_setting_and_the_local_host_on
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
 
 
-@pytest.mark.parametrize("document", ["docs/deploy.md", "README.md"])
-def test_settings_table_documents_every_setting(document: str) -> None:
-    # GIVEN the settings table (| Setting | Default | Description |) of a document
-    path: Path = REPO_ROOT / document
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    documented = markdown_table_first_column(text, header="Setting")
+def test_readme_settings_table_documents_every_setting() -> None:
+    # GIVEN the settings table (| Setting | Default | Description |) of README.md, section "Settings"
+    documented = markdown_table_first_column(README.read_text(encoding="utf-8"), header="Setting")
     expected = settings_aliases()
     # THEN it has one row per setting, no more, no fewer
     hint = (
-        f"\n{document} needs the settings table of docs/deploy.md (section 'Settings'). "
-        f"Rows generated from shared/settings.py:\n| Setting | Default | Description |\n|---|---|---|\n"
-        f"{settings_table_rows()}"
+        "\nREADME.md, section 'Settings', needs one row per setting. Rows generated from "
+        f"shared/settings.py:\n| Setting | Default | Description |\n|---|---|---|\n{settings_table_rows()}"
     )
     assert set(documented) == expected, (
-        diff_message(document, missing=expected - set(documented), extra=set(documented) - expected) + hint
+        diff_message("README.md", missing=expected - set(documented), extra=set(documented) - expected) + hint
     )
-    assert len(documented) == len(set(documented)), f"{document} lists a setting twice"
+    assert len(documented) == len(set(documented)), "README.md lists a setting twice"
+
+
+def test_deployment_text_lives_in_the_readme_only() -> None:
+    # GIVEN the README, the one home of the deploy, Core Tools and settings text
+    headings = {line.strip() for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("## ")}
+    # THEN it has the three sections, and the old copy under docs/ is gone
+    assert {"## Deploy to Azure", "## Run with Functions Core Tools", "## Settings"} <= headings
+    assert not (REPO_ROOT / "docs" / "deploy.md").exists()
 
 
 def test_main_bicep_outputs_tell_a_sender_where_to_send() -> None:
@@ -145,3 +154,27 @@ def test_main_bicep_outputs_tell_a_sender_where_to_send() -> None:
         "AZURE_RESOURCE_GROUP",
         "AZURE_FUNCTION_APP_NAME",
     } <= outputs
+
+
+def test_infra_defaults_for_the_optional_delivery_settings_are_accepted_by_the_app() -> None:
+    # GIVEN the defaults main.bicep deploys when nothing is configured: journey mode `sync`, no
+    # webhooks (''), and '{}' behind the SQUALL_WEBHOOK_SECRETS Key Vault reference
+    parameters = parse_bicep(REPO_ROOT / "infra" / "main.bicep")["parameters"]
+    deployed = Settings(
+        SFMC_AUTH_BASE_URL="https://example.auth.marketingcloudapis.com",
+        SFMC_REST_BASE_URL="https://example.rest.marketingcloudapis.com",
+        SFMC_CLIENT_ID="example-client-id",
+        SFMC_CLIENT_SECRET="example-client-secret",
+        SFMC_JOURNEY_ENTRY_MODE=parameters["sfmcJourneyEntryMode"]["default"],
+        SQUALL_WEBHOOKS=parameters["webhooks"]["default"],
+        SQUALL_WEBHOOK_SECRETS="{}",
+    )
+    # WHEN the app builds its destinations from them
+    marketing_cloud = MarketingCloudConfig.from_settings(deployed)
+    webhooks = webhooks_from_settings(deployed)
+    # THEN Marketing Cloud sends journey entries one per call, and there is no webhook
+    assert marketing_cloud.journey_entry_mode == "sync"
+    assert webhooks == {}
+    # AND the @allowed journey modes are exactly the ones the Settings model accepts
+    allowed = decorators(parameters["sfmcJourneyEntryMode"])["allowed"]
+    assert set(allowed) == set(get_args(Settings.model_fields["sfmc_journey_entry_mode"].annotation))

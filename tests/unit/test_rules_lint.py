@@ -110,3 +110,45 @@ def test_well_typed_comparisons_pass() -> None:
 def test_shipped_sample_rules_pass_lint() -> None:
     checked = validate_rules(load_rule_files(ROOT / "rules"))
     assert checked.errors == [] and len(checked.rules) >= 7
+
+
+def test_filters_of_stateful_rules_are_linted_with_their_own_paths() -> None:
+    # GIVEN an o365 sequence whose second step has a bare operation and a mistyped literal
+    raw = {
+        "id": "r1",
+        "when": {"source": "o365"},
+        "sequence": {
+            "within": "P1D",
+            "steps": [
+                {"types": ["MicrosoftTeams/TeamsSessionStarted"]},
+                {"types": ["MessageSent"], "condition": {"field": "attributes.record_type", "op": "eq", "value": "25"}},
+            ],
+        },
+        "action": {"kind": "journey_entry", "event_definition_key": "K"},
+    }
+    # WHEN validated
+    errors = [f"{error.path}  {error.message}" for error in validate_rules([raw]).errors]
+    # THEN both problems are reported at the step's own path
+    assert errors == [
+        "$.sequence.steps[1].types[0]  o365 event types are Workload/Operation (e.g. Exchange/Send); "
+        "'MessageSent' never matches",
+        "$.sequence.steps[1].condition.value  attributes.record_type is a number; '25' is a string, "
+        "which never equals one (eq)",
+    ]
+
+
+def test_state_fields_are_not_typed_as_o365_attributes() -> None:
+    # GIVEN a machine that happens to be called like an O365 key, and a rule reading its state name
+    machine = {"initial": "trial", "states": {"trial": {}}}
+    action = {"kind": "journey_entry", "event_definition_key": "K"}
+    rules = [
+        {"id": "record_type", "priority": 1, "when": {"source": "o365"}, "machine": machine},
+        {
+            "id": "reader",
+            "when": {"source": "o365"},
+            "condition": {"field": "state.record_type", "op": "eq", "value": "trial"},
+            "action": action,
+        },
+    ]
+    # THEN state.record_type is the machine's state (text), not attributes.record_type (a number)
+    assert validate_rules(rules).errors == []

@@ -163,3 +163,63 @@ def test_random_events_never_crash_and_state_stays_json_and_bounded(
     assert len(text) < 8 * 1024 * len(rules)
     assert state.due_at == ruleset.next_deadline(state)
     ruleset.take_late_count()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gaps=st.lists(st.integers(0, 400), min_size=1, max_size=60),
+    amounts=st.lists(st.integers(-5, 20), min_size=60, max_size=60),
+    kind=st.sampled_from(["sliding", "tumbling"]),
+    aggregate=st.sampled_from(["count", "sum", "min", "max", "distinct"]),
+    threshold=st.integers(0, 12),
+)
+def test_windows_agree_with_a_brute_force_aggregate_on_in_order_events(
+    gaps: list[int], amounts: list[int], kind: str, aggregate: str, threshold: int
+) -> None:
+    # GIVEN a 10-minute window and events in time order (seconds apart, ties included)
+    window = {"aggregate": aggregate, "size": "PT10M", "kind": kind, "op": "ge", "value": threshold}
+    if aggregate != "count":
+        window["field"] = "attributes.n"
+    ruleset = compile_ruleset(validate_rules([{"id": "w", "window": window, "action": ACTION}]).rules)
+    state, seen = EntityState(entity="ada"), []
+    times = [sum(gaps[: i + 1]) for i in range(len(gaps))]
+    for position, (second, amount) in enumerate(zip(times, amounts, strict=False)):
+        event = Event(
+            id=f"e{position}", source="json", type="A/a", time=T0 + timedelta(seconds=second),
+            entity="ada", attributes={"n": amount},
+        )  # fmt: skip
+        fired = bool(ruleset.evaluate(event, state))
+        seen.append((second, amount))
+        # THEN it fires exactly when the aggregate over the events in its window reaches the threshold
+        if kind == "sliding":
+            inside = [n for at, n in seen if second - 600 < at <= second]
+        else:
+            inside = [n for at, n in seen if at // 600 == second // 600]
+        value = {"count": len, "sum": sum, "min": min, "max": max, "distinct": lambda v: len(set(v))}[aggregate](inside)
+        assert fired is (value >= threshold)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    feed=st.lists(st.tuples(st.integers(0, 300), st.sampled_from(TYPES)), max_size=40),
+    steps=st.lists(st.sampled_from(TYPES), min_size=2, max_size=4),
+)
+def test_sequences_agree_with_tracking_every_partial_match(feed: list[tuple[int, str]], steps: list[str]) -> None:
+    # GIVEN "steps in order within 10 minutes" and events in time order
+    spec = {"steps": [{"types": [step]} for step in steps], "within": "PT10M"}
+    ruleset = compile_ruleset(validate_rules([{"id": "s", "sequence": spec, "action": ACTION}]).rules)
+    state, runs, second = EntityState(entity="ada"), set(), 0  # runs: every (steps done, start) kept
+    for position, (gap, event_type) in enumerate(feed):
+        second += gap
+        event = Event(
+            id=f"e{position}", source="json", type=event_type, time=T0 + timedelta(seconds=second), entity="ada"
+        )
+        fired = bool(ruleset.evaluate(event, state))
+        live = {(done, start) for done, start in runs if second - start <= 600}
+        advanced = {(done + 1, start) for done, start in live if steps[done] == event_type}
+        completed = any(done == len(steps) for done, _ in advanced)
+        # THEN it fires exactly when some partial match completes; then every partial match is cleared
+        assert fired is completed
+        runs = set() if completed else live | advanced
+        if steps[0] == event_type:
+            runs.add((1, second))
