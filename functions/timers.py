@@ -1,4 +1,5 @@
-"""Timer trigger: every minute, deliver what crashed batches left in the outbox."""
+"""Timer trigger: every minute, fire due deadlines (absence rules) and deliver what crashed batches
+left in the outbox."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from functions.ingest import get_pipeline
-from shared.scheduled import retry_pending_outbox
+from shared.scheduled import fire_due_deadlines, retry_pending_outbox
 from shared.telemetry import outbox_retry_span
 
 bp = func.Blueprint()
@@ -20,9 +21,13 @@ log = logging.getLogger(__name__)
 async def run_scheduled_work(timer: func.TimerRequest) -> None:
     pipeline = await get_pipeline()
     now = datetime.now(UTC)
+    deadlines = await fire_due_deadlines(pipeline.deps, now=now)
     with outbox_retry_span() as run:
-        report = await retry_pending_outbox(pipeline.deps, now=now)
-        run.record(report)
+        retried = await retry_pending_outbox(pipeline.deps, now=now)
+        run.record(retried)
     if timer.past_due:
         log.info("scheduled work ran late (past due)")
-    log.info("outbox retry delivered=%d failed=%d", report.actions_delivered, report.actions_failed)
+    log.info(
+        "deadlines fired=%d delivered=%d; outbox retry delivered=%d failed=%d",
+        deadlines.rule_matches, deadlines.actions_delivered, retried.actions_delivered, retried.actions_failed,
+    )  # fmt: skip

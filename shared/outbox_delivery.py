@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from shared.actions.errors import DestinationUnavailable
@@ -19,7 +19,8 @@ from shared.batch_report import BatchReport
 from shared.events.models import Event
 from shared.rules import CompiledRuleSet, RuleMatch
 from shared.store.models import DeadLetter, EntityState, OutboxEntry
-from shared.store.ports import DedupeStore, StateStore
+from shared.store.optimistic import commit_entity_updates
+from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
 from shared.telemetry.log_fields import log_ids
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,58 @@ def plan_and_letter(matches: Sequence[RuleMatch], letters: list[DeadLetter]) -> 
             )
         )  # fmt: skip
     return planned.actions
+
+
+MatchesFor = Callable[[EntityState, list[DeadLetter]], list[RuleMatch]]
+"""Mutates one entity's state and returns its matches; may run more than once (on a conflict)."""
+
+
+async def commit_entity_matches(
+    states: StateStore,
+    entities: Iterable[str],
+    matches_for: MatchesFor,
+    report: BatchReport,
+    letters: list[DeadLetter],
+) -> list[OutboxEntry]:
+    """Per entity: read the state once, apply ``matches_for``, commit the state with the actions its
+    matches plan (the outbox). On an etag conflict the entity is re-read and re-applied."""
+    wanted = list(entities)
+    if not wanted:
+        return []
+    outcome: dict[str, tuple[list[RuleMatch], list[OutboxEntry], list[DeadLetter]]] = {}
+
+    def apply(state: EntityState) -> list[OutboxEntry]:
+        entity_letters: list[DeadLetter] = []
+        matches = matches_for(state, entity_letters)
+        entries = outbox_entries(plan_and_letter(matches, entity_letters))
+        outcome[state.entity] = (matches, entries, entity_letters)  # the last attempt wins
+        return entries
+
+    committed = await commit_entity_updates(states, wanted, apply)
+    report.state_reads += len(wanted)
+    report.state_writes += len(committed)
+    entries: list[OutboxEntry] = []
+    for matches, entity_entries, entity_letters in outcome.values():
+        count_matches(matches, report)
+        entries.extend(entity_entries)
+        letters.extend(entity_letters)
+    report.actions_planned += len(entries)
+    return entries
+
+
+async def write_dead_letters(letters: list[DeadLetter], sink: DeadLetterSink, report: BatchReport) -> None:
+    """Park the letters and count their reasons in the report."""
+    for letter in letters:
+        report.count_reason(letter.reason)
+        report.actions_dead_lettered += letter.kind == "action"
+    if letters:
+        await sink.write(letters)
+
+
+def count_matches(matches: Iterable[RuleMatch], report: BatchReport) -> None:
+    for match in matches:
+        report.rule_matches += 1
+        report.matches_by_rule[match.rule_id] = report.matches_by_rule.get(match.rule_id, 0) + 1
 
 
 def outbox_entries(actions: Iterable[PlannedAction]) -> list[OutboxEntry]:

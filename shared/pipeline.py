@@ -28,14 +28,16 @@ from shared.events.options import SOURCE_OPTIONS, SourceOption
 from shared.outbox_delivery import (
     EVENT_KEY_PREFIX,
     BatchRetryRequired,
+    commit_entity_matches,
+    count_matches,
     deliver_outbox,
     evaluate_safely,
     outbox_entries,
     plan_and_letter,
+    write_dead_letters,
 )
 from shared.rules import CompiledRuleSet, RuleMatch
 from shared.store.models import DeadLetter, EntityState, OutboxEntry
-from shared.store.optimistic import commit_entity_updates
 from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
 from shared.telemetry.log_fields import log_ids
 
@@ -76,6 +78,7 @@ async def process_batch(
     options = deps.normalize_options if source is None else dataclasses.replace(deps.normalize_options, source=source)
     events = _normalize(raw_events, options, report, letters)
     fresh, replayed = await _split_duplicates(events, deps.dedupe, report)
+    report.latest_event_time = max((e.time for e in events), default=None)
     ruleset = await deps.rules.current()
     committed = await _evaluate_and_commit(fresh, ruleset, deps.states, report, letters)
     await deps.dedupe.remember([EVENT_KEY_PREFIX + e.id for e in fresh], ttl_s=deps.dedupe_ttl_s)
@@ -87,17 +90,9 @@ async def process_batch(
         retry.report = report
         raise
     finally:
-        await _write_letters(letters, deps.deadletters, report)
+        await write_dead_letters(letters, deps.deadletters, report)
         report.elapsed_s = time.perf_counter() - started
     return report
-
-
-async def _write_letters(letters: list[DeadLetter], sink: DeadLetterSink, report: BatchReport) -> None:
-    for letter in letters:
-        report.count_reason(letter.reason)
-        report.actions_dead_lettered += letter.kind == "action"
-    if letters:
-        await sink.write(letters)
 
 
 def _normalize(
@@ -175,31 +170,20 @@ async def _evaluate_and_commit(
             by_entity.setdefault(event.entity, []).append(event)
         else:
             stateless_matches.extend(evaluate_safely(ruleset, event, None, letters))
-    outcome: dict[str, tuple[list[RuleMatch], list[OutboxEntry], list[DeadLetter]]] = {}
-
-    def apply(state: EntityState) -> list[OutboxEntry]:
-        entity_letters: list[DeadLetter] = []
-        matches = _apply_events(ruleset, state, by_entity[state.entity], entity_letters)
-        entries = outbox_entries(plan_and_letter(matches, entity_letters))
-        outcome[state.entity] = (matches, entries, entity_letters)
-        return entries
-
-    if by_entity:
-        committed = await commit_entity_updates(states, by_entity, apply)
-        report.state_reads += len(by_entity)
-        report.state_writes += len(committed)
-    entries = outbox_entries(plan_and_letter(stateless_matches, letters))
-    if entries:
-        await states.save_states([], outbox=entries)
-    for matches, entity_entries, entity_letters in outcome.values():
-        stateless_matches.extend(matches)
-        entries.extend(entity_entries)
-        letters.extend(entity_letters)
-    report.rule_matches += len(stateless_matches)
-    for match in stateless_matches:
-        report.matches_by_rule[match.rule_id] = report.matches_by_rule.get(match.rule_id, 0) + 1
-    report.actions_planned += len(entries)
-    return entries
+    entries = await commit_entity_matches(
+        states,
+        by_entity,
+        lambda state, entity_letters: _apply_events(ruleset, state, by_entity[state.entity], entity_letters),
+        report,
+        letters,
+    )
+    report.events_late += ruleset.take_late_count()
+    stateless = outbox_entries(plan_and_letter(stateless_matches, letters))
+    if stateless:
+        await states.save_states([], outbox=stateless)
+    count_matches(stateless_matches, report)
+    report.actions_planned += len(stateless)
+    return entries + stateless
 
 
 def _apply_events(

@@ -33,9 +33,7 @@ class Settings(BaseSettings):
         alias="SQUALL_STORE",
         description="Where rules and state live: `cosmos`, `sqlite:PATH` or `memory`.",
     )
-    ruleset: str = Field(
-        default="default", alias="SQUALL_RULESET", description="Name of the rule set to run."
-    )
+    ruleset: str = Field(default="default", alias="SQUALL_RULESET", description="Name of the rule set to run.")
     event_format: Literal["auto", "o365", "cloudevents", "eventgrid", "iothub", "json"] = Field(
         default="auto",
         alias="SQUALL_EVENT_FORMAT",
@@ -53,9 +51,7 @@ class Settings(BaseSettings):
     )
 
     # --- Cosmos DB -------------------------------------------------------------------------------
-    cosmos_endpoint: str | None = Field(
-        default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI."
-    )
+    cosmos_endpoint: str | None = Field(default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI.")
     cosmos_database: str = Field(default="squall", alias="COSMOS_DATABASE", description="Cosmos DB database.")
     cosmos_rules_container: str = Field(
         default="rules",
@@ -110,9 +106,7 @@ class Settings(BaseSettings):
         alias="SFMC_REST_BASE_URL",
         description="Tenant REST base, e.g. https://SUBDOMAIN.rest.marketingcloudapis.com",
     )
-    sfmc_client_id: str | None = Field(
-        default=None, alias="SFMC_CLIENT_ID", description="Installed package client id."
-    )
+    sfmc_client_id: str | None = Field(default=None, alias="SFMC_CLIENT_ID", description="Installed package client id.")
     sfmc_client_secret: SecretStr | None = Field(
         default=None,
         alias="SFMC_CLIENT_SECRET",
@@ -132,8 +126,7 @@ class Settings(BaseSettings):
         default=None,
         alias="SQUALL_WEBHOOKS",
         description=(
-            'JSON object of webhook destinations by name, e.g. {"crm": {"url": "https://..."}}; '
-            "no secrets here."
+            'JSON object of webhook destinations by name, e.g. {"crm": {"url": "https://..."}}; no secrets here.'
         ),
     )
     webhook_secrets: SecretStr | None = Field(

@@ -25,6 +25,7 @@ from shared.events.models import RawEvent
 from shared.events.options import SourceOption
 from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
+from shared.scheduled import fire_due_deadlines
 from shared.settings import Settings
 from shared.store.sqlite import SqliteStore
 from shared.wiring import open_pipeline
@@ -188,17 +189,19 @@ async def _run_partitions_concurrently(
     on_batch: Callable[[BatchReport], None] | None,
 ) -> int:
     """Like host instances owning partitions: each partition's batches run in order, up to
-    PARTITION_CONCURRENCY partitions at once."""
+    PARTITION_CONCURRENCY partitions at once; deadlines fire on an event-time clock."""
     queues: dict[str, asyncio.Queue[list[RawEvent] | None]] = {}
     workers: list[asyncio.Task[None]] = []
     slots = asyncio.Semaphore(PARTITION_CONCURRENCY)
+    clock = EventTimeClock(deps)
     count = 0
 
-    async def own_partition(queue: asyncio.Queue[list[RawEvent] | None]) -> None:
+    async def own_partition(partition: str, queue: asyncio.Queue[list[RawEvent] | None]) -> None:
         while (batch := await queue.get()) is not None:
             async with slots:
                 report = await _process_like_the_host(batch, deps, total, source)
             total.__iadd__(report)
+            total.__iadd__(await clock.advance(partition, report.latest_event_time))
             if on_batch is not None:
                 on_batch(report)
 
@@ -206,13 +209,44 @@ async def _run_partitions_concurrently(
         partition = batch[0].partition or "0"
         if partition not in queues:
             queues[partition] = asyncio.Queue(maxsize=4)  # backpressure on the generator
-            workers.append(asyncio.create_task(own_partition(queues[partition])))
+            workers.append(asyncio.create_task(own_partition(partition, queues[partition])))
         await queues[partition].put(batch)
         count += 1
     for queue in queues.values():
         await queue.put(None)
     await asyncio.gather(*workers)
+    total.__iadd__(await clock.finish())
     return count
+
+
+class EventTimeClock:
+    """The local runtime's clock: event time, as a watermark over partitions.
+
+    Deadlines (absence rules) fire when the slowest partition's newest event has passed them, so a
+    "B" still waiting in another partition's queue is not missed; when the input ends, time has
+    reached the newest event of all.
+    """
+
+    def __init__(self, deps: PipelineDeps) -> None:
+        self._deps = deps
+        self._latest: dict[str, datetime] = {}
+        self._fired_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    async def advance(self, partition: str, latest: datetime | None) -> BatchReport:
+        if latest is not None and latest > self._latest.get(partition, latest.min.replace(tzinfo=UTC)):
+            self._latest[partition] = latest
+        return await self._fire(min(self._latest.values(), default=None))
+
+    async def finish(self) -> BatchReport:
+        return await self._fire(max(self._latest.values(), default=None))
+
+    async def _fire(self, now: datetime | None) -> BatchReport:
+        async with self._lock:
+            if now is None or (self._fired_at is not None and now <= self._fired_at):
+                return BatchReport()
+            self._fired_at = now
+            return await fire_due_deadlines(self._deps, now=now)
 
 
 async def _run_batches(

@@ -87,9 +87,7 @@ def binary_mode_record(raw: RawEvent, attributes: dict[str, Any]) -> dict[str, A
         try:
             record["data"] = msgspec.json.decode(raw.body)
         except (msgspec.DecodeError, RecursionError):
-            raise RecordRejected(
-                "cloudevents: binary-mode body is not valid JSON for its JSON content type"
-            ) from None
+            raise RecordRejected("cloudevents: binary-mode body is not valid JSON for its JSON content type") from None
         return record
     try:
         record["data"] = raw.body.decode("utf-8")
@@ -119,9 +117,7 @@ def _event_time(record: dict[str, Any], provenance: Provenance) -> datetime:
     return parse_iso_timestamp(value, fmt=FORMAT, field="time")
 
 
-def _attributes(
-    record: dict[str, Any], ce_source: str, specversion: str, extensions: dict[str, Any]
-) -> dict[str, Any]:
+def _attributes(record: dict[str, Any], ce_source: str, specversion: str, extensions: dict[str, Any]) -> dict[str, Any]:
     attributes: dict[str, Any] = {"ce_source": ce_source, "specversion": specversion}
     for name in ("datacontenttype", "dataschema", "subject"):
         value = record.get(name)
@@ -142,9 +138,7 @@ def _data(record: dict[str, Any]) -> Any:
     if data_base64 is None:
         return None
     if type(data_base64) is not str:
-        raise RecordRejected(
-            f"cloudevents: field 'data_base64' must be a string, got {json_type_name(data_base64)}"
-        )
+        raise RecordRejected(f"cloudevents: field 'data_base64' must be a string, got {json_type_name(data_base64)}")
     try:
         payload = base64.b64decode(data_base64, validate=True)
     except (binascii.Error, ValueError):

@@ -84,9 +84,7 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
     return NormalizeResult([outcome], [])  # type: ignore[list-item]
 
 
-def _normalize_by_message(
-    raw: RawEvent, body: bytes, source: str, provenance: Provenance
-) -> NormalizeResult | None:
+def _normalize_by_message(raw: RawEvent, body: bytes, source: str, provenance: Provenance) -> NormalizeResult | None:
     """IoT Hub (system properties) and CloudEvents binary mode (properties); ``None``: the body decides."""
     if source in ("auto", "iothub"):
         system = iothub_system_properties(raw) if raw.system_properties else None
@@ -97,9 +95,7 @@ def _normalize_by_message(
     if source in ("auto", "cloudevents"):
         attributes = binary_mode_attributes(raw) if raw.properties else None
         if attributes is not None:
-            return _one_record(
-                body, lambda: normalize_cloudevent(binary_mode_record(raw, attributes), provenance)
-            )
+            return _one_record(body, lambda: normalize_cloudevent(binary_mode_record(raw, attributes), provenance))
     return None
 
 
@@ -178,7 +174,5 @@ def invalid_json_reason(body: bytes, exc: Exception) -> str:
 
 def validation_reason(fmt: str, exc: ValidationError) -> str:
     """A pydantic error as one line naming the canonical fields (never the offending values)."""
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-    )
+    problems = "; ".join(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors())
     return f"{fmt}: not a valid canonical event: {problems}"

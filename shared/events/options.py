@@ -50,9 +50,7 @@ def parse_json_field_map(text: str) -> dict[str, str]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"SQUALL_JSON_FIELD_MAP is not valid JSON: {exc.msg} at char {exc.pos}") from None
     if not isinstance(value, dict):
-        raise ValueError(
-            "SQUALL_JSON_FIELD_MAP must be a JSON object mapping canonical fields to source paths"
-        )
+        raise ValueError("SQUALL_JSON_FIELD_MAP must be a JSON object mapping canonical fields to source paths")
     compile_json_field_map(value)
     return value
 

@@ -20,8 +20,7 @@ from shared.events.timestamps import parse_timestamp_value
 
 FORMAT = "json"
 NO_FIELD_MAP_REASON = (
-    "json: no field map configured; set SQUALL_JSON_FIELD_MAP to map id, type, time and entity"
-    " to source fields"
+    "json: no field map configured; set SQUALL_JSON_FIELD_MAP to map id, type, time and entity to source fields"
 )
 _MISSING = object()
 
@@ -36,9 +35,7 @@ def normalize_json_record(
         FORMAT,
         event_id=identifier_text(_required(record, paths, "id"), fmt=FORMAT, what=_what(paths, "id")),
         event_type=_text(_required(record, paths, "type"), paths, "type"),
-        time=parse_timestamp_value(
-            _required(record, paths, "time"), fmt=FORMAT, field=".".join(paths["time"])
-        ),
+        time=parse_timestamp_value(_required(record, paths, "time"), fmt=FORMAT, field=".".join(paths["time"])),
         entity=identifier_text(_required(record, paths, "entity"), fmt=FORMAT, what=_what(paths, "entity")),
         tenant=_tenant(record, paths),
         attributes=_attributes(record, paths),

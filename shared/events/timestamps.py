@@ -59,6 +59,4 @@ def parse_timestamp_value(value: object, *, fmt: str, field: str) -> datetime:
         return epoch_to_utc(value, fmt=fmt, field=field)  # type: ignore[arg-type]
     if isinstance(value, datetime):
         return as_utc(value)
-    raise RecordRejected(
-        f"{fmt}: field '{field}' must be a timestamp string or number, got {json_type_name(value)}"
-    )
+    raise RecordRejected(f"{fmt}: field '{field}' must be a timestamp string or number, got {json_type_name(value)}")

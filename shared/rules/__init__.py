@@ -1,10 +1,10 @@
 """Trigger rules: definitions, validation, compilation, indexed evaluation and cool-downs.
 
-    raw = load_rule_files(Path("rules"))
-    checked = validate_rules(raw)            # .rules, .errors (rule_id, path, message)
-    ruleset = compile_ruleset(checked.rules, version=3)
-    if ruleset.needs_state(event): ...       # load the entity's state once per batch
-    matches = ruleset.evaluate(event, state) # list[RuleMatch], priority order
+raw = load_rule_files(Path("rules"))
+checked = validate_rules(raw)            # .rules, .errors (rule_id, path, message)
+ruleset = compile_ruleset(checked.rules, version=3)
+if ruleset.needs_state(event): ...       # load the entity's state once per batch
+matches = ruleset.evaluate(event, state) # list[RuleMatch], priority order
 """
 
 from __future__ import annotations

@@ -59,6 +59,4 @@ class RuleSetCache:
                 extra=log_ids(rule_id=error.rule_id),
             )  # fmt: skip
         self._compiled = compile_ruleset(checked.rules, version=snapshot.version)
-        log.info(
-            "rule set %s version %s compiled: %d rules", self._name, snapshot.version, len(checked.rules)
-        )
+        log.info("rule set %s version %s compiled: %d rules", self._name, snapshot.version, len(checked.rules))

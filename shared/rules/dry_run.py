@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from shared.actions.planning import plan_actions
+from shared.actions.planning import PlanResult, plan_actions
 from shared.events import Event, NormalizeOptions
 from shared.rules.compiler import CompiledRuleSet, RuleMatch
 from shared.rules.dry_run_input import read_event_body
@@ -90,7 +90,6 @@ class DryRunReport:
     rejections: list[DryRunRejection] = field(default_factory=list)
     events: int = 0
     duplicates: int = 0
-    deadlines_supported: bool = True  # False: the rule set cannot fire deadlines (no ``fire_due``)
     ended_at: datetime | None = None  # the clock when the run finished
 
 
@@ -111,12 +110,11 @@ class DryRun:
         self._clock: ClockMode = clock
         self._options = options or NormalizeOptions()
         self._wall_clock = wall_clock
-        self._fire_due = getattr(ruleset, "fire_due", None)
         self._states: dict[str, EntityState] = {}
         self._due: list[tuple[datetime, str]] = []  # (due_at, entity), a heap; stale entries are skipped
         self._seen_ids: set[str] = set()
         self._now: datetime | None = None
-        self.report = DryRunReport(clock=clock, deadlines_supported=self._fire_due is not None)
+        self.report = DryRunReport(clock=clock)
 
     def feed(self, body: bytes, *, line: int | None = None) -> None:
         """Normalize one body (one record or a JSON array) and evaluate its events in order."""
@@ -163,20 +161,17 @@ class DryRun:
 
     def _schedule(self, state: EntityState) -> None:
         """Remember when the entity is next due (the store's ``due_at`` index, in memory)."""
-        due_at = getattr(state, "due_at", None)
-        if due_at is not None:
-            heapq.heappush(self._due, (due_at, state.entity))
+        if state.due_at is not None:
+            heapq.heappush(self._due, (state.due_at, state.entity))
 
     def _fire_deadlines(self, now: datetime) -> None:
         """What the timer does: fire the entities due by ``now``, earliest first."""
-        if self._fire_due is None:
-            return
         while self._due and self._due[0][0] <= now:
             due_at, entity = heapq.heappop(self._due)
             state = self._states[entity]
-            if getattr(state, "due_at", None) != due_at:
+            if state.due_at != due_at:
                 continue  # rescheduled or cancelled since
-            matches = self._fire_due(state, now)
+            matches = self._ruleset.fire_due(state, now)
             self._schedule(state)
             if matches:
                 self._record(matches, trigger="deadline")
@@ -213,7 +208,7 @@ class DryRun:
             )
 
 
-def _planned_matches(matches: Sequence[RuleMatch], planned: Any) -> list[RuleMatch]:
+def _planned_matches(matches: Sequence[RuleMatch], planned: PlanResult) -> list[RuleMatch]:
     failed = {id(failure.match) for failure in planned.failures}
     return [match for match in matches if id(match) not in failed]
 

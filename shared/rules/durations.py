@@ -45,8 +45,7 @@ def parse_duration(text: str) -> timedelta:
     if short:
         return _build(text, {_SHORT_UNITS[short["unit"]]: float(short["amount"])})
     raise ValueError(
-        f"invalid duration {text!r}: expected ISO 8601 (P30D, PT5M, P1DT12H)"
-        " or a short form (30d, 12h, 15m, 90s)"
+        f"invalid duration {text!r}: expected ISO 8601 (P30D, PT5M, P1DT12H) or a short form (30d, 12h, 15m, 90s)"
     )
 
 

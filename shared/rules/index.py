@@ -132,9 +132,7 @@ def _build_dispatchers(rules: Sequence[CompiledRule]) -> tuple[list[Dispatcher],
     return dispatchers, unkeyed
 
 
-def _dispatcher(
-    field: str, kind: str, keyed: dict[str, list[Candidate]], unkeyed: list[Candidate]
-) -> Dispatcher:
+def _dispatcher(field: str, kind: str, keyed: dict[str, list[Candidate]], unkeyed: list[Candidate]) -> Dispatcher:
     def merge(hits: list[CandidateList]) -> CandidateList:
         dispatched = list(chain.from_iterable(hit.keyed for hit in hits))
         return CandidateList.of(chain(unkeyed, dispatched), keyed=dispatched)
@@ -150,9 +148,7 @@ def _dispatcher(
 
 
 def _key_for(rule: CompiledRule, field: str, kind: str) -> DispatchKey | None:
-    return next(
-        (k for k in dispatch_keys(rule.definition.condition) if k.field == field and k.kind == kind), None
-    )
+    return next((k for k in dispatch_keys(rule.definition.condition) if k.field == field and k.kind == kind), None)
 
 
 def _most_useful_dispatch(rules: Sequence[CompiledRule]) -> tuple[str, str] | None:

@@ -25,8 +25,11 @@ class _RuleYamlLoader(yaml.SafeLoader):
 
 
 _RuleYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp",
-                                                                       "tag:yaml.org,2002:bool")]
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _RuleYamlLoader.add_implicit_resolver(
@@ -68,8 +71,7 @@ def load_rule_documents(path: Path) -> list[LoadedRule]:
     path = Path(path)
     if path.is_dir():
         files = sorted(
-            p for p in path.rglob("*")
-            if p.is_file() and p.suffix in RULE_FILE_SUFFIXES and not p.name.startswith(".")
+            p for p in path.rglob("*") if p.is_file() and p.suffix in RULE_FILE_SUFFIXES and not p.name.startswith(".")
         )
         return [rule for file in files for rule in _load_file(file)]
     if not path.exists():

@@ -41,8 +41,7 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
             rule = RuleDefinition.model_validate(dict(candidate))
         except ValidationError as exc:
             result.errors.extend(
-                RuleError(rule_id, error_path(error["loc"]), error_message(error), index)
-                for error in exc.errors()
+                RuleError(rule_id, error_path(error["loc"]), error_message(error), index) for error in exc.errors()
             )
             continue
         except RecursionError:

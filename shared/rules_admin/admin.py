@@ -51,7 +51,7 @@ def rules_from_document(body: Any) -> list[Any]:
     if isinstance(body, Mapping) and set(body) == {"rules"}:
         body = body["rules"]
     if not isinstance(body, list):
-        raise RequestInvalid("expected a JSON array of rules or an object {\"rules\": [...]}")
+        raise RequestInvalid('expected a JSON array of rules or an object {"rules": [...]}')
     return body
 
 
@@ -60,9 +60,7 @@ class RuleSetAdmin:
 
     def __init__(self, store: RuleStore, ruleset: str) -> None:
         if not RULESET_NAME.fullmatch(ruleset):
-            raise RequestInvalid(
-                f"rule set name {ruleset!r} is invalid: 1-64 letters, digits, '-', '_', '.'"
-            )
+            raise RequestInvalid(f"rule set name {ruleset!r} is invalid: 1-64 letters, digits, '-', '_', '.'")
         self._store = store
         self.ruleset = ruleset
 

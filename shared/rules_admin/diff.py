@@ -26,8 +26,9 @@ def diff_rulesets(current: Sequence[Mapping[str, Any]], proposed: Sequence[Mappi
         added=tuple(sorted(after.keys() - before.keys())),
         removed=tuple(sorted(before.keys() - after.keys())),
         changed=tuple(changed),
-        unchanged=tuple(sorted(rule_id for rule_id in before.keys() & after.keys()
-                               if before[rule_id] == after[rule_id])),
+        unchanged=tuple(
+            sorted(rule_id for rule_id in before.keys() & after.keys() if before[rule_id] == after[rule_id])
+        ),
     )
 
 
@@ -35,8 +36,7 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple
     """Top-level fields whose values differ (a field present on one side only counts)."""
     missing = object()
     return tuple(
-        sorted(name for name in before.keys() | after.keys()
-               if before.get(name, missing) != after.get(name, missing))
+        sorted(name for name in before.keys() | after.keys() if before.get(name, missing) != after.get(name, missing))
     )
 
 

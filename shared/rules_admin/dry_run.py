@@ -72,9 +72,7 @@ class EvaluatedEvents:
     ended_at: str | None
 
 
-def evaluate_events(
-    ruleset: CompiledRuleSet, request: DryRunRequest, *, options: NormalizeOptions
-) -> EvaluatedEvents:
+def evaluate_events(ruleset: CompiledRuleSet, request: DryRunRequest, *, options: NormalizeOptions) -> EvaluatedEvents:
     """Replay the posted events through ``ruleset``; one outcome per event or refused item."""
     run = DryRun(ruleset, clock=request.clock, options=options)
     fed: list[tuple[int, Event | str, bool]] = []  # (index, event or rejection reason, duplicate)
@@ -114,8 +112,7 @@ def _canonical_event(item: Any) -> Event | str:
         return Event.model_validate(item)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'event'}: {error['msg']}"
-            for error in exc.errors()
+            f"{'.'.join(str(part) for part in error['loc']) or 'event'}: {error['msg']}" for error in exc.errors()
         )
         return f"canonical: not a valid canonical event: {problems}"
 

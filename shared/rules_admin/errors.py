@@ -47,9 +47,7 @@ class VersionMismatch(RulesAdminError):
     """The caller's version (If-Match) is not the stored one: someone changed the rule set."""
 
     def __init__(self, ruleset: str, *, expected: int, actual: int) -> None:
-        super().__init__(
-            f"rule set {ruleset!r} is at version {actual}, not {expected}; reload it and retry"
-        )
+        super().__init__(f"rule set {ruleset!r} is at version {actual}, not {expected}; reload it and retry")
         self.ruleset = ruleset
         self.expected = expected
         self.actual = actual

@@ -19,8 +19,14 @@ def non_json_errors(rules: Sequence[Any]) -> list[RuleError]:
         path = first_non_json_path(rule)
         if path is not None:
             rule_id = rule.get("id") if isinstance(rule, dict) and isinstance(rule.get("id"), str) else None
-            errors.append(RuleError(rule_id, path, "value is not JSON data (text, number, true/false, null, "
-                                                   "list or mapping with text keys)", index))
+            errors.append(
+                RuleError(
+                    rule_id,
+                    path,
+                    "value is not JSON data (text, number, true/false, null, list or mapping with text keys)",
+                    index,
+                )
+            )
     return errors
 
 

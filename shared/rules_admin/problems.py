@@ -67,16 +67,13 @@ def problem_for(error: Exception) -> Problem:
     for kind, status, slug, title in _KNOWN:
         if isinstance(error, kind):
             return _with_details(problem(status, slug, title, str(error)), error)
-    return problem(
-        500, "internal", "Internal error", "an unexpected error occurred; the function's log has details"
-    )
+    return problem(500, "internal", "Internal error", "an unexpected error occurred; the function's log has details")
 
 
 def _with_details(found: Problem, error: Exception) -> Problem:
     if isinstance(error, RulesInvalid):
         found.extensions["errors"] = [
-            {"rule_id": e.rule_id, "path": e.path, "message": e.message, "index": e.index}
-            for e in error.errors
+            {"rule_id": e.rule_id, "path": e.path, "message": e.message, "index": e.index} for e in error.errors
         ]
     elif isinstance(error, VersionMismatch):
         found.extensions["current_version"] = error.actual

@@ -72,9 +72,7 @@ def encode_metadata(letter: DeadLetter, *, write_order: int) -> dict[str, str]:
     }
 
 
-def summary_from_metadata(
-    name: str, metadata: dict[str, str], *, last_modified: datetime | None
-) -> DeadLetterSummary:
+def summary_from_metadata(name: str, metadata: dict[str, str], *, last_modified: datetime | None) -> DeadLetterSummary:
     """The summary of a listed blob; blobs without our metadata fall back to what the name says."""
     created = metadata.get("created_at")
     sequence = metadata.get("sequence", NONE)

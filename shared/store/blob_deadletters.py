@@ -84,9 +84,7 @@ class BlobDeadLetterStore:
         if emulator:
             connection_string = emulator.get_secret_value()
             require_emulator(connection_string)
-            container = ContainerClient.from_connection_string(
-                connection_string, settings.deadletter_container
-            )
+            container = ContainerClient.from_connection_string(connection_string, settings.deadletter_container)
             return cls(container, create_container=True)  # an emulator starts empty; Azure's is Bicep's
         if not uri:
             raise StoreError(
@@ -105,9 +103,7 @@ class BlobDeadLetterStore:
         await self._ensure_container()
         await asyncio.gather(*(self._upload(letter, order) for order, letter in enumerate(stamped)))
 
-    async def list(
-        self, *, limit: int = 100, kind: DeadLetterKind | None = None
-    ) -> builtins.list[DeadLetter]:
+    async def list(self, *, limit: int = 100, kind: DeadLetterKind | None = None) -> builtins.list[DeadLetter]:
         summaries = await self.list_summaries(limit=limit, kind=kind)
         found = await asyncio.gather(*(self.get(summary.id) for summary in summaries))
         return [letter for letter in found if letter is not None]  # None: deleted meanwhile
@@ -156,9 +152,7 @@ class BlobDeadLetterStore:
 
     async def _list_blobs(self, kind: DeadLetterKind | None) -> builtins.list[BlobProperties]:
         prefix = f"{kind}/" if kind else None
-        return [
-            blob async for blob in self._container.list_blobs(name_starts_with=prefix, include=["metadata"])
-        ]
+        return [blob async for blob in self._container.list_blobs(name_starts_with=prefix, include=["metadata"])]
 
     async def _upload(self, letter: DeadLetter, order: int) -> None:
         name = blob_name(letter)

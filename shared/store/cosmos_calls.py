@@ -105,9 +105,7 @@ class CosmosCalls:
         if status == 404:
             return StoreUnavailable(f"Cosmos DB {what}: database or container not found (HTTP 404)")
         if status is None:  # an SDK or credential failure without a response
-            return StoreUnavailable(
-                f"Cosmos DB {what} failed ({describe(exc)}) at COSMOS_ENDPOINT={self.endpoint}"
-            )
+            return StoreUnavailable(f"Cosmos DB {what} failed ({describe(exc)}) at COSMOS_ENDPOINT={self.endpoint}")
         return StoreError(f"Cosmos DB rejected {what} ({describe(exc)})")
 
 

@@ -52,9 +52,7 @@ class CosmosRuleStore:
                 return version
         raise StoreUnavailable(f"rule set {name!r} kept changing while saving; try again")
 
-    async def _commit(
-        self, name: str, version: int, rules: list[dict[str, Any]], *, head_etag: str | None
-    ) -> bool:
+    async def _commit(self, name: str, version: int, rules: list[dict[str, Any]], *, head_etag: str | None) -> bool:
         """Write version ``version`` and point ``head`` at it; False when another writer won."""
         now = datetime.now(UTC).isoformat()
         item = {

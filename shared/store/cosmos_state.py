@@ -89,9 +89,7 @@ class CosmosStateStore:
         if conflicts:
             raise ConcurrencyConflict(conflicts[0])
 
-    async def pending_outbox(
-        self, *, limit: int = 100, entities: Iterable[str] | None = None
-    ) -> list[OutboxEntry]:
+    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
         container = await self._containers.get(STATE)
         where = "c.type = @type"
         params: list[dict[str, Any]] = [
@@ -121,9 +119,7 @@ class CosmosStateStore:
 
             return request
 
-        await asyncio.gather(
-            *(self._run(delete(e), what=f"completing outbox entry of {e.entity!r}") for e in entries)
-        )
+        await asyncio.gather(*(self._run(delete(e), what=f"completing outbox entry of {e.entity!r}") for e in entries))
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         """A cross-partition query on the top-level ``due_at`` (range-indexed by the default policy)."""
@@ -159,9 +155,7 @@ class CosmosStateStore:
 
         return await self._run(read, what=f"reading state of {entity!r}")
 
-    async def _save_one(
-        self, container: ContainerProxy, state: EntityState, entries: list[OutboxEntry]
-    ) -> bool:
+    async def _save_one(self, container: ContainerProxy, state: EntityState, entries: list[OutboxEntry]) -> bool:
         """One entity's transactional batch; False on an ETag conflict. Updates ``state.etag``."""
         now = datetime.now(UTC)
         upserts = [("upsert", (outbox_item(e, now=now),)) for e in entries]
@@ -187,16 +181,12 @@ class CosmosStateStore:
         state.etag = etag
         return True
 
-    async def _save_outbox_only(
-        self, container: ContainerProxy, entity: str, entries: list[OutboxEntry]
-    ) -> bool:
+    async def _save_outbox_only(self, container: ContainerProxy, entity: str, entries: list[OutboxEntry]) -> bool:
         now = datetime.now(UTC)
         await self._upsert_all(container, entity, [("upsert", (outbox_item(e, now=now),)) for e in entries])
         return True
 
-    async def _upsert_all(
-        self, container: ContainerProxy, entity: str, operations: list[tuple[Any, ...]]
-    ) -> None:
+    async def _upsert_all(self, container: ContainerProxy, entity: str, operations: list[tuple[Any, ...]]) -> None:
         for start in range(0, len(operations), BATCH_LIMIT):
             chunk = operations[start : start + BATCH_LIMIT]
 

@@ -32,9 +32,7 @@ class DeadLetterSummary:
 
 
 class DeadLetterArchive(DeadLetterStore, Protocol):
-    async def list(
-        self, *, limit: int = 100, kind: DeadLetterKind | None = None
-    ) -> builtins.list[DeadLetter]:
+    async def list(self, *, limit: int = 100, kind: DeadLetterKind | None = None) -> builtins.list[DeadLetter]:
         """The oldest parked letters (of one kind when given), with payloads and ids."""
         ...
 

@@ -77,9 +77,7 @@ class MemoryStateStore:
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
-    async def pending_outbox(
-        self, *, limit: int = 100, entities: Iterable[str] | None = None
-    ) -> list[OutboxEntry]:
+    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
         wanted = None if entities is None else set(entities)
         entries = sorted(
             (e for e in self._outbox.values() if wanted is None or e.entity in wanted),
@@ -92,9 +90,7 @@ class MemoryStateStore:
             self._outbox.pop((entry.entity, entry.key), None)
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
-        due = sorted(
-            (due_at, entity) for entity, (_, _, due_at) in self._states.items() if due_at and due_at <= now
-        )
+        due = sorted((due_at, entity) for entity, (_, _, due_at) in self._states.items() if due_at and due_at <= now)
         return [entity for _, entity in due[:limit]]
 
     def _etag_matches(self, state: EntityState) -> bool:
@@ -135,9 +131,7 @@ class MemoryDeadLetterStore:
 
     async def write(self, letters: Sequence[DeadLetter]) -> None:
         now = self._clock()
-        self._letters.extend(
-            letter if letter.created_at else replace(letter, created_at=now) for letter in letters
-        )
+        self._letters.extend(letter if letter.created_at else replace(letter, created_at=now) for letter in letters)
 
     async def list(self, *, limit: int = 100) -> builtins.list[DeadLetter]:
         return self._letters[:limit]

@@ -40,9 +40,7 @@ class StateStore(Protocol):
         """
         ...
 
-    async def pending_outbox(
-        self, *, limit: int = 100, entities: Iterable[str] | None = None
-    ) -> list[OutboxEntry]:
+    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
         """Outbox entries not yet completed, oldest first (for the timer that retries delivery).
 
         ``entities`` narrows the result to those entities (a replayed batch's own entities).

@@ -108,9 +108,7 @@ class _SqliteStates:
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
-    async def pending_outbox(
-        self, *, limit: int = 100, entities: Iterable[str] | None = None
-    ) -> list[OutboxEntry]:
+    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
         columns = "SELECT entity, key, action, created_at, attempts FROM outbox"
         if entities is None:
             rows = self._db.execute(f"{columns} ORDER BY created_at, key LIMIT ?", (limit,)).fetchall()
@@ -168,8 +166,7 @@ class _SqliteStates:
     def _add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
         now = datetime.now(UTC).isoformat()
         self._db.executemany(
-            "INSERT OR REPLACE INTO outbox (entity, key, action, created_at, attempts)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO outbox (entity, key, action, created_at, attempts) VALUES (?, ?, ?, ?, ?)",
             [
                 (
                     e.entity,
@@ -193,9 +190,7 @@ class _SqliteDedupe:
         found: set[str] = set()
         for chunk in _chunks(wanted):
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key FROM dedupe WHERE key IN ({marks}) AND expires_at > ?", (*chunk, now)
-            )
+            rows = self._db.execute(f"SELECT key FROM dedupe WHERE key IN ({marks}) AND expires_at > ?", (*chunk, now))
             found.update(row[0] for row in rows)
         return found
 
@@ -252,9 +247,7 @@ class _SqliteDeadLetters:
     async def get(self, letter_id: str) -> DeadLetter | None:
         if not letter_id.isdigit():
             return None
-        row = self._db.execute(
-            f"SELECT {_LETTER_COLUMNS} FROM deadletters WHERE id = ?", (int(letter_id),)
-        ).fetchone()
+        row = self._db.execute(f"SELECT {_LETTER_COLUMNS} FROM deadletters WHERE id = ?", (int(letter_id),)).fetchone()
         return _letter_from_row(row) if row else None
 
     async def delete(self, letter_id: str) -> bool:
@@ -318,9 +311,7 @@ class SqliteStore:
             self._db.executescript(_SCHEMA)
             _add_due_at(self._db)
         except sqlite3.Error as exc:
-            raise StoreUnavailable(
-                f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)"
-            ) from exc
+            raise StoreUnavailable(f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)") from exc
         self.path = target
         self.rules = _SqliteRules(self._db)
         self.states = _SqliteStates(self._db)

@@ -43,18 +43,14 @@ def instruments_from(
     """Within the block, record into these providers instead of the global ones."""
     global _active
     previous = _active
-    _active = Instruments(
-        tracer_provider.get_tracer(SCOPE), PipelineMetrics(meter_provider.get_meter(SCOPE))
-    )
+    _active = Instruments(tracer_provider.get_tracer(SCOPE), PipelineMetrics(meter_provider.get_meter(SCOPE)))
     try:
         yield _active
     finally:
         _active = previous
 
 
-def record_batch(
-    report: BatchReport, *, partition: str | None, duration_s: float, trigger: str = "event_hub"
-) -> None:
+def record_batch(report: BatchReport, *, partition: str | None, duration_s: float, trigger: str = "event_hub") -> None:
     """Metrics of one processed batch: events, matches and actions by outcome, and its duration."""
     current_instruments().metrics.record_batch(report, partition=partition, duration_s=duration_s, trigger=trigger)
 

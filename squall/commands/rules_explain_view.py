@@ -126,6 +126,4 @@ def dry_run_summary(report: DryRunReport) -> str:
     ]
     if report.ended_at is not None:
         parts.append(f"ended {format_datetime(report.ended_at)}")
-    if not report.deadlines_supported:
-        parts.append("deadlines not fired: this rule engine has no fire_due")
     return ", ".join(parts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -53,18 +54,18 @@ def test_sample_rule_set_is_large_enough_and_uses_distinct_journeys() -> None:
 @pytest.mark.parametrize(
     ("fixture", "line", "expected"),
     [
-        ("o365_microsoft_docs.jsonl", 1, ["failed-sign-in-burst"]),  # ResultStatus "failed"
+        ("o365_microsoft_docs.jsonl", 1, []),  # one failed logon: the burst rule needs three in 30 min
         ("o365_microsoft_docs.jsonl", 2, []),  # the same logon, succeeded
         ("o365_microsoft_docs.jsonl", 6, ["copilot-first-use"]),
         ("o365_recreated.jsonl", 1, []),  # TeamCreated by "Application": not a person
         ("o365_recreated.jsonl", 2, ["teams-champion"]),
         ("o365_recreated.jsonl", 3, ["teams-first-session"]),
         ("o365_recreated.jsonl", 6, ["heavy-onedrive-uploader"]),
-        ("o365_recreated.jsonl", 9, ["external-sharing-spike"]),
+        ("o365_recreated.jsonl", 9, []),  # one sharing change: the spike needs two in a day
         ("o365_recreated.jsonl", 10, []),  # S-1-5-18
         ("o365_recreated.jsonl", 12, []),  # a successful UserLoggedIn
         ("o365_constructed_quirks.jsonl", 1, ["outlook-engagement"]),
-        ("o365_constructed_quirks.jsonl", 3, ["failed-sign-in-burst"]),
+        ("o365_constructed_quirks.jsonl", 3, []),  # a failed sign-in, alone
         ("o365_constructed_quirks.jsonl", 4, []),  # Copilot in 2021: before general availability
     ],
 )
@@ -77,6 +78,19 @@ def test_sample_rules_fire_on_fixture_records(fixture: str, line: int, expected:
     assert fired == expected
 
 
+def test_failed_sign_in_burst_fires_once_on_the_third_failure_within_30_minutes() -> None:
+    # GIVEN one user's failed sign-ins at minutes 0, 10, 20 and 25 (the fixture record, re-timed)
+    (failure,) = fixture_events("o365_constructed_quirks.jsonl")[2:3]
+    base = failure.time
+    ruleset, state = sample_ruleset(), EntityState(entity=failure.entity)
+    fired = []
+    for minute in (0, 10, 20, 25):
+        event = failure.model_copy(update={"id": f"fail-{minute}", "time": base + timedelta(minutes=minute)})
+        fired.append([m.rule_id for m in ruleset.evaluate(event, state)])
+    # THEN the window reaches three at minute 20 and the rule fires once for the burst
+    assert fired == [[], [], ["failed-sign-in-burst"], []]
+
+
 def test_sample_matches_on_fixtures_all_plan_actions() -> None:
     ruleset = sample_ruleset()
     matches = []
@@ -84,7 +98,7 @@ def test_sample_matches_on_fixtures_all_plan_actions() -> None:
         for evt in fixture_events(name):
             matches.extend(ruleset.evaluate(evt, EntityState(entity=evt.entity)))
     result = plan_actions(matches)
-    assert len(result.actions) == len(matches) >= 8
+    assert len(result.actions) == len(matches) >= 5  # every stateless match on a lone record plans
     assert result.failures == []
     assert all(action.contact_key == action.entity for action in result.actions)
 
