@@ -32,7 +32,7 @@ def run_bench_json(*args: str) -> dict[str, object]:
 
 def test_bench_json_has_every_documented_field_with_sane_values() -> None:
     # GIVEN a small run
-    report = run_bench_json("--rules", "50", "--events", "3000", "--warmup", "500", "--seed", "2")
+    report = run_bench_json("--rules", "50", "--events", "3000", "--warmup", "500", "--seed", "2", "--repeat", "2")
     # THEN every required field is there, counts are what was asked, rates are positive
     assert set(REQUIRED_FIELDS) <= set(report)
     assert (report["rules"], report["events"], report["batch"], report["seed"]) == (50, 3000, 100, 2)
@@ -40,6 +40,7 @@ def test_bench_json_has_every_documented_field_with_sane_values() -> None:
     assert 0 < report["batch_p50_ms"] <= report["batch_p99_ms"]  # type: ignore[operator]
     assert 0 <= report["match_rate"] <= 1  # type: ignore[operator]
     assert report["batches"] == 30 and report["rejections"] == 0
+    assert report["repeat"] == 2 and len(report["runs_events_per_s"]) == 2  # type: ignore[arg-type]
     machine = report["machine"]
     assert machine["cpu_count"] >= 1 and machine["python"].count(".") == 2  # type: ignore[index]
     assert "state_reads" not in report
@@ -54,16 +55,18 @@ def test_bench_stateful_reports_state_reads_and_writes_once_per_entity_and_batch
 
 
 def test_batch_runner_reads_each_entity_once_per_batch_and_only_when_needed() -> None:
-    # GIVEN a stateful rule set and one 400-event batch
+    # GIVEN a stateful rule set and one batch in which many entities have several events
     runner = BatchRunner(build_ruleset(BenchConfig(rules=300, events=400, stateful=True)))
     (batch,) = raw_batches(400, seed=0, batch=400)
+    batch += batch  # every entity twice: state must still be read and written once each
     # WHEN it runs
     runner.run(batch)
     # THEN reads = distinct entities with a passing stateful filter, each written back once
     events = [event for raw in batch for event in normalize_raw_event(raw).events]
-    needing = {event.entity for event in events if runner.ruleset.needs_state(event)}
-    assert runner.counters.state_reads == runner.counters.state_writes == len(needing)
-    assert 0 < len(needing) < len({event.entity for event in events})
+    needing = [event.entity for event in events if runner.ruleset.needs_state(event)]
+    assert len(needing) > len(set(needing))
+    assert runner.counters.state_reads == runner.counters.state_writes == len(set(needing))
+    assert 0 < len(set(needing)) < len({event.entity for event in events})
 
 
 def test_human_output_names_throughput_latency_and_the_machine() -> None:

@@ -2,65 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from typing import Any
-
-import pytest
 
 from shared.actions import (
     ActionKind,
-    DeliveryOutcome,
     DeliveryStatus,
     FailureKind,
-    MarketingCloudConfig,
-    MarketingCloudDeliverer,
     PlannedAction,
 )
 from squall.stub import MarketingCloudStub
+from tests.functional.delivery_support import (
+    STUB_JOURNEY_KEY,
+    config_for_stub,
+    deliver_batch,
+    journey_entry,
+    with_fields,
+)
 
-JOURNEY_KEY = "APIEvent-async-test"
 DE_KEY = "Usage Scores"  # a space: the key is URL-encoded in the path
-CLIENT_ID = "async-test-client"
-CLIENT_SECRET = "obviously-fake-secret-async"
-
-
-@pytest.fixture
-def stub() -> Iterator[MarketingCloudStub]:
-    with MarketingCloudStub(
-        event_definition_keys={JOURNEY_KEY}, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ) as running:
-        yield running
-
-
-def config_for(stub: MarketingCloudStub, **overrides: Any) -> MarketingCloudConfig:
-    options: dict[str, Any] = {
-        "auth_base_url": stub.auth_base_url,
-        "rest_base_url": stub.rest_base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "journey_entry_mode": "async",
-        "backoff_base_s": 0.001,
-        "backoff_max_s": 0.01,
-    }
-    options.update(overrides)
-    return MarketingCloudConfig(**options)
+ASYNC_MODE = {"journey_entry_mode": "async"}
 
 
 def journey(n: int, **overrides: Any) -> PlannedAction:
-    fields: dict[str, Any] = {
-        "key": f"async-{n:03d}",
-        "kind": ActionKind.JOURNEY_ENTRY,
-        "rule_id": "rule-async",
-        "event_id": f"event-{n}",
-        "entity": f"user-{n}",
-        "contact_key": f"user-{n}@contoso.example",
-        "event_definition_key": JOURNEY_KEY,
-        "data": {"n": n},
-    }
-    fields.update(overrides)
-    return PlannedAction(**fields)
+    return journey_entry(f"user-{n}@contoso.example", rule_id="rule-async", data={"n": n}, **overrides)
 
 
 def row(n: int, **values: Any) -> PlannedAction:
@@ -77,19 +42,11 @@ def row(n: int, **values: Any) -> PlannedAction:
     )
 
 
-def deliver(config: MarketingCloudConfig, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
-    async def scenario() -> list[DeliveryOutcome]:
-        async with MarketingCloudDeliverer(config) as deliverer:
-            return await deliverer.deliver(actions)
-
-    return asyncio.run(scenario())
-
-
 def test_250_contacts_go_in_3_async_requests_and_each_result_maps_back(stub: MarketingCloudStub) -> None:
     # GIVEN 250 journey entries for one event definition key, in async mode
     actions = [journey(n) for n in range(250)]
     # WHEN delivered
-    outcomes = deliver(config_for(stub), actions)
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE), actions)
     # THEN three requests carried them (100 + 100 + 50) and no sync call was made
     assert stub.async_requests == 3
     assert stub.event_requests == 0
@@ -108,7 +65,7 @@ def test_a_member_the_api_does_not_queue_fails_alone_with_the_api_message(stub: 
     # GIVEN a batch whose third member has a blank contact key
     actions = [journey(0), journey(1), journey(2, contact_key="  "), journey(3)]
     # WHEN delivered in one async request
-    outcomes = deliver(config_for(stub), actions)
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE), actions)
     # THEN only that member FAILED (permanent, with the API's words); the others were queued
     assert [o.status for o in outcomes] == [
         DeliveryStatus.DELIVERED,
@@ -124,9 +81,9 @@ def test_a_member_the_api_does_not_queue_fails_alone_with_the_api_message(stub: 
 
 def test_async_batches_are_grouped_by_event_definition_key(stub: MarketingCloudStub) -> None:
     # GIVEN entries for a known and an unknown journey, interleaved
-    actions = [journey(n, event_definition_key=JOURNEY_KEY if n % 2 else "APIEvent-unknown") for n in range(6)]
+    actions = [journey(n, event_definition_key=STUB_JOURNEY_KEY if n % 2 else "APIEvent-unknown") for n in range(6)]
     # WHEN delivered
-    outcomes = deliver(config_for(stub), actions)
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE), actions)
     # THEN one request per key; the unknown key's members all fail with the API's 400
     assert stub.async_requests == 2
     assert [o.status is DeliveryStatus.DELIVERED for o in outcomes] == [False, True] * 3
@@ -137,7 +94,7 @@ def test_async_request_retried_after_a_503_is_queued_once(stub: MarketingCloudSt
     # GIVEN the async endpoint fails twice
     stub.fail_next(503, 2, endpoint="async")
     # WHEN a batch of 5 is delivered
-    outcomes = deliver(config_for(stub), [journey(n) for n in range(5)])
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE), [journey(n) for n in range(5)])
     # THEN it is delivered on the third attempt and each contact was queued once
     assert {(o.status, o.attempts) for o in outcomes} == {(DeliveryStatus.DELIVERED, 3)}
     assert len(stub.received_async()) == 5
@@ -149,7 +106,7 @@ def test_one_bad_row_is_isolated_and_the_good_rows_are_written(stub: MarketingCl
     actions = [row(n) for n in range(10)]
     actions[4] = row(4, Score={"nested": "object"})
     # WHEN delivered
-    outcomes = deliver(config_for(stub), actions)
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE), actions)
     # THEN the 9 good rows are DELIVERED and written, the bad one FAILED with the API's message
     statuses = [o.status for o in outcomes]
     assert statuses == [DeliveryStatus.DELIVERED] * 4 + [DeliveryStatus.FAILED] + [DeliveryStatus.DELIVERED] * 5
@@ -169,7 +126,7 @@ def test_one_bad_row_is_isolated_and_the_good_rows_are_written(stub: MarketingCl
 
 def test_rows_are_sent_in_chunks_of_rowset_batch_size(stub: MarketingCloudStub) -> None:
     # GIVEN 120 good rows and chunks of 50
-    outcomes = deliver(config_for(stub, rowset_batch_size=50), [row(n) for n in range(120)])
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE, rowset_batch_size=50), [row(n) for n in range(120)])
     # THEN three requests wrote them all, once each
     assert stub.rowset_requests == 3
     assert {o.status for o in outcomes} == {DeliveryStatus.DELIVERED}
@@ -178,14 +135,10 @@ def test_rows_are_sent_in_chunks_of_rowset_batch_size(stub: MarketingCloudStub) 
 
 
 def test_row_actions_without_keys_fail_without_a_request(stub: MarketingCloudStub) -> None:
-    no_de = PlannedAction(**{**_fields(row(1)), "data_extension_key": None})
-    no_keys = PlannedAction(**{**_fields(row(2)), "row_keys": {}})
-    outcomes = deliver(config_for(stub), [no_de, no_keys])
+    no_de = with_fields(row(1), data_extension_key=None)
+    no_keys = with_fields(row(2), row_keys={})
+    outcomes = deliver_batch(config_for_stub(stub, **ASYNC_MODE), [no_de, no_keys])
     assert [(o.failure, o.attempts) for o in outcomes] == [(FailureKind.UNSUPPORTED, 0)] * 2
     assert "without data_extension_key" in (outcomes[0].reason or "")
     assert "without row_keys" in (outcomes[1].reason or "")
     assert stub.rowset_requests == 0
-
-
-def _fields(action: PlannedAction) -> dict[str, object]:
-    return {name: getattr(action, name) for name in PlannedAction.__dataclass_fields__}

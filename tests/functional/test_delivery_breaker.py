@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from shared.actions import (
-    ActionKind,
     DeliveryStatus,
     DestinationUnavailable,
     FailureKind,
@@ -18,65 +16,29 @@ from shared.actions import (
     PlannedAction,
 )
 from squall.stub import MarketingCloudStub
+from tests.functional.delivery_support import ManualClock, config_for_stub, journey_entries
 
-JOURNEY_KEY = "APIEvent-breaker-test"
-CLIENT_ID = "breaker-test-client"
-CLIENT_SECRET = "obviously-fake-secret-breaker"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def stub() -> Iterator[MarketingCloudStub]:
-    with MarketingCloudStub(
-        event_definition_keys={JOURNEY_KEY}, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ) as running:
-        yield running
+ONE_AT_A_TIME_BREAKER_AFTER_3 = {
+    "max_concurrency": 1,
+    "max_attempts": 2,
+    "breaker_failure_threshold": 3,
+    "breaker_reset_s": 30,
+}
 
 
 def config_for(stub: MarketingCloudStub, **overrides: Any) -> MarketingCloudConfig:
-    options: dict[str, Any] = {
-        "auth_base_url": stub.auth_base_url,
-        "rest_base_url": stub.rest_base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "max_concurrency": 1,
-        "max_attempts": 2,
-        "backoff_base_s": 0.001,
-        "backoff_max_s": 0.01,
-        "breaker_failure_threshold": 3,
-        "breaker_reset_s": 30,
-    }
-    options.update(overrides)
-    return MarketingCloudConfig(**options)
+    return config_for_stub(stub, **{**ONE_AT_A_TIME_BREAKER_AFTER_3, **overrides})
 
 
 def actions(count: int, prefix: str = "c") -> list[PlannedAction]:
-    return [
-        PlannedAction(
-            key=f"breaker-{prefix}-{n}",
-            kind=ActionKind.JOURNEY_ENTRY,
-            rule_id="rule-breaker",
-            event_id=f"event-{prefix}-{n}",
-            entity=f"{prefix}-{n}",
-            contact_key=f"{prefix}-{n}",
-            event_definition_key=JOURNEY_KEY,
-        )
-        for n in range(count)
-    ]
+    return journey_entries(count, prefix=prefix, rule_id="rule-breaker")
 
 
 def test_breaker_opens_after_n_failed_deliveries_fails_fast_and_raises_for_the_batch(
     stub: MarketingCloudStub,
 ) -> None:
     # GIVEN one delivered action, then Marketing Cloud answering 503 to everything
-    clock = Clock()
+    clock = ManualClock()
     deliverer = MarketingCloudDeliverer(config_for(stub), clock=clock)
     batch = actions(10)
 
@@ -106,7 +68,7 @@ def test_breaker_opens_after_n_failed_deliveries_fails_fast_and_raises_for_the_b
 def test_open_breaker_refuses_the_next_batch_without_a_request_then_probes_after_reset(
     stub: MarketingCloudStub,
 ) -> None:
-    clock = Clock()
+    clock = ManualClock()
     deliverer = MarketingCloudDeliverer(config_for(stub), clock=clock)
 
     async def scenario() -> tuple[DestinationUnavailable, list[Any]]:
@@ -135,7 +97,7 @@ def test_delivered_outcomes_travel_on_the_whole_batch_error(stub: MarketingCloud
     stub.fail_next(503, 100, after=2)
 
     async def scenario() -> DestinationUnavailable:
-        async with MarketingCloudDeliverer(config_for(stub, max_attempts=1), clock=Clock()) as deliverer:
+        async with MarketingCloudDeliverer(config_for(stub, max_attempts=1), clock=ManualClock()) as deliverer:
             with pytest.raises(DestinationUnavailable) as raised:
                 await deliverer.deliver(batch)
             return raised.value

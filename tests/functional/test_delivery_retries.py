@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +19,9 @@ from shared.actions import (
     PlannedAction,
 )
 from squall.stub import MarketingCloudStub
+from tests.functional.delivery_support import STUB_CLIENT_SECRET, config_for_stub, deliver_batch, journey_entry
 
-JOURNEY_KEY = "APIEvent-retry-test"
-CLIENT_ID = "delivery-test-client"
-CLIENT_SECRET = "obviously-fake-secret-retry"
+REAL_BACKOFF = {"max_attempts": 4, "backoff_base_s": 0.2, "backoff_max_s": 10.0}  # recorded, never waited out
 
 
 class RecordingSleep:
@@ -36,53 +35,18 @@ class RecordingSleep:
         await asyncio.sleep(0)
 
 
-@pytest.fixture
-def stub() -> Iterator[MarketingCloudStub]:
-    with MarketingCloudStub(
-        event_definition_keys={JOURNEY_KEY}, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ) as running:
-        yield running
-
-
 def journey_action(contact_key: str = "contact-1", **overrides: Any) -> PlannedAction:
-    fields: dict[str, Any] = {
-        "key": f"rule-1:v1:event-{contact_key}:journey_entry",
-        "kind": ActionKind.JOURNEY_ENTRY,
-        "rule_id": "rule-1",
-        "event_id": f"event-{contact_key}",
-        "entity": contact_key,
-        "contact_key": contact_key,
-        "event_definition_key": JOURNEY_KEY,
-        "data": {"Workload": "MicrosoftTeams"},
-    }
-    fields.update(overrides)
-    return PlannedAction(**fields)
+    return journey_entry(contact_key, **{"data": {"Workload": "MicrosoftTeams"}, **overrides})
 
 
 def config_for(stub: MarketingCloudStub, **overrides: Any) -> MarketingCloudConfig:
-    options: dict[str, Any] = {
-        "auth_base_url": stub.auth_base_url,
-        "rest_base_url": stub.rest_base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "max_attempts": 4,
-        "backoff_base_s": 0.2,
-        "backoff_max_s": 10.0,
-    }
-    options.update(overrides)
-    return MarketingCloudConfig(**options)
+    return config_for_stub(stub, **{**REAL_BACKOFF, **overrides})
 
 
 def deliver(
     config: MarketingCloudConfig, actions: Sequence[PlannedAction], sleep: RecordingSleep | None = None
 ) -> list[DeliveryOutcome]:
-    async def scenario() -> list[DeliveryOutcome]:
-        async with MarketingCloudDeliverer(
-            config, sleep=sleep or RecordingSleep(), jitter=lambda: 1.0
-        ) as sender:
-            return await sender.deliver(actions)
-
-    return asyncio.run(scenario())
+    return deliver_batch(config, actions, sleep=sleep or RecordingSleep(), jitter=lambda: 1.0)
 
 
 def test_accepted_event_is_delivered_with_its_event_instance_id(stub: MarketingCloudStub) -> None:
@@ -257,5 +221,5 @@ def test_logs_name_the_action_but_never_payload_token_or_secret(
     assert action.key in caplog.text
     assert "rule=rule-1" in caplog.text
     assert "private.person@example.test" not in caplog.text
-    assert CLIENT_SECRET not in caplog.text
+    assert STUB_CLIENT_SECRET not in caplog.text
     assert "Bearer" not in caplog.text

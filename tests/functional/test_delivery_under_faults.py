@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
-from shared.actions import (
-    ActionKind,
-    DeliveryOutcome,
-    DeliveryStatus,
-    MarketingCloudConfig,
-    MarketingCloudDeliverer,
-    PlannedAction,
-)
+from shared.actions import DeliveryStatus
 from squall.stub import MarketingCloudStub
-
-JOURNEY_KEY = "APIEvent-chaos"
-CLIENT_ID = "chaos-test-client"
-CLIENT_SECRET = "obviously-fake-secret-chaos"
+from tests.functional.delivery_support import (
+    accepted_idempotency_keys,
+    config_for_stub,
+    deliver_batch,
+    journey_entries,
+    stub_with_known_credentials,
+)
 
 
 class TokenRevoker:
@@ -48,33 +42,9 @@ class TokenRevoker:
 
 @pytest.fixture
 def chaotic_stub() -> Iterator[MarketingCloudStub]:
-    with MarketingCloudStub(
-        event_definition_keys={JOURNEY_KEY},
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        error_rate=0.3,
-        throttle_rate=0.1,
-        throttle_retry_after_s=0,
-        token_ttl_s=1,
-        seed=20260101,
-    ) as stub:
+    faults = {"error_rate": 0.3, "throttle_rate": 0.1, "throttle_retry_after_s": 0, "token_ttl_s": 1}
+    with stub_with_known_credentials(**faults, seed=20260101) as stub:
         yield stub
-
-
-def journey_actions(count: int) -> list[PlannedAction]:
-    return [
-        PlannedAction(
-            key=f"chaos-{n:04d}",
-            kind=ActionKind.JOURNEY_ENTRY,
-            rule_id="rule-chaos",
-            event_id=f"event-{n}",
-            entity=f"user-{n}",
-            contact_key=f"user-{n}@contoso.example",
-            event_definition_key=JOURNEY_KEY,
-            data={"n": n},
-        )
-        for n in range(count)
-    ]
 
 
 def test_1000_actions_through_5xx_429_and_expired_tokens_reconcile_exactly(
@@ -82,32 +52,19 @@ def test_1000_actions_through_5xx_429_and_expired_tokens_reconcile_exactly(
 ) -> None:
     # GIVEN 30 % injected 5xx, 10 % 429 (half without Retry-After), 1 s tokens that are also revoked
     # every 0.5 s, and a deliverer with small backoffs
-    config = MarketingCloudConfig(
-        auth_base_url=chaotic_stub.auth_base_url,
-        rest_base_url=chaotic_stub.rest_base_url,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        max_concurrency=8,
-        max_attempts=12,
-        backoff_base_s=0.001,
-        backoff_max_s=0.01,
-    )
-    actions = journey_actions(1000)
-
-    async def scenario() -> list[DeliveryOutcome]:
-        async with MarketingCloudDeliverer(config) as deliverer:
-            return await deliverer.deliver(actions)
+    config = config_for_stub(chaotic_stub, max_concurrency=8, max_attempts=12)
+    actions = journey_entries(1000, prefix="user", rule_id="rule-chaos")
 
     # WHEN the 1,000 actions are delivered as one batch
     with TokenRevoker(chaotic_stub, period_s=0.5):
-        outcomes = asyncio.run(scenario())
+        outcomes = deliver_batch(config, actions)
 
     # THEN there is exactly one outcome per action, in order
     assert [o.action.key for o in outcomes] == [a.key for a in actions]
     delivered = {o.action.key for o in outcomes if o.status is DeliveryStatus.DELIVERED}
     failed = [o for o in outcomes if o.status is DeliveryStatus.FAILED]
     # AND the stub accepted exactly the delivered actions, each once (by Idempotency-Key)
-    accepted = Counter(r["idempotency_key"] for r in chaotic_stub.received())
+    accepted = accepted_idempotency_keys(chaotic_stub)
     assert set(accepted) == delivered
     assert chaotic_stub.duplicates() == 0
     assert max(accepted.values()) == 1

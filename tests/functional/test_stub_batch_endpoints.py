@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from squall.stub import MarketingCloudStub
+from tests.functional.delivery_support import fetch_token
 
 EXAMPLES = json.loads((Path(__file__).parents[1] / "fixtures" / "sfmc_examples.json").read_text())
 JOURNEY_KEY = "AcmeBank-AccountAccessed"  # the documented example's key
-CLIENT_ID = "batch-stub-client"
-CLIENT_SECRET = "obviously-fake-secret-7788"
 
 
 @pytest.fixture
-def stub() -> Iterator[MarketingCloudStub]:
-    with MarketingCloudStub(
-        event_definition_keys={JOURNEY_KEY}, client_id=CLIENT_ID, client_secret=CLIENT_SECRET
-    ) as running:
-        yield running
+def stub_options() -> dict[str, Any]:
+    return {"journey_keys": {JOURNEY_KEY}}
 
 
 @pytest.fixture
-def http(stub: MarketingCloudStub) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stub.base_url) as client:
-        body = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-        token = client.post("/v2/token", json=body).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
-        yield client
+def http(http: httpx.Client) -> httpx.Client:
+    """The stub's client, carrying a valid token on every request."""
+    http.headers["Authorization"] = f"Bearer {fetch_token(http)}"
+    return http
 
 
 def test_documented_async_request_is_queued_with_one_instance_id_per_member(

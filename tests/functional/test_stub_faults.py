@@ -9,23 +9,20 @@ import httpx
 import pytest
 
 from squall.stub import FaultRates, MarketingCloudStub
+from tests.functional.delivery_support import fetch_token, stub_with_known_credentials, token_request_body
 
-CLIENT_ID = "fault-stub-client"
-CLIENT_SECRET = "obviously-fake-secret-faults"
 EVENT = {"ContactKey": "c-1", "EventDefinitionKey": "APIEvent-any"}
 
 
 def statuses(stub: MarketingCloudStub, count: int) -> list[tuple[int, str | None]]:
     with httpx.Client(base_url=stub.base_url) as http:
-        body = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-        token = http.post("/v2/token", json=body).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {fetch_token(http)}"}
         answers = [http.post("/interaction/v1/events", json=EVENT, headers=headers) for _ in range(count)]
     return [(r.status_code, r.headers.get("Retry-After")) for r in answers]
 
 
 def faulty_stub(**options: object) -> MarketingCloudStub:
-    return MarketingCloudStub(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **options)  # type: ignore[arg-type]
+    return stub_with_known_credentials(journey_keys=None, **options)
 
 
 def test_rates_inject_5xx_and_both_kinds_of_429_and_only_successes_are_recorded() -> None:
@@ -66,8 +63,7 @@ def test_latency_holds_every_rest_answer_so_concurrent_requests_overlap() -> Non
 def test_tokens_expire_after_token_ttl() -> None:
     clock = [0.0]
     with faulty_stub(token_ttl_s=1, clock=lambda: clock[0]) as stub, httpx.Client(base_url=stub.base_url) as http:
-        body = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-        grant = http.post("/v2/token", json=body).json()
+        grant = http.post("/v2/token", json=token_request_body()).json()
         assert grant["expires_in"] == 1
         headers = {"Authorization": f"Bearer {grant['access_token']}"}
         assert http.post("/interaction/v1/events", json=EVENT, headers=headers).status_code == 201

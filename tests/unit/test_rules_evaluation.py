@@ -51,57 +51,31 @@ def fired(rules: Any, evt: Event) -> list[str]:
     return [match.rule_id for match in rules.evaluate(evt, None)]
 
 
+_NO_VALUE = object()
+
+
+def attribute(name: str, op: str, value: Any = _NO_VALUE) -> dict[str, Any]:
+    """A leaf condition on ``attributes.<name>``; ``value`` is left out when not given (as for ``exists``)."""
+    leaf: dict[str, Any] = {"field": f"attributes.{name}", "op": op}
+    if value is not _NO_VALUE:
+        leaf["value"] = value
+    return leaf
+
+
 @pytest.mark.parametrize(
     ("condition", "expected"),
     [
+        ({"all": [attribute("a", "eq", 1), attribute("b", "eq", 2)]}, True),
+        ({"all": [attribute("a", "eq", 1), attribute("b", "eq", 3)]}, False),
+        ({"any": [attribute("a", "eq", 9), attribute("b", "eq", 2)]}, True),
+        ({"any": [attribute("a", "eq", 9), attribute("b", "eq", 9)]}, False),
+        ({"not": attribute("a", "eq", 1)}, False),
+        ({"not": attribute("a", "eq", 9)}, True),
         (
             {
                 "all": [
-                    {"field": "attributes.a", "op": "eq", "value": 1},
-                    {"field": "attributes.b", "op": "eq", "value": 2},
-                ]
-            },
-            True,
-        ),
-        (
-            {
-                "all": [
-                    {"field": "attributes.a", "op": "eq", "value": 1},
-                    {"field": "attributes.b", "op": "eq", "value": 3},
-                ]
-            },
-            False,
-        ),
-        (
-            {
-                "any": [
-                    {"field": "attributes.a", "op": "eq", "value": 9},
-                    {"field": "attributes.b", "op": "eq", "value": 2},
-                ]
-            },
-            True,
-        ),
-        (
-            {
-                "any": [
-                    {"field": "attributes.a", "op": "eq", "value": 9},
-                    {"field": "attributes.b", "op": "eq", "value": 9},
-                ]
-            },
-            False,
-        ),
-        ({"not": {"field": "attributes.a", "op": "eq", "value": 1}}, False),
-        ({"not": {"field": "attributes.a", "op": "eq", "value": 9}}, True),
-        (
-            {
-                "all": [
-                    {
-                        "any": [
-                            {"field": "attributes.a", "op": "gt", "value": 5},
-                            {"not": {"field": "attributes.b", "op": "exists"}},
-                        ]
-                    },
-                    {"field": "attributes.c", "op": "exists", "value": False},
+                    {"any": [attribute("a", "gt", 5), {"not": attribute("b", "exists")}]},
+                    attribute("c", "exists", False),
                 ]
             },
             False,
@@ -109,37 +83,14 @@ def fired(rules: Any, evt: Event) -> list[str]:
         (
             {
                 "all": [
-                    {
-                        "any": [
-                            {"field": "attributes.a", "op": "lt", "value": 5},
-                            {"field": "attributes.b", "op": "gt", "value": 5},
-                        ]
-                    },
-                    {"not": {"field": "attributes.c", "op": "exists"}},
+                    {"any": [attribute("a", "lt", 5), attribute("b", "gt", 5)]},
+                    {"not": attribute("c", "exists")},
                 ]
             },
             True,
         ),
-        (
-            {
-                "all": [
-                    {"field": "attributes.a", "op": "eq", "value": 1},
-                    {"field": "attributes.b", "op": "eq", "value": 2},
-                    {"field": "attributes.a", "op": "lt", "value": 2},
-                ]
-            },
-            True,
-        ),
-        (
-            {
-                "any": [
-                    {"field": "attributes.a", "op": "eq", "value": 0},
-                    {"field": "attributes.b", "op": "eq", "value": 0},
-                    {"field": "attributes.b", "op": "eq", "value": 2},
-                ]
-            },
-            True,
-        ),
+        ({"all": [attribute("a", "eq", 1), attribute("b", "eq", 2), attribute("a", "lt", 2)]}, True),
+        ({"any": [attribute("a", "eq", 0), attribute("b", "eq", 0), attribute("b", "eq", 2)]}, True),
     ],
 )
 def test_condition_tree_combines_leaves_with_all_any_not(condition: dict[str, Any], expected: bool) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -11,24 +12,19 @@ from pydantic import SecretStr
 
 from shared.actions import MarketingCloudAuthError, MarketingCloudTokenProvider, MarketingCloudUnavailable
 from squall.stub import MarketingCloudStub
+from tests.functional.delivery_support import (
+    STUB_CLIENT_ID,
+    STUB_CLIENT_SECRET,
+    ManualClock,
+    stub_with_known_credentials,
+)
 
-CLIENT_ID = "auth-test-client"
-CLIENT_SECRET = "obviously-fake-secret-0123"
-
-
-class ManualClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+T = TypeVar("T")
 
 
 @pytest.fixture
 def stub() -> Iterator[MarketingCloudStub]:
-    with MarketingCloudStub(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_ttl_s=1200) as running:
+    with stub_with_known_credentials(journey_keys=None, token_ttl_s=1200) as running:
         yield running
 
 
@@ -37,34 +33,44 @@ def _provider(
 ) -> MarketingCloudTokenProvider:
     options: dict[str, object] = {
         "auth_base_url": stub.auth_base_url,
-        "client_id": CLIENT_ID,
-        "client_secret": SecretStr(CLIENT_SECRET),
+        "client_id": STUB_CLIENT_ID,
+        "client_secret": SecretStr(STUB_CLIENT_SECRET),
     }
     options.update(overrides)
     return MarketingCloudTokenProvider(http, **options)  # type: ignore[arg-type]
 
 
-def test_token_is_fetched_once_and_served_from_cache(stub: MarketingCloudStub) -> None:
-    async def scenario() -> list[str]:
+def run_with_provider(
+    stub: MarketingCloudStub,
+    scenario: Callable[[MarketingCloudTokenProvider], Awaitable[T]],
+    **overrides: object,
+) -> T:
+    """Run ``scenario`` with a provider for ``stub`` (options overridden) over a fresh HTTP client."""
+
+    async def run() -> T:
         async with httpx.AsyncClient() as http:
-            provider = _provider(http, stub)
-            return [await provider.get_token() for _ in range(3)]
+            return await scenario(_provider(http, stub, **overrides))
+
+    return asyncio.run(run())
+
+
+def test_token_is_fetched_once_and_served_from_cache(stub: MarketingCloudStub) -> None:
+    async def scenario(provider: MarketingCloudTokenProvider) -> list[str]:
+        return [await provider.get_token() for _ in range(3)]
 
     # GIVEN a provider  WHEN three callers ask one after the other
-    tokens = asyncio.run(scenario())
+    tokens = run_with_provider(stub, scenario)
     # THEN they share one token from one request
     assert len(set(tokens)) == 1
     assert stub.token_requests == 1
 
 
 def test_concurrent_callers_trigger_a_single_token_request(stub: MarketingCloudStub) -> None:
-    async def scenario() -> list[str]:
-        async with httpx.AsyncClient() as http:
-            provider = _provider(http, stub)
-            return await asyncio.gather(*(provider.get_token() for _ in range(50)))
+    async def scenario(provider: MarketingCloudTokenProvider) -> list[str]:
+        return await asyncio.gather(*(provider.get_token() for _ in range(50)))
 
     # GIVEN no cached token  WHEN 50 callers ask at the same time
-    tokens = asyncio.run(scenario())
+    tokens = run_with_provider(stub, scenario)
     # THEN one request was made and everybody got its token
     assert stub.token_requests == 1
     assert len(set(tokens)) == 1
@@ -73,17 +79,15 @@ def test_concurrent_callers_trigger_a_single_token_request(stub: MarketingCloudS
 def test_token_is_refreshed_before_expires_in_runs_out(stub: MarketingCloudStub) -> None:
     clock = ManualClock()
 
-    async def scenario() -> tuple[str, str, str]:
-        async with httpx.AsyncClient() as http:
-            provider = _provider(http, stub, clock=clock)
-            first = await provider.get_token()
-            clock.now += 1200 - 61  # still outside the 60 s safety margin
-            cached = await provider.get_token()
-            clock.now += 2  # inside the margin: refresh
-            return first, cached, await provider.get_token()
+    async def scenario(provider: MarketingCloudTokenProvider) -> tuple[str, str, str]:
+        first = await provider.get_token()
+        clock.now += 1200 - 61  # still outside the 60 s safety margin
+        cached = await provider.get_token()
+        clock.now += 2  # inside the margin: refresh
+        return first, cached, await provider.get_token()
 
     # GIVEN a token with expires_in 1200  WHEN time passes on the provider's clock
-    first, cached, refreshed = asyncio.run(scenario())
+    first, cached, refreshed = run_with_provider(stub, scenario, clock=clock)
     # THEN it is kept until 60 s before expiry, then replaced
     assert cached == first
     assert refreshed != first
@@ -91,17 +95,15 @@ def test_token_is_refreshed_before_expires_in_runs_out(stub: MarketingCloudStub)
 
 
 def test_invalidate_drops_only_the_token_that_was_refused(stub: MarketingCloudStub) -> None:
-    async def scenario() -> tuple[str, str, str]:
-        async with httpx.AsyncClient() as http:
-            provider = _provider(http, stub)
-            first = await provider.get_token()
-            provider.invalidate("some-older-token")  # a stale refusal must not evict the current token
-            kept = await provider.get_token()
-            provider.invalidate(first)
-            return first, kept, await provider.get_token()
+    async def scenario(provider: MarketingCloudTokenProvider) -> tuple[str, str, str]:
+        first = await provider.get_token()
+        provider.invalidate("some-older-token")  # a stale refusal must not evict the current token
+        kept = await provider.get_token()
+        provider.invalidate(first)
+        return first, kept, await provider.get_token()
 
     # GIVEN a cached token  WHEN callers invalidate an older token, then the current one
-    first, kept, renewed = asyncio.run(scenario())
+    first, kept, renewed = run_with_provider(stub, scenario)
     # THEN only the second invalidation forces a new token
     assert kept == first
     assert renewed != first
@@ -111,23 +113,21 @@ def test_invalidate_drops_only_the_token_that_was_refused(stub: MarketingCloudSt
 def test_wrong_credentials_raise_a_clear_auth_error_once_per_batch(stub: MarketingCloudStub) -> None:
     wrong_secret = "wrong-fake-secret-9876"
 
-    async def scenario() -> tuple[list[BaseException], int]:
-        async with httpx.AsyncClient() as http:
-            provider = _provider(http, stub, client_secret=SecretStr(wrong_secret))
-            errors = []
-            for _ in range(3):
-                try:
-                    await provider.get_token()
-                except MarketingCloudAuthError as exc:
-                    errors.append(exc)
-            requests_before_reset = stub.token_requests
-            provider.forget_failure()
-            with pytest.raises(MarketingCloudAuthError):
+    async def scenario(provider: MarketingCloudTokenProvider) -> tuple[list[BaseException], int]:
+        errors = []
+        for _ in range(3):
+            try:
                 await provider.get_token()
-            return errors, requests_before_reset
+            except MarketingCloudAuthError as exc:
+                errors.append(exc)
+        requests_before_reset = stub.token_requests
+        provider.forget_failure()
+        with pytest.raises(MarketingCloudAuthError):
+            await provider.get_token()
+        return errors, requests_before_reset
 
     # GIVEN a wrong client secret  WHEN three callers ask for a token
-    errors, requests_before_reset = asyncio.run(scenario())
+    errors, requests_before_reset = run_with_provider(stub, scenario, client_secret=SecretStr(wrong_secret))
     # THEN each gets an auth error naming the settings, from a single token request
     assert len(errors) == 3
     message = str(errors[0])
@@ -142,15 +142,13 @@ def test_wrong_credentials_raise_a_clear_auth_error_once_per_batch(stub: Marketi
 def test_token_endpoint_outage_is_transient_with_the_servers_hint(stub: MarketingCloudStub) -> None:
     stub.fail_next(503, 1, retry_after=7, endpoint="token")
 
-    async def scenario() -> tuple[MarketingCloudUnavailable, str]:
-        async with httpx.AsyncClient() as http:
-            provider = _provider(http, stub)
-            with pytest.raises(MarketingCloudUnavailable) as caught:
-                await provider.get_token()
-            return caught.value, await provider.get_token()
+    async def scenario(provider: MarketingCloudTokenProvider) -> tuple[MarketingCloudUnavailable, str]:
+        with pytest.raises(MarketingCloudUnavailable) as caught:
+            await provider.get_token()
+        return caught.value, await provider.get_token()
 
     # GIVEN the token endpoint answers 503 once  WHEN a token is asked twice
-    error, token = asyncio.run(scenario())
+    error, token = run_with_provider(stub, scenario)
     # THEN the first is a transient error carrying Retry-After, the second succeeds
     assert error.retry_after == 7.0
     assert "HTTP 503" in str(error)
