@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from squall.commands import deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
+from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
 
 app = typer.Typer(
     name="squall",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd):
+for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd):
     module.register(app)
 
 
