@@ -18,11 +18,10 @@ from typing import Any
 
 from shared.events.canonical import assemble_event
 from shared.events.client_ip import parse_client_ip
-from shared.events.errors import RecordRejected
 from shared.events.fields import optional_text, required_text
 from shared.events.models import Event
 from shared.events.provenance import Provenance
-from shared.events.timestamps import parse_iso_timestamp
+from shared.events.timestamps import iso_timestamp_or_none, parse_iso_timestamp
 
 FORMAT = "o365"
 
@@ -55,7 +54,6 @@ _TYPES: dict[tuple[str, str], str] = {}
 _TIMES: dict[str, datetime] = {}
 _CLIENT_IPS: dict[str, str | None] = {}
 _STATUSES: dict[str, str | None] = {}
-_from_iso_format = datetime.fromisoformat
 
 
 def normalize_o365_record(record: dict[str, Any], provenance: Provenance) -> Event:
@@ -100,19 +98,9 @@ def normalize_owned_o365_record(record: dict[str, Any], provenance: Provenance) 
 
 
 def _parse_time(text: str) -> datetime | None:
-    """``CreationTime`` as UTC (remembered), or None when it is not a timestamp.
-
-    O365 sends zone-less UTC; parsing it with "+00:00" appended is one C call and gives exactly what
-    ``parse_iso_timestamp`` gives, which handles every other spelling.
-    """
-    try:
-        moment = _from_iso_format(text + "+00:00")
-    except ValueError:
-        try:
-            moment = parse_iso_timestamp(text, fmt=FORMAT, field="CreationTime")
-        except RecordRejected:
-            return None
-    return _remember(_TIMES, text, moment)
+    """``CreationTime`` as UTC (remembered), or None when it is not a timestamp."""
+    moment = iso_timestamp_or_none(text)
+    return None if moment is None else _remember(_TIMES, text, moment)
 
 
 def _checked_fields(record: dict[str, Any]) -> tuple[str, str, str, datetime, str, str | None]:

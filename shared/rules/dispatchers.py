@@ -18,9 +18,9 @@ equality test on such a value is simply false, so equality dispatch returns noth
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shared.events.models import Event
 from shared.rules.fields import MISSING, compile_getter, parse_field_path
@@ -76,28 +76,14 @@ def _affix(
 ) -> Dispatcher:
     path = parse_field_path(field)
     read = attrgetter(path.top) if not path.keys else compile_getter(path)
-    anchored, by_length = _affix_tables(groups, is_prefix=is_prefix)
+    found_in = AffixTable(groups, is_prefix=is_prefix).found_in
     combined: dict[tuple[str, ...], CandidateList] = {}
-
-    def affixes_of(text: str) -> list[str]:
-        found = []
-        for anchor, table in anchored:
-            at = text.find(anchor) if is_prefix else text.rfind(anchor)
-            if at >= 0:
-                piece = text[: at + 1] if is_prefix else text[at:]
-                if piece in table:
-                    found.append(piece)
-        for length, table in by_length:
-            piece = text[:length] if is_prefix else text[-length:]
-            if len(piece) == length and piece in table:
-                found.append(piece)
-        return found
 
     def affix(event: Event) -> CandidateList | None:
         value = read(event)
         if type(value) is not str:
             return None if value is None or value is MISSING else unexpected
-        found = affixes_of(value)
+        found = found_in(value)
         if not found:
             return None
         if len(found) == 1:
@@ -113,20 +99,34 @@ def _affix(
     return affix
 
 
-def _affix_tables(
-    groups: Mapping[str, Any], *, is_prefix: bool
-) -> tuple[list[tuple[str, frozenset[str]]], list[tuple[int, frozenset[str]]]]:
-    """Affixes by anchor character (looked up by one find) and the rest by length."""
-    anchored: dict[str, set[str]] = defaultdict(set)
-    by_length: dict[int, set[str]] = defaultdict(set)
-    for affix in groups:
-        anchor = affix[-1] if is_prefix else affix[0]
-        rest = affix[:-1] if is_prefix else affix[1:]
-        if anchor not in rest:
-            anchored[anchor].add(affix)
-        else:
-            by_length[len(affix)].add(affix)
-    return (
-        [(anchor, frozenset(affixes)) for anchor, affixes in anchored.items()],
-        sorted((length, frozenset(affixes)) for length, affixes in by_length.items()),
-    )
+class AffixTable:
+    """A set of prefixes (or suffixes), found in a text by anchor character (one ``find`` for all the
+    affixes sharing it) or, for affixes without an anchor, by one lookup per distinct length."""
+
+    def __init__(self, affixes: Iterable[str], *, is_prefix: bool) -> None:
+        self.is_prefix = is_prefix
+        anchored: dict[str, set[str]] = defaultdict(set)
+        by_length: dict[int, set[str]] = defaultdict(set)
+        for affix in affixes:
+            anchor, rest = (affix[-1], affix[:-1]) if is_prefix else (affix[0], affix[1:])
+            if anchor not in rest:
+                anchored[anchor].add(affix)
+            else:
+                by_length[len(affix)].add(affix)
+        self.anchored = [(anchor, frozenset(found)) for anchor, found in anchored.items()]
+        self.by_length = sorted((length, frozenset(found)) for length, found in by_length.items())
+
+    def found_in(self, text: str) -> list[str]:
+        """The affixes ``text`` starts (or ends) with."""
+        found, is_prefix = [], self.is_prefix
+        for anchor, table in self.anchored:
+            at = text.find(anchor) if is_prefix else text.rfind(anchor)
+            if at >= 0:
+                piece = text[: at + 1] if is_prefix else text[at:]
+                if piece in table:
+                    found.append(piece)
+        for length, table in self.by_length:
+            piece = text[:length] if is_prefix else text[-length:]
+            if len(piece) == length and piece in table:
+                found.append(piece)
+        return found

@@ -86,7 +86,8 @@ class BatchRunner:
             if result.rejections:
                 counters.rejections += len(result.rejections)
         needs_state = ruleset.needs_state
-        states = {event.entity: self._read(event.entity) for event in events if needs_state(event)}
+        entities = {event.entity for event in events if needs_state(event)}
+        states = {entity: self._read(entity) for entity in entities}  # one read per entity and batch
         evaluate, get_state = ruleset.evaluate, states.get
         for event in events:
             matches = evaluate(event, get_state(event.entity))

@@ -37,7 +37,9 @@ def bench(
     --repeat runs over the same events and reports the fastest: events/s, µs/event, batch p50/p99,
     match rate (and state reads/writes with --stateful).
     """
-    config = BenchConfig(rules=rules, events=events, batch=batch, seed=seed, stateful=stateful, warmup=warmup)
+    config = BenchConfig(
+        rules=rules, events=events, batch=batch, seed=seed, stateful=stateful, warmup=warmup, repeat=repeat
+    )
     progress = None if as_json else (lambda message: print(f"… {message}", file=sys.stderr))
     report = report_dict(run_bench(config, progress=progress))
     if as_json:

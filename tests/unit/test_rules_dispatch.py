@@ -50,15 +50,26 @@ def ruleset(conditions: list[dict[str, Any]], priorities: list[int] | None = Non
 
 
 def reference_ids(rules: CompiledRuleSet, evt: Event) -> list[str]:
-    """Every rule's whole condition, checked one by one, in priority order (no index)."""
-    fired = []
-    for rule in sorted((compile_rule(r.definition) for r in rules.rules), key=lambda r: r.order):
-        try:
-            if rule.check(evt):
-                fired.append(rule.id)
-        except ConditionFailed:
-            continue
-    return fired
+    """Every rule's type filter and whole condition, checked one by one, in priority order (no index)."""
+    return [rule.id for rule in reference_rules(rules) if concerns(rule, evt) and passes(rule, evt)]
+
+
+def reference_rules(rules: CompiledRuleSet) -> list[Any]:
+    return sorted((compile_rule(rule.definition) for rule in rules.rules), key=lambda rule: rule.order)
+
+
+def concerns(rule: Any, evt: Event) -> bool:
+    return rule.source in (None, evt.source) and any(
+        pattern == evt.type or (pattern.endswith("*") and evt.type.startswith(pattern[:-1]))
+        for pattern in rule.type_patterns
+    )
+
+
+def passes(rule: Any, evt: Event) -> bool:
+    try:
+        return bool(rule.check(evt))
+    except ConditionFailed:
+        return False
 
 
 def fired_ids(rules: CompiledRuleSet, evt: Event) -> list[str]:
@@ -213,5 +224,6 @@ def test_bench_rule_set_fires_exactly_like_checking_every_rule() -> None:
     # WHEN each event is evaluated through the index and rule by rule
     fired = [fired_ids(rules, evt) for evt in events]
     # THEN the results are identical, and the set really fires for some events
-    assert fired == [reference_ids(rules, evt) for evt in events]
+    reference = reference_rules(rules)
+    assert fired == [[r.id for r in reference if concerns(r, evt) and passes(r, evt)] for evt in events]
     assert sum(1 for ids in fired if ids) > 10
