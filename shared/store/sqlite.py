@@ -6,7 +6,6 @@ run them inline. Entity-state etags are a per-row counter, checked on write like
 
 from __future__ import annotations
 
-import builtins
 import json
 import sqlite3
 import time
@@ -15,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.store.deadletter_archive import DeadLetterKind, DeadLetterSummary, summarize
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
-from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.models import EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.sqlite_deadletters import SqliteDeadLetters
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rulesets (
@@ -202,86 +201,6 @@ class _SqliteDedupe:
             )
 
 
-class _SqliteDeadLetters:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    async def write(self, letters: Sequence[DeadLetter]) -> None:
-        now = datetime.now(UTC).isoformat()
-        with self._db:
-            self._db.executemany(
-                "INSERT INTO deadletters (kind, reason, payload, partition, sequence_number, offset,"
-                " enqueued_time, event_id, rule_id, action_key, attempts, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        d.kind,
-                        d.reason,
-                        d.payload,
-                        d.partition,
-                        d.sequence_number,
-                        d.offset,
-                        d.enqueued_time.isoformat() if d.enqueued_time else None,
-                        d.event_id,
-                        d.rule_id,
-                        d.action_key,
-                        d.attempts,
-                        (d.created_at.isoformat() if d.created_at else now),
-                    )
-                    for d in letters
-                ],
-            )
-
-    async def list(self, *, limit: int = 100, kind: DeadLetterKind | None = None) -> list[DeadLetter]:
-        where, args = ("WHERE kind = ?", (kind,)) if kind else ("", ())
-        rows = self._db.execute(
-            f"SELECT {_LETTER_COLUMNS} FROM deadletters {where} ORDER BY id LIMIT ?", (*args, limit)
-        ).fetchall()
-        return [_letter_from_row(row) for row in rows]
-
-    async def list_summaries(
-        self, *, limit: int = 100, kind: DeadLetterKind | None = None
-    ) -> builtins.list[DeadLetterSummary]:
-        return [summarize(letter) for letter in await self.list(limit=limit, kind=kind)]
-
-    async def get(self, letter_id: str) -> DeadLetter | None:
-        if not letter_id.isdigit():
-            return None
-        row = self._db.execute(f"SELECT {_LETTER_COLUMNS} FROM deadletters WHERE id = ?", (int(letter_id),)).fetchone()
-        return _letter_from_row(row) if row else None
-
-    async def delete(self, letter_id: str) -> bool:
-        if not letter_id.isdigit():
-            return False
-        with self._db:
-            deleted = self._db.execute("DELETE FROM deadletters WHERE id = ?", (int(letter_id),))
-        return deleted.rowcount == 1
-
-
-_LETTER_COLUMNS = (
-    "kind, reason, payload, partition, sequence_number, offset, enqueued_time, event_id,"
-    " rule_id, action_key, attempts, created_at, id"
-)
-
-
-def _letter_from_row(r: tuple[Any, ...]) -> DeadLetter:
-    return DeadLetter(
-        kind=r[0],
-        reason=r[1],
-        payload=bytes(r[2]),
-        partition=r[3],
-        sequence_number=r[4],
-        offset=r[5],
-        enqueued_time=datetime.fromisoformat(r[6]) if r[6] else None,
-        event_id=r[7],
-        rule_id=r[8],
-        action_key=r[9],
-        attempts=r[10],
-        created_at=datetime.fromisoformat(r[11]),
-        id=str(r[12]),
-    )
-
-
 def _add_due_at(db: sqlite3.Connection) -> None:
     """Files written before deadlines existed get the indexed ``due_at`` column (epoch seconds)."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(states)")}
@@ -316,7 +235,7 @@ class SqliteStore:
         self.rules = _SqliteRules(self._db)
         self.states = _SqliteStates(self._db)
         self.dedupe = _SqliteDedupe(self._db)
-        self.deadletters = _SqliteDeadLetters(self._db)
+        self.deadletters = SqliteDeadLetters(self._db)
 
     async def close(self) -> None:
         self._db.close()
