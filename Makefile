@@ -42,6 +42,7 @@ test: $(STAMP) $(NODE_STAMP) $(INFRA_STAMP)
 bench: $(STAMP)
 	$(BIN)/squall bench --rules 100 --events 200000
 	$(BIN)/squall bench --rules 1000 --events 200000
+	$(BIN)/squall bench --rules 10000 --events 200000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
