@@ -14,6 +14,7 @@ for everyone) raises, so the Functions retry policy replays the batch. Replays a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -90,9 +91,28 @@ async def process_batch(
         retry.report = report
         raise
     finally:
-        await write_dead_letters(letters, deps.deadletters, report)
+        await _park(letters, deps, report)
         report.elapsed_s = time.perf_counter() - started
     return report
+
+
+async def _park(letters: list[DeadLetter], deps: PipelineDeps, report: BatchReport) -> None:
+    """Write the dead letters, except rejected messages an earlier attempt of this batch parked."""
+    keys = {id(letter): _rejection_key(letter) for letter in letters}
+    seen = await deps.dedupe.seen(key for key in keys.values() if key) if any(keys.values()) else set()
+    fresh = [letter for letter in letters if keys[id(letter)] not in seen]
+    await write_dead_letters(fresh, deps.deadletters, report)
+    parked = [key for key in keys.values() if key and key not in seen]
+    if parked:
+        await deps.dedupe.remember(parked, ttl_s=deps.dedupe_ttl_s)
+
+
+def _rejection_key(letter: DeadLetter) -> str | None:
+    """A rejected message is the same letter on every replay: partition, sequence number, bytes."""
+    if letter.kind != "event" or letter.partition is None or letter.sequence_number is None:
+        return None
+    digest = hashlib.sha256(letter.payload).hexdigest()[:16]
+    return f"rejected:{letter.partition}:{letter.sequence_number}:{digest}"
 
 
 def _normalize(

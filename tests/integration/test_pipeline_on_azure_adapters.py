@@ -80,6 +80,6 @@ def test_function_on_cosmos_and_blob_delivers_once_and_parks_bad_input(azure_lik
     letters = asyncio.run(run_and_replay())
     # THEN the stub holds each journey entry once
     assert sorted(r["ContactKey"] for r in stub.received()) == ["ana@contoso.com", "bo@contoso.com"]
-    # AND the malformed body sits in Blob storage with its reason and provenance (once per attempt)
-    assert {(letter.partition, letter.sequence_number) for letter in letters} == {("5", 71)}
-    assert all("invalid JSON" in letter.reason and letter.payload == b"\x00not json" for letter in letters)
+    # AND the malformed body sits in Blob storage once, with its reason and provenance
+    assert [(letter.partition, letter.sequence_number) for letter in letters] == [("5", 71)]
+    assert "invalid JSON" in letters[0].reason and letters[0].payload == b"\x00not json"

@@ -196,3 +196,14 @@ def test_destination_down_for_everyone_raises_for_a_replay_that_sends_only_the_r
     assert sorted(a.contact_key for a in sender.sent) == [f"u{i}" for i in range(3, 10)]
     assert (replay.events_duplicate, replay.actions_delivered) == (10, 7)
     assert asyncio.run(store.states.pending_outbox()) == []
+
+
+def test_a_replayed_batch_parks_its_rejected_messages_once(store: SqliteStore) -> None:
+    # GIVEN a batch with one malformed message, processed, then replayed by the host
+    batch = [raw(b"{not json", 1), raw(record("ok", "u1", "MicrosoftTeams", "TeamCreated"), 2)]
+    deps = deps_for(store, RecordingSender())
+    first = asyncio.run(process_batch(batch, deps))
+    again = asyncio.run(process_batch(batch, deps))
+    # THEN both attempts count the rejection, and the dead-letter store holds it once
+    assert (first.events_dead_lettered, again.events_dead_lettered) == (1, 1)
+    assert [letter.sequence_number for letter in asyncio.run(store.deadletters.list())] == [1]
