@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 import msgspec
@@ -43,12 +44,38 @@ _BY_FORMAT: dict[str, RecordNormalizer] = {
     "eventgrid": normalize_eventgrid_event,
 }
 _DECODER = msgspec.json.Decoder()
+_decode = _DECODER.decode
+_new_tuple = tuple.__new__
 _ENCODER = msgspec.json.Encoder()
 
 
 def normalize_raw_event(raw: RawEvent, options: NormalizeOptions = DEFAULT_OPTIONS) -> NormalizeResult:
     """Normalize every record in ``raw``; never raises (a failure becomes a ``Rejection``)."""
     try:
+        body = raw.body
+        if (  # the commonest message, one O365 record in bytes, in one frame: same steps as below
+            type(body) is bytes
+            and options.source == "auto"
+            and not raw.properties
+            and not raw.system_properties
+            and len(body) <= MAX_EVENT_BYTES
+        ):
+            partition, number, enqueued = raw.partition, raw.sequence_number, raw.enqueued_time
+            if type(partition) is str and type(number) is int and enqueued is not None and enqueued.tzinfo is UTC:
+                provenance = _new_tuple(Provenance, (partition, number, enqueued))  # Provenance.of, inline
+            else:
+                provenance = Provenance.of(raw)
+            try:
+                decoded = _decode(body)
+            except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+                return _single_rejection(invalid_json_reason(body, exc), body)
+            if type(decoded) is dict and "Workload" in decoded and "Operation" in decoded and "CreationTime" in decoded:
+                try:
+                    event = normalize_owned_o365_record(decoded, provenance)
+                except Exception as exc:
+                    return _single_rejection(_record_failure("o365", exc), body)
+                return NormalizeResult([event], [])
+            return _normalize_decoded(decoded, body, options, provenance)
         return _normalize_body(raw, options)
     except Exception as exc:  # the normalization boundary: a bug becomes a rejection, not a crash
         logger.error(
@@ -74,8 +101,14 @@ def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult
             return by_message
     try:
         decoded = _DECODER.decode(body)
-    except (msgspec.DecodeError, RecursionError) as exc:
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
         return _single_rejection(invalid_json_reason(body, exc), body)
+    return _normalize_decoded(decoded, body, options, provenance)
+
+
+def _normalize_decoded(
+    decoded: object, body: bytes, options: NormalizeOptions, provenance: Provenance
+) -> NormalizeResult:
     if type(decoded) is list:
         return _normalize_items(decoded, options, provenance)
     outcome = _normalize_record(decoded, options, provenance)
@@ -127,13 +160,18 @@ def _normalize_record(record: object, options: NormalizeOptions, provenance: Pro
         if normalizer is None:
             return UNKNOWN_FORMAT_REASON if fmt == UNKNOWN else f"{fmt}: body is not a message of this format"
         return normalizer(record, provenance)
-    except RecordRejected as exc:
-        return exc.reason
-    except ValidationError as exc:
-        return validation_reason(fmt, exc)
     except Exception as exc:  # boundary per record: a normalizer bug costs this record, not the batch
-        logger.error("%s normalizer failed unexpectedly: %s", fmt, type(exc).__name__)
-        return f"internal error while normalizing: {type(exc).__name__}"
+        return _record_failure(fmt, exc)
+
+
+def _record_failure(fmt: str, exc: Exception) -> str:
+    """The rejection reason for a record whose normalizer raised ``exc``."""
+    if isinstance(exc, RecordRejected):
+        return exc.reason
+    if isinstance(exc, ValidationError):
+        return validation_reason(fmt, exc)
+    logger.error("%s normalizer failed unexpectedly: %s", fmt, type(exc).__name__)
+    return f"internal error while normalizing: {type(exc).__name__}"
 
 
 def _one_record(body: bytes, build: Callable[[], Event]) -> NormalizeResult:
@@ -163,6 +201,8 @@ def invalid_json_reason(body: bytes, exc: Exception) -> str:
         return "invalid JSON: empty body"
     if isinstance(exc, RecursionError):
         return "invalid JSON: nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):  # msgspec raises it for invalid UTF-8 inside a string
+        return f"invalid JSON: text is not UTF-8 at byte {exc.start}"
     message = str(exc).removeprefix("JSON is malformed: ")
     if message == "Input data was truncated":
         return "invalid JSON: input ends before the value is complete"

@@ -13,10 +13,20 @@ client addresses, status spellings) are cached in bounded dicts.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.events.canonical import assemble_event
+from shared.events.canonical import (
+    ALL_FIELDS_SET,
+    ASSEMBLE_IN_PLACE,
+    assemble_event,
+    new_object,
+    set_dict,
+    set_extra,
+    set_fields_set,
+    set_private,
+)
 from shared.events.client_ip import parse_client_ip
 from shared.events.fields import optional_text, required_text
 from shared.events.models import Event
@@ -48,8 +58,10 @@ _USER_TYPES = {
     8: "system_policy",
 }
 
-#: Bounded caches of values that repeat from record to record (cleared when full).
-_CACHE_LIMIT = 8192
+#: Bounded caches of values that repeat from record to record (cleared when full). As large as the
+#: address parser's own cache: a feed's distinct client addresses outnumber 8,192 within minutes.
+_CACHE_LIMIT = 65_536
+_from_iso_format = datetime.fromisoformat
 _TYPES: dict[tuple[str, str], str] = {}
 _TIMES: dict[str, datetime] = {}
 _CLIENT_IPS: dict[str, str | None] = {}
@@ -69,37 +81,92 @@ def normalize_owned_o365_record(record: dict[str, Any], provenance: Provenance) 
 
     For callers that own a freshly decoded record. A rejected record is left unchanged.
     """
-    get = record.get
+    get: Callable[[str], Any] = record.get
     record_id, workload, operation = get("Id"), get("Workload"), get("Operation")
     created, entity, tenant = get("CreationTime"), get("UserId"), get("OrganizationId")
     time = (_TIMES.get(created) or _parse_time(created)) if type(created) is str else None
+    event_type: str | None = None
+    valid_type = type(workload) is str and type(operation) is str
+    if valid_type:  # a known (Workload, Operation) pair was valid text before: not checked again
+        event_type = _TYPES.get((workload, operation))
+        if event_type is None:
+            valid_type = bool(workload and operation and not (workload.isspace() or operation.isspace()))
     if not (  # the common record, checked inline; anything else is re-checked field by field
         time is not None
+        and valid_type
         and type(record_id) is str
-        and type(workload) is str
-        and type(operation) is str
         and type(entity) is str
         and record_id
-        and workload
-        and operation
         and entity
-        and not (record_id.isspace() or workload.isspace() or operation.isspace() or entity.isspace())
+        and not (record_id.isspace() or entity.isspace())
         and (tenant is None or (type(tenant) is str and tenant))
     ):
         record_id, workload, operation, time, entity, tenant = _checked_fields(record)
-    event_type = _TYPES.get((workload, operation))
     if event_type is None:
-        event_type = _remember(_TYPES, (workload, operation), f"{workload}/{operation}")
-    _add_derived_attributes(record, workload, operation)
+        event_type = _TYPES.get((workload, operation)) or _remember(
+            _TYPES, (workload, operation), f"{workload}/{operation}"
+        )
+    # the derived attributes (inline: one frame per record): every value first, then the writes,
+    # so a failure changes nothing
+    client_ip, record_type, user_type, status = get("ClientIP"), get("RecordType"), get("UserType"), get("ResultStatus")
+    if client_ip is None:
+        client_ip = get("ClientIPAddress")
+    if type(client_ip) is str:
+        address = _CLIENT_IPS.get(client_ip, "")
+        if address == "":
+            address = _remember(_CLIENT_IPS, client_ip, parse_client_ip(client_ip))
+    else:
+        address = None
+    if type(status) is str:
+        status = _STATUSES.get(status, "")
+        if status == "":
+            status = normalize_result_status(get("ResultStatus"))
+    elif status is not None:
+        status = normalize_result_status(status)
+    user = (_USER_TYPES.get(user_type) or str(user_type)) if type(user_type) is int else None
+    record["workload"] = workload
+    record["operation"] = operation
+    record["record_type"] = record_type if type(record_type) is int else None
+    record["result_status"] = status
+    record["client_ip"] = address
+    record["user_type"] = user
     del record["Id"], record["CreationTime"], record["UserId"]
     if tenant is not None or "OrganizationId" in record:
         del record["OrganizationId"]
-    return assemble_event(record_id, FORMAT, event_type, time, entity, tenant, record, provenance)
+    if not ASSEMBLE_IN_PLACE:
+        return assemble_event(record_id, FORMAT, event_type, time, entity, tenant, record, provenance)
+    event = new_object(Event)  # what assemble_event does, without its frame
+    set_dict(
+        event,
+        {
+            "id": record_id,
+            "source": FORMAT,
+            "type": event_type,
+            "time": time,
+            "entity": entity,
+            "tenant": tenant,
+            "attributes": record,
+            "partition": provenance[0],
+            "sequence_number": provenance[1],
+            "enqueued_time": provenance[2],
+        },
+    )
+    set_fields_set(event, ALL_FIELDS_SET)
+    set_extra(event, None)
+    set_private(event, None)
+    return event
 
 
 def _parse_time(text: str) -> datetime | None:
     """``CreationTime`` as UTC (remembered), or None when it is not a timestamp."""
-    moment = iso_timestamp_or_none(text)
+    moment = None
+    if len(text) == 19 and text[10] == "T":  # O365's own "2024-01-08T08:00:00": zone-less, so UTC
+        try:
+            moment = _from_iso_format(text + "+00:00")  # what iso_timestamp_or_none ends with, in one step
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is not UTC:
+        moment = iso_timestamp_or_none(text)
     return None if moment is None else _remember(_TIMES, text, moment)
 
 
@@ -113,34 +180,6 @@ def _checked_fields(record: dict[str, Any]) -> tuple[str, str, str, datetime, st
     entity = required_text(record, "UserId", fmt=FORMAT)
     tenant = optional_text(record, "OrganizationId", fmt=FORMAT)
     return record_id, workload, operation, time, entity, tenant
-
-
-def _add_derived_attributes(attributes: dict[str, Any], workload: str, operation: str) -> None:
-    """Computes every derived value first and only then writes them: a failure changes nothing."""
-    get = attributes.get
-    client_ip, record_type, user_type = get("ClientIP"), get("RecordType"), get("UserType")
-    if client_ip is None:
-        client_ip = get("ClientIPAddress")
-    if type(client_ip) is str:
-        address = _CLIENT_IPS.get(client_ip, "")
-        if address == "":
-            address = _remember(_CLIENT_IPS, client_ip, parse_client_ip(client_ip))
-    else:
-        address = None
-    status = get("ResultStatus")
-    if type(status) is str:
-        status = _STATUSES.get(status, "")
-        if status == "":
-            status = normalize_result_status(get("ResultStatus"))
-    elif status is not None:
-        status = normalize_result_status(status)
-    user = (_USER_TYPES.get(user_type) or str(user_type)) if type(user_type) is int else None
-    attributes["workload"] = workload
-    attributes["operation"] = operation
-    attributes["record_type"] = record_type if type(record_type) is int else None
-    attributes["result_status"] = status
-    attributes["client_ip"] = address
-    attributes["user_type"] = user
 
 
 def normalize_result_status(value: object) -> str | None:

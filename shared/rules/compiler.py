@@ -104,6 +104,8 @@ class CompiledRuleSet:
         programs = [rule.program for rule in self.rules if rule.program is not None]
         self._stateful = StatefulEvaluator(programs, version=version, cooldowns=self._cooldowns)
         self._has_programs = bool(programs)
+        if not any(rule.is_stateful for rule in self.rules):  # no candidate can ever need state
+            self.needs_state = _needs_no_state  # type: ignore[method-assign]
         self.event_definition_keys: frozenset[str] = frozenset(
             action.event_definition_key for rule in self.rules for action in rule.definition.actions()
         )
@@ -142,10 +144,12 @@ class CompiledRuleSet:
 
         Never raises for a bad event: a condition that fails on it counts as "no match" and is logged.
         """
-        candidates = self._select(event).all
+        bucket = self._buckets.get((event.source, event.type)) or self._index.bucket(event)
+        selected = bucket.fixed or bucket.select(event)
+        candidates = selected.all
         if not candidates:
             return []
-        if self._has_programs and any(candidate.rule.program is not None for candidate in candidates):
+        if selected.has_programs:
             return self._stateful.evaluate(event, state, candidates, self._take_cooldown)
         matches: list[RuleMatch] = []
         for candidate in candidates:
@@ -199,3 +203,8 @@ class CompiledRuleSet:
             return False
         record_firing(state, rule.id, event.time, self._cooldowns)
         return True
+
+
+def _needs_no_state(event: Event) -> bool:
+    """``needs_state`` of a rule set without stateful rules."""
+    return False

@@ -17,10 +17,11 @@ equality test on such a value is simply false, so equality dispatch returns noth
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from shared.events.models import Event
 from shared.rules.fields import MISSING, compile_getter, parse_field_path
@@ -64,7 +65,25 @@ def _equals(field: str, groups: dict[str, CandidateList]) -> Dispatcher:
         value = read(event)
         return groups.get(value) if type(value) is str else None
 
+    if not path.keys and path.top in TEXT_FIELDS:
+        _TEXT_FIELD_TABLES[field_equals] = (read, cast("Callable[[object], CandidateList | None]", groups.get))
     return field_equals
+
+
+#: Event fields whose value is always text or None: hashable, and None never equals a text literal.
+TEXT_FIELDS = frozenset({"id", "source", "type", "entity", "tenant", "partition"})
+#: For an equality dispatcher on one of them: the field's reader and its groups' ``get``.
+_TEXT_FIELD_TABLES: weakref.WeakKeyDictionary[
+    Dispatcher, tuple[Callable[[Event], object], Callable[[object], CandidateList | None]]
+] = weakref.WeakKeyDictionary()
+
+
+def text_field_table(
+    dispatcher: Dispatcher,
+) -> tuple[Callable[[Event], object], Callable[[object], CandidateList | None]] | None:
+    """``(read, get)`` when ``dispatcher`` is ``get(read(event)) if text`` on a text-or-None field,
+    so a caller may skip the type test (and a frame): ``get(read(event))`` returns the same."""
+    return _TEXT_FIELD_TABLES.get(dispatcher)
 
 
 def _affix(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from shared.events.models import Event
 from shared.rules.conditions import Check, DispatchKey, compile_condition, dispatch_keys
-from shared.rules.dispatchers import Dispatcher, build_dispatcher
+from shared.rules.dispatchers import Dispatcher, build_dispatcher, text_field_table
 
 if TYPE_CHECKING:
     from shared.rules.compiler import CompiledRule
@@ -53,12 +53,16 @@ class CandidateList:
     all: tuple[Candidate, ...]
     stateful: tuple[Candidate, ...]
     keyed: tuple[Candidate, ...] = ()
+    #: Whether a candidate has a program (window, sequence, machine ...): evaluation goes stateful.
+    has_programs: bool = False
 
     @classmethod
     def of(cls, candidates: Iterable[Candidate], *, keyed: Iterable[Candidate] = ()) -> CandidateList:
         unique = {id(candidate.rule): candidate for candidate in candidates}  # a rule once, first wins
         ordered = tuple(sorted(unique.values(), key=lambda candidate: candidate.rule.order))
-        return cls(ordered, tuple(c for c in ordered if c.rule.is_stateful), tuple(keyed))
+        stateful = tuple(c for c in ordered if c.rule.is_stateful)
+        has_programs = any(c.rule.program is not None for c in ordered)
+        return cls(ordered, stateful, tuple(keyed), has_programs)
 
 
 class Bucket:
@@ -76,6 +80,10 @@ class Bucket:
         if len(dispatchers) == 1:  # the commonest shape: one lookup, no loop
             only, always = dispatchers[0], self._always
             self.select = lambda event: only(event) or always  # type: ignore[method-assign]
+            table = text_field_table(dispatchers[0])
+            if table is not None:  # ``tenant in [...]``: the value is text or None, one dict lookup
+                read, get = table
+                self.select = lambda event: get(read(event)) or always  # type: ignore[method-assign]
 
     def select(self, event: Event) -> CandidateList:
         found: CandidateList | None = None

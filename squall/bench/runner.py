@@ -78,10 +78,10 @@ class BatchRunner:
         self.counters = BatchCounters()
 
     def run(self, batch: Sequence[RawEvent]) -> None:
-        counters, ruleset = self.counters, self.ruleset
+        counters, ruleset, normalize = self.counters, self.ruleset, normalize_raw_event
         events: list[Event] = []
         for raw in batch:
-            result = normalize_raw_event(raw)
+            result = normalize(raw)
             events += result.events
             if result.rejections:
                 counters.rejections += len(result.rejections)

@@ -150,7 +150,7 @@ def test_naive_enqueued_time_is_taken_as_utc() -> None:
 def record_count(body: bytes) -> int:
     try:
         decoded = msgspec.json.decode(body)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         return 1
     return len(decoded) if type(decoded) is list else 1
 
@@ -271,3 +271,10 @@ def test_a_crashing_normalizer_costs_only_its_record(monkeypatch: pytest.MonkeyP
     assert [(r.index, r.reason) for r in result.rejections] == [
         (1, "internal error while normalizing: KeyError")
     ]
+
+
+@pytest.mark.parametrize("body", [b'"\x80"', b'{"Id": "\xff"}'])
+def test_invalid_utf8_inside_a_string_is_rejected_as_invalid_json(body: bytes) -> None:
+    # GIVEN bytes that are JSON-shaped but not UTF-8  WHEN normalized  THEN a precise reason, no internal error
+    [rejection] = normalize_raw_event(RawEvent(body=body), NormalizeOptions()).rejections
+    assert rejection.reason.startswith("invalid JSON: text is not UTF-8 at byte")
