@@ -85,15 +85,19 @@ def partition_for(key: str | None, partitions: int = PARTITIONS) -> str:
 
 
 def batch_raw_events(
-    bodies: Iterable[tuple[bytes, str | None]], *, batch_size: int = BATCH_SIZE
+    bodies: Iterable[tuple[bytes, str | None]], *, batch_size: int = BATCH_SIZE, first_sequence: int | None = None
 ) -> Iterator[list[RawEvent]]:
     """Cut (body, partition key) pairs into hub-like batches: each batch holds one partition's
     events in sequence order, as the Event Hubs trigger delivers them."""
+    # Like a hub's, sequence numbers keep growing from one run to the next (microseconds since the
+    # epoch at the start of the run), so state kept in a --store never mistakes a new event for one
+    # an earlier run already applied (the pipeline's per-partition replay guard).
+    first = time.time_ns() // 1_000 if first_sequence is None else first_sequence
     sequence: dict[str, int] = {}
     pending: dict[str, list[RawEvent]] = {}
     for body, key in bodies:
         partition = partition_for(key)
-        number = sequence[partition] = sequence.get(partition, -1) + 1
+        number = sequence[partition] = sequence.get(partition, first - 1) + 1
         batch = pending.setdefault(partition, [])
         batch.append(
             RawEvent(

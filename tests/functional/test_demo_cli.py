@@ -105,3 +105,27 @@ def test_demo_under_injected_faults_loses_nothing_and_sends_nothing_twice() -> N
     assert report["stub_duplicates"] == 0
     assert report["stub_received"] == report["actions_delivered"]
     assert sum(report["dead_letter_reasons"].values()) == report["actions_dead_lettered"]
+
+
+def test_run_with_a_kept_store_carries_entity_state_into_the_next_run(tmp_path: Path) -> None:
+    # GIVEN one user's failed sign-ins: two in a first run, the third in a second run, same store
+    def failed(minute: int) -> str:
+        return json.dumps(
+            {
+                "CreationTime": f"2026-11-20T10:{minute:02d}:00", "Id": f"fail-{minute}",
+                "Operation": "UserLoginFailed", "OrganizationId": "t-1", "RecordType": 15,
+                "ResultStatus": "Failed", "UserKey": "k", "UserType": 0, "Workload": "AzureActiveDirectory",
+                "UserId": "dee@contoso.com",
+            }
+        )  # fmt: skip
+
+    store = f"sqlite:{tmp_path / 'kept.db'}"
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(failed(0) + "\n" + failed(5) + "\n")
+    second.write_text(failed(10) + "\n")
+    # WHEN the two runs go through the pipeline one after the other
+    one = json.loads(squall("run", "--events", str(first), "--store", store, "--json").stdout)
+    two = json.loads(squall("run", "--events", str(second), "--store", store, "--json").stdout)
+    # THEN the window counted across runs: the burst rule fires on the third failure
+    assert one["matches_by_rule"].get("failed-sign-in-burst", 0) == 0
+    assert two["matches_by_rule"].get("failed-sign-in-burst", 0) == 1
