@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from pydantic import ValidationError
 
+from shared.events.canonical import (
+    ALL_FIELDS_SET,
+    ASSEMBLE_IN_PLACE,
+    new_object,
+    set_dict,
+    set_extra,
+    set_fields_set,
+    set_private,
+)
+from shared.events.client_ip import parse_client_ip
 from shared.events.cloudevents import binary_mode_attributes, binary_mode_record, normalize_cloudevent
 from shared.events.detect import UNKNOWN, detect_record_format
 from shared.events.errors import RecordRejected
@@ -22,7 +32,15 @@ from shared.events.eventgrid import normalize_eventgrid_event
 from shared.events.fields import json_type_name
 from shared.events.iothub import DEVICE_ID_PROPERTY, iothub_system_properties, normalize_iothub_message
 from shared.events.models import MAX_EVENT_BYTES, Event, RawEvent
-from shared.events.o365 import normalize_owned_o365_record
+from shared.events.o365 import (
+    _CLIENT_IPS,
+    _STATUSES,
+    _TYPES,
+    _USER_TYPES,
+    _remember,
+    normalize_owned_o365_record,
+    normalize_result_status,
+)
 from shared.events.options import NormalizeOptions
 from shared.events.plain_json import normalize_json_record
 from shared.events.provenance import Provenance
@@ -47,36 +65,152 @@ _DECODER = msgspec.json.Decoder()
 _decode = _DECODER.decode
 _new_tuple = tuple.__new__
 _ENCODER = msgspec.json.Encoder()
+# the steps of assemble_event and of NormalizeResult(...), for the one-frame path of normalize_raw_event
+_new_object, _set_dict, _set_fields_set, _set_extra, _set_private = (
+    new_object,
+    set_dict,
+    set_fields_set,
+    set_extra,
+    set_private,
+)
+_from_iso_format = datetime.fromisoformat
+#: The last zone-less CreationTime parsed by the one-frame path, with its UTC moment.
+_LAST_TIME: list[tuple[str, datetime | None]] = [("", None)]
+#: Operation -> (Workload, type string) of a pair known to ``_TYPES``: one hash per record, not two.
+_BY_OPERATION: dict[str, tuple[str, str]] = {}
+_new_result = object.__new__
+_set_events = NormalizeResult.__dict__["events"].__set__
+_set_rejections = NormalizeResult.__dict__["rejections"].__set__
 
 
 def normalize_raw_event(raw: RawEvent, options: NormalizeOptions = DEFAULT_OPTIONS) -> NormalizeResult:
     """Normalize every record in ``raw``; never raises (a failure becomes a ``Rejection``)."""
     try:
         body = raw.body
-        if (  # the commonest message, one O365 record in bytes, in one frame: same steps as below
+        partition, number, enqueued = raw.partition, raw.sequence_number, raw.enqueued_time
+        if not (  # the commonest message, one O365 record in bytes with typed provenance: one frame
             type(body) is bytes
+            and type(partition) is str
+            and type(number) is int
+            and enqueued is not None
+            and enqueued.tzinfo is UTC
             and options.source == "auto"
             and not raw.properties
             and not raw.system_properties
             and len(body) <= MAX_EVENT_BYTES
+            and ASSEMBLE_IN_PLACE
         ):
-            partition, number, enqueued = raw.partition, raw.sequence_number, raw.enqueued_time
-            if type(partition) is str and type(number) is int and enqueued is not None and enqueued.tzinfo is UTC:
-                provenance = _new_tuple(Provenance, (partition, number, enqueued))  # Provenance.of, inline
+            return _normalize_message(raw, body, options)
+        try:
+            record = _decode(body)
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+            return _single_rejection(invalid_json_reason(body, exc), body)
+        # what normalize_owned_o365_record does for the common record (checked inline), without its
+        # frame and without a Provenance; anything unusual goes there unchanged (nothing written yet)
+        if type(record) is not dict:
+            return _normalize_decoded(record, body, options, _new_tuple(Provenance, (partition, number, enqueued)))
+        try:
+            created, workload, operation = record["CreationTime"], record["Workload"], record["Operation"]
+            record_id, entity = record["Id"], record["UserId"]
+        except KeyError:
+            return _normalize_decoded(record, body, options, _new_tuple(Provenance, (partition, number, enqueued)))
+        try:
+            tenant = record.get("OrganizationId")
+            time = None
+            if type(created) is str and len(created) == 19 and created[10] == "T":  # O365's zone-less form
+                last = _LAST_TIME[0]
+                if created == last[0]:  # records arrive roughly in time order: often the same second
+                    time = last[1]
+                else:
+                    try:  # parsed, not cached: a fresh parse costs less than a lookup in a large cache
+                        time = _from_iso_format(created + "+00:00")  # what _parse_time returns for it
+                    except ValueError:
+                        time = None
+                    if time is not None:
+                        if time.tzinfo is UTC:
+                            _LAST_TIME[0] = (created, time)  # one store: a reader sees a consistent pair
+                        else:
+                            time = None
+            event_type = None
+            if type(workload) is str and type(operation) is str:  # by Operation, then Workload compared
+                known = _BY_OPERATION.get(operation)
+                if known is not None and known[0] == workload:
+                    event_type = known[1]
+                else:
+                    event_type = _TYPES.get((workload, operation))
+                    if event_type is not None:
+                        _remember(_BY_OPERATION, operation, (workload, event_type))
+            if not (
+                event_type is not None  # a known (Workload, Operation) pair: valid text when it was cached
+                and time is not None
+                and type(record_id) is str
+                and type(entity) is str
+                and record_id
+                and entity
+                and not (record_id.isspace() or entity.isspace())
+                and (tenant is None or (type(tenant) is str and tenant))
+            ):
+                event = normalize_owned_o365_record(record, _new_tuple(Provenance, (partition, number, enqueued)))
+                result = _new_result(NormalizeResult)
+                _set_events(result, [event])
+                _set_rejections(result, [])
+                return result
+            get = record.get
+            client_ip, record_type, user_type, status = (
+                get("ClientIP"),
+                get("RecordType"),
+                get("UserType"),
+                get("ResultStatus"),
+            )
+            if client_ip is None:
+                client_ip = get("ClientIPAddress")
+            if type(client_ip) is str:
+                address = _CLIENT_IPS.get(client_ip, "")
+                if address == "":
+                    address = _remember(_CLIENT_IPS, client_ip, parse_client_ip(client_ip))
             else:
-                provenance = Provenance.of(raw)
-            try:
-                decoded = _decode(body)
-            except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
-                return _single_rejection(invalid_json_reason(body, exc), body)
-            if type(decoded) is dict and "Workload" in decoded and "Operation" in decoded and "CreationTime" in decoded:
-                try:
-                    event = normalize_owned_o365_record(decoded, provenance)
-                except Exception as exc:
-                    return _single_rejection(_record_failure("o365", exc), body)
-                return NormalizeResult([event], [])
-            return _normalize_decoded(decoded, body, options, provenance)
-        return _normalize_body(raw, options)
+                address = None
+            if type(status) is str:
+                status = _STATUSES.get(status, "")
+                if status == "":
+                    status = normalize_result_status(record["ResultStatus"])
+            elif status is not None:
+                status = normalize_result_status(status)
+            user = (_USER_TYPES.get(user_type) or str(user_type)) if type(user_type) is int else None
+        except Exception as exc:
+            return _single_rejection(_record_failure("o365", exc), body)
+        record["workload"] = workload
+        record["operation"] = operation
+        record["record_type"] = record_type if type(record_type) is int else None
+        record["result_status"] = status
+        record["client_ip"] = address
+        record["user_type"] = user
+        del record["Id"], record["CreationTime"], record["UserId"]
+        if tenant is not None or "OrganizationId" in record:
+            del record["OrganizationId"]
+        event = _new_object(Event)  # what assemble_event does
+        _set_dict(
+            event,
+            {
+                "id": record_id,
+                "source": "o365",
+                "type": event_type,
+                "time": time,
+                "entity": entity,
+                "tenant": tenant,
+                "attributes": record,
+                "partition": partition,
+                "sequence_number": number,
+                "enqueued_time": enqueued,
+            },
+        )
+        _set_fields_set(event, ALL_FIELDS_SET)
+        _set_extra(event, None)
+        _set_private(event, None)
+        result = _new_result(NormalizeResult)
+        _set_events(result, [event])
+        _set_rejections(result, [])
+        return result
     except Exception as exc:  # the normalization boundary: a bug becomes a rejection, not a crash
         logger.error(
             "normalizer failed unexpectedly (partition=%s sequence_number=%s): %s",
@@ -88,6 +222,24 @@ def normalize_raw_event(raw: RawEvent, options: NormalizeOptions = DEFAULT_OPTIO
         payload = raw.body if isinstance(raw.body, bytes) else b""
         reason = f"internal error while normalizing: {type(exc).__name__}"
         return NormalizeResult(rejections=[Rejection(reason=reason, index=None, payload=payload)])
+
+
+def _normalize_message(raw: RawEvent, body: object, options: NormalizeOptions) -> NormalizeResult:
+    """Any message but the commonest: the layered path."""
+    if (
+        type(body) is bytes
+        and options.source == "auto"
+        and not raw.properties
+        and not raw.system_properties
+        and len(body) <= MAX_EVENT_BYTES
+    ):
+        provenance = Provenance.of(raw)
+        try:
+            decoded = _decode(body)
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError) as exc:
+            return _single_rejection(invalid_json_reason(body, exc), body)
+        return _normalize_decoded(decoded, body, options, provenance)
+    return _normalize_body(raw, options)
 
 
 def _normalize_body(raw: RawEvent, options: NormalizeOptions) -> NormalizeResult:

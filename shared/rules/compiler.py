@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from shared.events.models import Event
 from shared.rules.conditions import Check, compile_condition
@@ -105,7 +107,7 @@ class CompiledRuleSet:
         self._stateful = StatefulEvaluator(programs, version=version, cooldowns=self._cooldowns)
         self._has_programs = bool(programs)
         if not any(rule.is_stateful for rule in self.rules):  # no candidate can ever need state
-            self.needs_state = _needs_no_state  # type: ignore[method-assign]
+            self.needs_state = _NEEDS_NO_STATE  # type: ignore[method-assign,assignment]
         self.event_definition_keys: frozenset[str] = frozenset(
             action.event_definition_key for rule in self.rules for action in rule.definition.actions()
         )
@@ -208,3 +210,7 @@ class CompiledRuleSet:
 def _needs_no_state(event: Event) -> bool:
     """``needs_state`` of a rule set without stateful rules."""
     return False
+
+
+#: The same answer in one C-level call, without a Python frame: no event is this sentinel, so False.
+_NEEDS_NO_STATE: Callable[[Event], bool] = partial(operator.is_, object())

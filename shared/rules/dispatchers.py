@@ -95,8 +95,28 @@ def _affix(
 ) -> Dispatcher:
     path = parse_field_path(field)
     read = attrgetter(path.top) if not path.keys else compile_getter(path)
-    found_in = AffixTable(groups, is_prefix=is_prefix).found_in
+    affixes = AffixTable(groups, is_prefix=is_prefix)
+    found_in = affixes.found_in
     combined: dict[tuple[str, ...], CandidateList] = {}
+    if len(affixes.anchored) == 1 and not affixes.by_length:  # ``@domain`` suffixes: one find, one lookup
+        anchor = affixes.anchored[0][0]
+        get = groups.get
+
+        def anchored_suffix(event: Event) -> CandidateList | None:
+            value = read(event)
+            if type(value) is not str:
+                return None if value is None or value is MISSING else unexpected
+            at = value.rfind(anchor)
+            return None if at < 0 else get(value[at:])
+
+        def anchored_prefix(event: Event) -> CandidateList | None:
+            value = read(event)
+            if type(value) is not str:
+                return None if value is None or value is MISSING else unexpected
+            at = value.find(anchor)
+            return None if at < 0 else get(value[: at + 1])
+
+        return anchored_prefix if is_prefix else anchored_suffix
 
     def affix(event: Event) -> CandidateList | None:
         value = read(event)
