@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test bench lint typecheck install node clean
+.PHONY: demo test bench lint typecheck install accel node clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml requirements.txt
 	touch $@
 
 install: $(STAMP)
+
+# The compiled copy of the normalization hot path (setup.py, shared/events/accelerator.py): pip builds
+# it at install; this rebuilds it when normalize.py changes (a stale copy is ignored, never run).
+ACCEL_STAMP := build/accelerator/.built
+$(ACCEL_STAMP): shared/events/normalize.py setup.py $(STAMP)
+	$(PY) setup.py --quiet build_ext --inplace
+	touch $@
+
+accel: $(ACCEL_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -33,13 +42,13 @@ $(INFRA_STAMP): infra/requirements-checks.txt
 	$(INFRA_VENV)/bin/python -m pip install --quiet -r infra/requirements-checks.txt
 	touch $@
 
-demo: $(STAMP)
+demo: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall demo
 
-test: $(STAMP) $(NODE_STAMP) $(INFRA_STAMP)
+test: $(STAMP) $(ACCEL_STAMP) $(NODE_STAMP) $(INFRA_STAMP)
 	$(PY) -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall bench --rules 100 --events 200000
 	$(BIN)/squall bench --rules 1000 --events 200000
 	$(BIN)/squall bench --rules 10000 --events 200000
@@ -49,4 +58,5 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules .squall .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .squall .pytest_cache .mypy_cache .ruff_cache build
+	rm -f shared/events/_normalize_compiled.*.so

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from shared.actions.ports import ActionSender
 from shared.batch_report import BatchReport
-from shared.events import NormalizeOptions, normalize_raw_event
+from shared.events import BatchNormalized, NormalizeOptions, RejectedRecord, normalize_batch
 from shared.events.models import Event, RawEvent
 from shared.events.options import SOURCE_OPTIONS, SourceOption
 from shared.outbox_delivery import (
@@ -118,27 +118,39 @@ def _rejection_key(letter: DeadLetter) -> str | None:
 def _normalize(
     raw_events: Sequence[RawEvent], options: NormalizeOptions, report: BatchReport, letters: list[DeadLetter]
 ) -> list[Event]:
-    events: list[Event] = []
+    if any(raw.properties and FORMAT_PROPERTY in raw.properties for raw in raw_events):
+        normalized = _normalize_by_format(raw_events, options)
+    else:
+        normalized = normalize_batch(raw_events, options)  # the whole batch in one call: the hot path
+    for message, rejection in normalized.rejections:
+        raw = raw_events[message]
+        letters.append(
+            DeadLetter(
+                kind="event", reason=rejection.reason, payload=rejection.payload, partition=raw.partition,
+                sequence_number=raw.sequence_number, offset=raw.offset, enqueued_time=raw.enqueued_time,
+            )
+        )  # fmt: skip
+        log.warning(
+            "event dead-lettered: %s (partition=%s sequence=%s index=%s)",
+            rejection.reason, raw.partition, raw.sequence_number, rejection.index,
+            extra=log_ids(partition=raw.partition, sequence_number=raw.sequence_number),
+        )  # fmt: skip
+    report.events_in += normalized.records
+    report.events_normalized += len(normalized.events)
+    report.events_dead_lettered += len(normalized.rejections)
+    return normalized.events
+
+
+def _normalize_by_format(raw_events: Sequence[RawEvent], options: NormalizeOptions) -> BatchNormalized:
+    """A batch where some messages carry ``squall-format``: each run of messages with the same
+    effective options is normalized together, in order."""
+    normalized = BatchNormalized()
     per_format: dict[str, NormalizeOptions] = {}
-    for raw in raw_events:
-        result = normalize_raw_event(raw, _options_for(raw, options, per_format))
-        events.extend(result.events)
-        for rejection in result.rejections:
-            letters.append(
-                DeadLetter(
-                    kind="event", reason=rejection.reason, payload=rejection.payload, partition=raw.partition,
-                    sequence_number=raw.sequence_number, offset=raw.offset, enqueued_time=raw.enqueued_time,
-                )
-            )  # fmt: skip
-            log.warning(
-                "event dead-lettered: %s (partition=%s sequence=%s index=%s)",
-                rejection.reason, raw.partition, raw.sequence_number, rejection.index,
-                extra=log_ids(partition=raw.partition, sequence_number=raw.sequence_number),
-            )  # fmt: skip
-        report.events_in += len(result.events) + len(result.rejections)
-        report.events_normalized += len(result.events)
-        report.events_dead_lettered += len(result.rejections)
-    return events
+    for message, raw in enumerate(raw_events):
+        part = normalize_batch((raw,), _options_for(raw, options, per_format))
+        normalized.events += part.events
+        normalized.rejections += [RejectedRecord(message, rejected.rejection) for rejected in part.rejections]
+    return normalized
 
 
 def _options_for(raw: RawEvent, options: NormalizeOptions, per_format: dict[str, NormalizeOptions]) -> NormalizeOptions:

@@ -1,8 +1,9 @@
-"""What ``normalize_raw_event`` returns: events, and rejections that say why. Never an exception."""
+"""What ``normalize_raw_event`` and ``normalize_batch`` return: events, and rejections that say why."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from shared.events.models import Event
 
@@ -26,3 +27,23 @@ class NormalizeResult:
 
     events: list[Event] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+
+
+class RejectedRecord(NamedTuple):
+    """A rejection from ``normalize_batch``: ``message`` is the position of its message in the batch."""
+
+    message: int
+    rejection: Rejection
+
+
+@dataclass(slots=True)
+class BatchNormalized:
+    """What ``normalize_batch`` returns: every message's events in order, and every rejection."""
+
+    events: list[Event] = field(default_factory=list)
+    rejections: list[RejectedRecord] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        """Records seen: events plus rejections (an unparseable message counts as one)."""
+        return len(self.events) + len(self.rejections)

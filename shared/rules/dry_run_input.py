@@ -13,7 +13,7 @@ import msgspec
 from pydantic import ValidationError
 
 from shared.events import Event, NormalizeOptions, NormalizeResult, RawEvent, Rejection, normalize_raw_event
-from shared.events.normalize import validation_reason
+from shared.events.layered import validation_reason
 
 _CANONICAL_KEYS = frozenset(Event.model_fields)
 _REQUIRED_KEYS = frozenset({"id", "source", "type", "time", "entity"})

@@ -7,6 +7,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from shared.events.normalize import ACCELERATED
 from squall.bench.runner import BenchResult
 
 #: Fields every report has (``state_reads``/``state_writes`` are added for --stateful runs).
@@ -75,6 +76,7 @@ def report_dict(result: BenchResult) -> dict[str, Any]:
         "stateful": config.stateful,
         "warmup_events": config.warmup,
         "repeat": config.repeat,
+        "accelerated": ACCELERATED,
         "runs_events_per_s": [round(events / (ns / 1e9)) if ns else 0 for ns in result.runs_ns],
         "machine": machine_info(),
     }
@@ -98,6 +100,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
         f"{report['candidates_per_event']} candidates/event, {report['rejections']} rejections)",
         f"  stages: normalize {report['normalize_us_per_event']} µs/event, "
         f"rules {report['rules_us_per_event']} µs/event",
+        f"  normalization: {'compiled copy (Cython)' if report['accelerated'] else 'pure Python'}",
     ]
     if report["stateful"]:
         lines.append(f"  state reads {report['state_reads']:,}  writes {report['state_writes']:,}")

@@ -1,4 +1,4 @@
-"""Run the benchmark: seeded O365 bytes -> ``normalize_raw_event`` -> ``needs_state``/``evaluate``.
+"""Run the benchmark: seeded O365 bytes -> ``normalize_batch`` -> ``needs_state``/``evaluate``.
 
 Everything runs in this process, in Event Hub-sized batches, the way ``process_batch`` drives the
 engine: normalize the batch, find the entities whose state a stateful rule needs, read each once,
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from time import perf_counter_ns, thread_time_ns
 
-from shared.events import Event, RawEvent, normalize_raw_event
+from shared.events import Event, RawEvent, normalize_batch
 from shared.rules import CompiledRuleSet, compile_ruleset, validate_rules
 from shared.store.models import EntityState
 from squall.bench.rulegen import generate_rules
@@ -78,13 +78,11 @@ class BatchRunner:
         self.counters = BatchCounters()
 
     def run(self, batch: Sequence[RawEvent]) -> None:
-        counters, ruleset, normalize = self.counters, self.ruleset, normalize_raw_event
-        events: list[Event] = []
-        for raw in batch:
-            result = normalize(raw)
-            events += result.events
-            if result.rejections:
-                counters.rejections += len(result.rejections)
+        counters, ruleset = self.counters, self.ruleset
+        normalized = normalize_batch(batch)
+        events = normalized.events
+        if normalized.rejections:
+            counters.rejections += len(normalized.rejections)
         needs_state = ruleset.needs_state
         entities = {event.entity for event in events if needs_state(event)}
         states = {entity: self._read(entity) for entity in entities}  # one read per entity and batch
@@ -207,7 +205,7 @@ def _stage_split(ruleset: CompiledRuleSet, batches: BodyBatches) -> tuple[float,
     for offset in range(0, min(len(batches.bodies), STAGE_SAMPLE), batches.size):
         batch = batches.batch(offset)
         began = thread_time_ns()
-        normalized = [event for raw in batch for event in normalize_raw_event(raw).events]
+        normalized = normalize_batch(batch).events
         middle = thread_time_ns()
         for event in normalized:
             state = None

@@ -7,6 +7,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
+import shared.events.normalize as normalize_module
 from shared.events import normalize_raw_event
 from squall.bench import REQUIRED_FIELDS, BatchRunner, BenchConfig, build_ruleset
 from squall.bench.runner import raw_batches
@@ -44,6 +45,7 @@ def test_bench_json_has_every_documented_field_with_sane_values() -> None:
     machine = report["machine"]
     assert machine["cpu_count"] >= 1 and machine["python"].count(".") == 2  # type: ignore[index]
     assert "state_reads" not in report
+    assert report["accelerated"] is normalize_module.ACCELERATED
 
 
 def test_bench_stateful_reports_state_reads_and_writes_once_per_entity_and_batch() -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import shared.events.normalize as normalize_module
+import shared.events.layered as normalize_module
 from shared.events import (
     MAX_EVENT_BYTES,
     UNKNOWN_FORMAT_REASON,
