@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from socket import AF_INET, AF_INET6, inet_pton
 
 
 def parse_client_ip(value: object) -> str | None:
@@ -27,11 +28,22 @@ def _address_without_port(text: str) -> str | None:
         candidate = host if port.isascii() and port.isdigit() else ""
     if not candidate:
         return None
+    return candidate if is_ip_address(candidate) else None
+
+
+def is_ip_address(text: str) -> bool:
+    """Whether ``ipaddress.ip_address(text)`` accepts ``text``, answered by the C ``inet_pton`` for the
+    usual forms (~10x faster); what it refuses (a scoped ``fe80::1%eth0``, say) ``ipaddress`` decides."""
     try:
-        ipaddress.ip_address(candidate)
+        inet_pton(AF_INET6 if ":" in text else AF_INET, text)
+        return True
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        pass
+    try:
+        ipaddress.ip_address(text)
     except ValueError:
-        return None
-    return candidate
+        return False
+    return True
 
 
 def _unbracket(text: str) -> str:

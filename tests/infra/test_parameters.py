@@ -95,5 +95,7 @@ def test_funcignore_keeps_tooling_tests_and_local_settings_out_of_the_package() 
         ".venv-infra",
         "node_modules",
         "local.settings.json",
+        "build",
+        "setup.py",
     } <= ignored
     assert not {"shared", "functions", "function_app.py", "host.json", "requirements.txt"} & ignored
