@@ -13,7 +13,7 @@ condition. So the cost of an event follows the rules that can match it, not the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
@@ -75,6 +75,7 @@ class Bucket:
         self._unkeyed = unkeyed
         self._always = CandidateList.of(unkeyed)
         self._lookups = tuple(dispatchers)
+        self._tables: tuple[tuple[Callable[[Event], object], Callable[[object], CandidateList | None]], ...] = ()
         self._combined: dict[tuple[CandidateList, ...], CandidateList] = {}
         #: The candidates when they do not depend on the event (nothing to dispatch on), else None.
         self.fixed: CandidateList | None = None if dispatchers else self._always
@@ -82,8 +83,6 @@ class Bucket:
             tables = [text_field_table(dispatcher) for dispatcher in dispatchers]
             self._tables = tuple(table for table in tables if table is not None)
             self._lookups = tuple(d for d, table in zip(dispatchers, tables, strict=True) if table is None)
-            if self._tables:
-                self.select = self._select_with_tables  # type: ignore[method-assign]
         if len(dispatchers) == 1:  # the commonest shape: one lookup, no loop
             only, always = dispatchers[0], self._always
             self.select = lambda event: only(event) or always  # type: ignore[method-assign]
@@ -93,23 +92,8 @@ class Bucket:
                 self.select = lambda event: get(read(event)) or always  # type: ignore[method-assign]
 
     def select(self, event: Event) -> CandidateList:
-        found: CandidateList | None = None
-        more: list[CandidateList] | None = None
-        for lookup in self._lookups:
-            hit = lookup(event)
-            if hit is not None:
-                if found is None:
-                    found = hit
-                elif more is None:
-                    more = [found, hit]
-                else:
-                    more.append(hit)
-        if more is not None:
-            return self._combine(tuple(more))
-        return self._always if found is None else found
-
-    def _select_with_tables(self, event: Event) -> CandidateList:
-        """``select``, reading text-field equality tables directly (hits merge the same in any order)."""
+        """The candidates for ``event``: text-field equality tables read directly (no dispatcher frame),
+        then the other dispatchers; several hits merge (the same in any order)."""
         found: CandidateList | None = None
         more: list[CandidateList] | None = None
         for read, get in self._tables:
