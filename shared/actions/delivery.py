@@ -18,10 +18,9 @@ from types import TracebackType
 import httpx
 
 from shared.actions.batching import chunks_by_key
-from shared.actions.breaker import CircuitBreaker
 from shared.actions.models import ActionKind, DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, log_summary, raise_if_destination_down
-from shared.actions.retrying import Retrier, RetryPolicy, circuit_open_reason
+from shared.actions.retrying import circuit_open_reason, guarded_retrier
 from shared.actions.sfmc_async import MarketingCloudAsyncJourneyClient
 from shared.actions.sfmc_auth import MarketingCloudTokenProvider
 from shared.actions.sfmc_config import MarketingCloudConfig
@@ -68,25 +67,14 @@ class MarketingCloudDeliverer:
             account_id=config.account_id,
             clock=clock,
         )
-        self.breaker = CircuitBreaker(
-            SFMC_DESTINATION,
-            failure_threshold=config.breaker_failure_threshold,
-            reset_after_s=config.breaker_reset_s,
-            clock=clock,
-        )
-        policy = RetryPolicy(
-            max_attempts=config.max_attempts,
-            backoff_base_s=config.backoff_base_s,
-            backoff_max_s=config.backoff_max_s,
-        )
-        retrier = Retrier(policy, sleep=sleep, jitter=jitter, breaker=self.breaker)
+        retrier, self.breaker = guarded_retrier(SFMC_DESTINATION, config, clock=clock, sleep=sleep, jitter=jitter)
         self._requests = MarketingCloudRequests(self._http, self._tokens)
         base = config.rest_base_url
         self._journeys = MarketingCloudJourneyClient(
             self._http,
             self._tokens,
             rest_base_url=base,
-            policy=policy,
+            policy=retrier.policy,
             sleep=sleep,
             jitter=jitter,
             breaker=self.breaker,

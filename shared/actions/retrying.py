@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from shared.actions.breaker import CircuitBreaker
 from shared.actions.models import FailureKind
@@ -34,6 +34,44 @@ class RetryPolicy:
         """Full jitter: ``jitter`` (0..1) times the exponential ceiling for this attempt (1-based)."""
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
         return ceiling * jitter
+
+
+class RetrySettings(Protocol):
+    """What a destination's configuration says about retrying and its circuit breaker."""
+
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def backoff_base_s(self) -> float: ...
+    @property
+    def backoff_max_s(self) -> float: ...
+    @property
+    def breaker_failure_threshold(self) -> int: ...
+    @property
+    def breaker_reset_s(self) -> float: ...
+
+
+def guarded_retrier(
+    destination: str,
+    settings: RetrySettings,
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[object]],
+    jitter: Callable[[], float],
+) -> tuple[Retrier, CircuitBreaker]:
+    """A retrier with the destination's policy, and the destination's own circuit breaker it reports to."""
+    breaker = CircuitBreaker(
+        destination,
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_after_s=settings.breaker_reset_s,
+        clock=clock,
+    )
+    policy = RetryPolicy(
+        max_attempts=settings.max_attempts,
+        backoff_base_s=settings.backoff_base_s,
+        backoff_max_s=settings.backoff_max_s,
+    )
+    return Retrier(policy, sleep=sleep, jitter=jitter, breaker=breaker), breaker
 
 
 class Verdict(Enum):

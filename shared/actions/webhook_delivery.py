@@ -22,7 +22,7 @@ from shared.actions.breaker import CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, log_summary, outcome_from, raise_if_destination_down
-from shared.actions.retrying import AttemptResult, Retrier, RetryPolicy, Verdict, circuit_open_reason
+from shared.actions.retrying import AttemptResult, Retrier, Verdict, circuit_open_reason, guarded_retrier
 from shared.actions.sfmc_requests import json_body
 from shared.actions.sfmc_responses import error_summary, retry_after_seconds
 from shared.actions.webhook_config import WebhookDestination
@@ -204,15 +204,4 @@ def _new_lane(
     sleep: Callable[[float], Awaitable[object]],
     jitter: Callable[[], float],
 ) -> _Lane:
-    breaker = CircuitBreaker(
-        destination.name,
-        failure_threshold=destination.breaker_failure_threshold,
-        reset_after_s=destination.breaker_reset_s,
-        clock=clock,
-    )
-    policy = RetryPolicy(
-        max_attempts=destination.max_attempts,
-        backoff_base_s=destination.backoff_base_s,
-        backoff_max_s=destination.backoff_max_s,
-    )
-    return _Lane(destination, Retrier(policy, sleep=sleep, jitter=jitter, breaker=breaker), breaker)
+    return _Lane(destination, *guarded_retrier(destination.name, destination, clock=clock, sleep=sleep, jitter=jitter))
