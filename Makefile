@@ -1,7 +1,7 @@
 # Squall — the two commands a user needs are `make demo` and `make test`.
-# Each creates .venv and installs what it needs on a machine with only Python 3.11 and Node 20.
+# Each creates .venv and installs what it needs on a machine with only Python 3.13 and Node 20.
 
-PYTHON ?= python3
+PYTHON ?= python3.13
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python

@@ -7,43 +7,20 @@ gives up, so replays must be — and are — safe).
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import azure.functions as func
 
+from functions.dependencies import get_pipeline
 from shared.events.models import RawEvent
 from shared.pipeline import process_batch
-from shared.settings import get_settings
-from shared.telemetry import batch_span, configure_telemetry, log_ids, with_delivery_metrics
-from shared.wiring import OpenPipeline, open_pipeline
+from shared.telemetry import batch_span, log_ids
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
-
-_pipeline: OpenPipeline | None = None
-_pipeline_lock = asyncio.Lock()
-
-
-async def get_pipeline() -> OpenPipeline:
-    """One pipeline per worker process, opened on first use and reused across invocations."""
-    global _pipeline
-    async with _pipeline_lock:
-        if _pipeline is None:
-            configure_telemetry(get_settings())
-            _pipeline = await open_pipeline(get_settings())
-            _pipeline.deps = with_delivery_metrics(_pipeline.deps)
-        return _pipeline
-
-
-async def close_pipeline() -> None:
-    """Close the cached pipeline (tests, or a host shutting down)."""
-    global _pipeline
-    if _pipeline is not None:
-        await _pipeline.aclose()
-        _pipeline = None
 
 
 def to_raw_events(events: Sequence[func.EventHubEvent]) -> list[RawEvent]:
@@ -107,8 +84,17 @@ def _nth(items: Any, index: int) -> Mapping[str, Any] | None:
     connection="EVENTHUB",
     consumer_group="%EVENTHUB_CONSUMER_GROUP%",
     cardinality=func.Cardinality.MANY,
+    # BINARY: the host hands each body over as bytes. Without a dataType the host JSON-parses every
+    # body of a MANY batch first, so one non-JSON body fails the whole batch (and, with unlimited
+    # retries, forever); the normalizer dead-letters such a body instead. Not STRING: the host drops
+    # empty strings, and the bodies would no longer line up with the metadata arrays.
+    data_type=func.DataType.BINARY,
 )
-async def process_usage_events(events: list[func.EventHubEvent]) -> None:
+async def process_usage_events(
+    # typing.List, not list[...]: the worker accepts a class or a typing generic as a binding
+    # annotation and refuses the builtin generic (FunctionLoadError), which un-indexes every function.
+    events: typing.List[func.EventHubEvent],  # noqa: UP006
+) -> None:
     raw = to_raw_events(events)
     pipeline = await get_pipeline()
     with batch_span(raw) as batch:

@@ -13,7 +13,6 @@ by specificity, so ``POST rules/validate`` must not share a method with ``rules/
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from typing import Any
 
 import azure.functions as func
 
+from functions.dependencies import get_store
 from shared.events import NormalizeOptions
 from shared.rules_admin import (
     RequestInvalid,
@@ -34,7 +34,6 @@ from shared.rules_admin import (
 )
 from shared.rules_admin.problems import PROBLEM_MEDIA_TYPE, problem_for
 from shared.settings import get_settings
-from shared.store import Store, open_store
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
@@ -43,25 +42,11 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
 _AUTH = func.AuthLevel.FUNCTION
 
-_stores: dict[str, Store] = {}
-_stores_lock = asyncio.Lock()
-
 
 async def _admin(req: func.HttpRequest) -> RuleSetAdmin:
-    """The admin of the requested rule set, on a store opened once per worker process."""
-    settings = get_settings()
-    async with _stores_lock:
-        store = _stores.get(settings.store)
-        if store is None:
-            store = _stores[settings.store] = await open_store(settings.store, settings)
-    return RuleSetAdmin(store.rules, req.params.get("ruleset") or settings.ruleset)
-
-
-async def close_stores() -> None:
-    """Close the cached stores (tests, or a host shutting down)."""
-    while _stores:
-        _, store = _stores.popitem()
-        await store.close()
+    """The admin of the requested rule set, on the worker's store (functions/dependencies.py)."""
+    store = await get_store()
+    return RuleSetAdmin(store.rules, req.params.get("ruleset") or get_settings().ruleset)
 
 
 Act = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]

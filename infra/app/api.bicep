@@ -1,4 +1,4 @@
-// Flex Consumption plan and the Python 3.11 Function App. `squallSettings` sets every setting of
+// Flex Consumption plan and the Python 3.13 Function App. `squallSettings` sets every setting of
 // shared/settings.py; `hostSettings` wires the Functions host's identity-based connections to the
 // user-assigned identity. No key or connection string anywhere: the two secrets (SFMC_CLIENT_SECRET,
 // SQUALL_WEBHOOK_SECRETS) are Key Vault references.
@@ -218,7 +218,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: '3.13'
       }
     }
     siteConfig: {

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
-def chunks_by_key(items: Sequence[T], key: Callable[[T], Hashable], size: int) -> list[list[T]]:
+def chunks_by_key[T](items: Sequence[T], key: Callable[[T], Hashable], size: int) -> list[list[T]]:
     """Items with the same key, in input order, in chunks of at most ``size`` (keys in first-seen order)."""
     if size < 1:
         raise ValueError("size must be at least 1")

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,7 +31,6 @@ from squall.commands.deadletter_models import ReplayResult, ReplayStatus
 from squall.commands.deadletter_replay import replay_letters
 from squall.local_runtime import InvalidRules
 
-T = TypeVar("T")
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
 err = Console(stderr=True, soft_wrap=True)
 
@@ -179,7 +178,7 @@ class _Refused(Exception):
     """The command cannot run as asked; the message says why."""
 
 
-def _run(use: Callable[[DeadLetterArchive], Awaitable[T]], *, store: str | None, blob: bool) -> T:
+def _run[T](use: Callable[[DeadLetterArchive], Awaitable[T]], *, store: str | None, blob: bool) -> T:
     async def main() -> T:
         async with opened_archive(store=store, blob=blob, settings=get_settings()) as archive:
             return await use(archive)

@@ -14,7 +14,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -24,7 +24,6 @@ from shared.rules_admin import RequestInvalid, RuleSetAdmin, RuleSetDiff, RuleSe
 from shared.settings import get_settings
 from shared.store import StoreError, open_store
 
-T = TypeVar("T")
 EXIT_INVALID = 1
 EXIT_CANNOT_RUN = 2
 
@@ -105,7 +104,7 @@ def _load(directory: Path, *, exit_invalid: int) -> list[LoadedRule]:
         raise typer.Exit(exit_invalid) from None
 
 
-def _with_admin(
+def _with_admin[T](
     store: str | None,
     ruleset: str | None,
     act: Callable[[RuleSetAdmin], Awaitable[T]],

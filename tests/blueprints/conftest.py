@@ -60,10 +60,19 @@ def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.setenv("SFMC_CLIENT_ID", "blueprint-test")
         monkeypatch.setenv("SFMC_CLIENT_SECRET", "not-a-real-secret")
         get_settings.cache_clear()
-        from functions import ingest
+        from functions import dependencies
 
         yield registered_handler("process_usage_events"), stub, db
-        asyncio.run(ingest.close_pipeline())
+        asyncio.run(dependencies.close_dependencies())
         get_settings.cache_clear()
 
 
+
+
+@pytest.fixture(autouse=True)
+def fresh_worker_dependencies() -> Iterator[None]:
+    """Each test is a fresh worker: the store and pipeline one test opened never serve the next."""
+    yield
+    from functions import dependencies
+
+    asyncio.run(dependencies.close_dependencies())

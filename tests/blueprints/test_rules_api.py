@@ -73,9 +73,9 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     monkeypatch.setenv("SQUALL_RULESET", "default")
     get_settings.cache_clear()
     yield db
-    from functions import rules_api
+    from functions import dependencies
 
-    asyncio.run(rules_api.close_stores())
+    asyncio.run(dependencies.close_dependencies())
     get_settings.cache_clear()
 
 

@@ -62,7 +62,7 @@ def test_function_app_is_flex_consumption_python_311_with_identity_based_deploym
     config = app["properties"]["functionAppConfig"]
     # THEN the plan is Flex Consumption and the runtime Python 3.11
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
-    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    assert config["runtime"] == {"name": "python", "version": "3.13"}
     # AND the package is pulled with the user-assigned identity, not a connection string
     authentication = config["deployment"]["storage"]["authentication"]
     assert authentication == {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "identityId"}

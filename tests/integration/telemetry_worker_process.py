@@ -22,14 +22,14 @@ BAD_BODY = b'{"Id": "payload-marker-93c1-bad", "Operation": '
 
 
 def main() -> None:
-    from functions import ingest
+    from functions import dependencies
 
     logging.getLogger().setLevel(logging.INFO)  # as the Python worker sets it
     handler = registered_handler("process_usage_events")
     record = json.loads(o365_record("record-telemetry-1", "user-7@contoso.example"))
     good = json.dumps(record | {"UserKey": PAYLOAD_MARKER, "ObjectId": PAYLOAD_MARKER}).encode()
     asyncio.run(handler(hub_batch("6", 100, [BAD_BODY, good])))
-    asyncio.run(ingest.close_pipeline())
+    asyncio.run(dependencies.close_dependencies())
     pipeline = configure_telemetry(get_settings())  # the one the handler installed
     assert pipeline is not None, "APPLICATIONINSIGHTS_CONNECTION_STRING was not set"
     pipeline.shutdown()  # flushes spans, metrics and logs to the ingestion endpoint

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from functions import ingest
+from functions import dependencies
 from shared.settings import Settings, get_settings
 from shared.store import open_store
 from squall.stub import MarketingCloudStub
@@ -73,7 +73,7 @@ def test_function_on_cosmos_and_blob_delivers_once_and_parks_bad_input(azure_lik
             await handler(hub_batch("5", 70, bodies))
             await handler(hub_batch("5", 70, bodies))  # the host replays the batch
         finally:
-            await ingest.close_pipeline()
+            await dependencies.close_dependencies()
         return await _dead_letters(Settings())
 
     # WHEN the function runs it, and the host replays it

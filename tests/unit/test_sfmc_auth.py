@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -18,8 +17,6 @@ from tests.functional.delivery_support import (
     ManualClock,
     stub_with_known_credentials,
 )
-
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -40,7 +37,7 @@ def _provider(
     return MarketingCloudTokenProvider(http, **options)  # type: ignore[arg-type]
 
 
-def run_with_provider(
+def run_with_provider[T](
     stub: MarketingCloudStub,
     scenario: Callable[[MarketingCloudTokenProvider], Awaitable[T]],
     **overrides: object,
