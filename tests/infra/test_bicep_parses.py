@@ -60,7 +60,7 @@ def test_function_app_is_flex_consumption_python_311_with_identity_based_deploym
     plan = the_resource("Microsoft.Web/serverfarms")
     app = the_resource("Microsoft.Web/sites")
     config = app["properties"]["functionAppConfig"]
-    # THEN the plan is Flex Consumption and the runtime Python 3.11
+    # THEN the plan is Flex Consumption and the runtime Python 3.13
     assert plan["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     assert config["runtime"] == {"name": "python", "version": "3.13"}
     # AND the package is pulled with the user-assigned identity, not a connection string
