@@ -1,0 +1,299 @@
+"""Kill real processes at random moments and compare what Marketing Cloud received with a clean run.
+
+A trial: `squall stub` runs as its own process (its ledger outlives every run); `squall run --events
+F --store sqlite:DB --sfmc-url STUB` is started, SIGKILLed after a seeded random delay, and started
+again on the same store and file, until a run completes. Its final report must add up, the outbox
+must be empty, and the stub's ledger must hold exactly what a clean run sends — except duplicates of
+requests that were in flight at a kill, which the next run reports as ``actions_uncertain``.
+
+``python -m tests.crash.kill_harness --trials 30 --events 10000`` is the soak (``make soak``); the
+test suite runs a few trials of the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import selectors
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+ROOT = Path(__file__).resolve().parents[2]
+SQUALL = [sys.executable, "-m", "squall"]
+RULES_DIR = ROOT / "rules"
+CLIENT_ID = "kill-harness"
+CLIENT_SECRET = "kill-harness-not-a-secret"
+RUN_TIMEOUT_S = 600.0
+MAX_RUNS = 40
+
+
+def write_events(path: Path, count: int, *, seed: int) -> Path:
+    """``count`` seeded synthetic Office 365 records, one per line."""
+    from squall.synthetic import generate_o365_records
+
+    with path.open("wb") as out:
+        for record in generate_o365_records(count, seed=seed):
+            out.write(msgspec.json.encode(record) + b"\n")
+    return path
+
+
+# --- the stub as its own process ------------------------------------------------------------------
+
+
+@dataclass
+class StubProcess:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every journey entry the stub accepted (sync entries and async batch members)."""
+        with httpx.Client(base_url=self.base_url, timeout=30) as client:
+            sync = client.get("/_stub/received").raise_for_status().json()
+            batched = client.get("/_stub/received/async").raise_for_status().json()
+        return [*sync, *batched]
+
+
+@contextmanager
+def running_stub() -> Iterator[StubProcess]:
+    command = [*SQUALL, "stub", "--port", "0", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        banner = _read_until(process, b"Ctrl+C stops.")
+        match = re.search(r"SFMC_REST_BASE_URL=(\S+)", banner)
+        if match is None:
+            raise RuntimeError(f"no base URL in the stub's banner: {banner!r}")
+        yield StubProcess(process, match.group(1))
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _read_until(process: subprocess.Popen[bytes], marker: bytes, timeout_s: float = 30.0) -> str:
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    output = b""
+    while marker not in output:
+        if not selector.select(timeout=timeout_s):
+            raise RuntimeError(f"`squall stub` printed no banner: {output!r}")
+        chunk = os.read(process.stdout.fileno(), 4096)
+        if not chunk:
+            raise RuntimeError(f"`squall stub` exited early: {output!r}")
+        output += chunk
+    return output.decode()
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunOutcome:
+    killed: bool
+    exit_code: int | None
+    seconds: float
+    report: dict[str, Any] | None = None
+    stderr: str = ""
+
+
+def run_environment(stub: StubProcess, *, journey_mode: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQUALL_", "SFMC_"))}
+    env.update(SFMC_CLIENT_ID=CLIENT_ID, SFMC_CLIENT_SECRET=CLIENT_SECRET, SFMC_JOURNEY_ENTRY_MODE=journey_mode)
+    return env
+
+
+def push_rules(db: Path, env: dict[str, str], rules_dir: Path = RULES_DIR) -> None:
+    done = subprocess.run(
+        [*SQUALL, "rules", "push", str(rules_dir), "--store", f"sqlite:{db}"],
+        cwd=ROOT, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"squall rules push failed: {done.stderr.decode(errors='replace')}")
+
+
+def run_once(
+    events: Path, db: Path, stub: StubProcess, env: dict[str, str], *, kill_after_s: float | None
+) -> RunOutcome:
+    """One `squall run`; SIGKILLed after ``kill_after_s`` unless it finished first."""
+    command = [*SQUALL, "run", "--events", str(events), "--store", f"sqlite:{db}", "--sfmc-url", stub.base_url]
+    started = time.monotonic()
+    process = subprocess.Popen([*command, "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S if kill_after_s is None else kill_after_s)
+    except subprocess.TimeoutExpired:
+        if kill_after_s is None:
+            process.kill()
+            process.communicate()
+            raise RuntimeError(f"`squall run` did not finish in {RUN_TIMEOUT_S} s") from None
+        process.send_signal(signal.SIGKILL)
+        _, stderr = process.communicate()
+        return RunOutcome(True, None, time.monotonic() - started, stderr=stderr.decode(errors="replace"))
+    outcome = RunOutcome(False, process.returncode, time.monotonic() - started, stderr=stderr.decode(errors="replace"))
+    if process.returncode == 0:
+        outcome.report = json.loads(stdout.decode().strip().splitlines()[-1])
+    return outcome
+
+
+def entry_identity(entry: dict[str, Any]) -> str:
+    """What makes two journey entries the same entry, whatever key or request carried them."""
+    return json.dumps(
+        {"contact": entry.get("ContactKey"), "journey": entry.get("EventDefinitionKey"), "data": entry.get("Data")},
+        sort_keys=True,
+    )
+
+
+def outbox_left(db: Path) -> int:
+    with sqlite3.connect(db) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return connection.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] if "outbox" in tables else 0
+
+
+# --- trials ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrialResult:
+    seed: int
+    journey_mode: str
+    kills: int = 0
+    runs: int = 0
+    missing: int = 0
+    unexpected: int = 0
+    duplicates: int = 0
+    uncertain_reported: int = 0
+    invariant_failures: list[str] = field(default_factory=list)
+    outbox_left: int = 0
+    failed_runs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.missing == 0
+            and self.unexpected == 0
+            and self.duplicates <= self.uncertain_reported
+            and not self.invariant_failures
+            and self.outbox_left == 0
+            and not self.failed_runs
+        )
+
+
+def invariant_problems(report: dict[str, Any]) -> list[str]:
+    """The report's counts must add up (README, "Delivery": the invariant of a run)."""
+    planned = report["actions_planned"] + report.get("actions_recovered", 0)
+    settled = report["actions_delivered"] + report["actions_dead_lettered"] + report.get("actions_pending", 0)
+    problems = []
+    if planned != settled:
+        problems.append(
+            f"planned {report['actions_planned']} + recovered {report.get('actions_recovered', 0)} != "
+            f"delivered {report['actions_delivered']} + dead-lettered {report['actions_dead_lettered']} "
+            f"+ pending {report.get('actions_pending', 0)}"
+        )
+    return problems
+
+
+def reference_entries(events: Path, workdir: Path, *, journey_mode: str) -> tuple[Counter[str], float]:
+    """What an uninterrupted run sends (the ledger to compare every trial with), and its seconds."""
+    with running_stub() as stub:
+        env = run_environment(stub, journey_mode=journey_mode)
+        db = workdir / f"clean-{journey_mode}.db"
+        push_rules(db, env)
+        outcome = run_once(events, db, stub, env, kill_after_s=None)
+        if outcome.exit_code != 0:
+            raise RuntimeError(f"the clean run failed: {outcome.stderr[-2000:]}")
+        return Counter(entry_identity(e) for e in stub.entries()), outcome.seconds
+
+
+def kill_trial(
+    seed: int,
+    events: Path,
+    expected: Counter[str],
+    workdir: Path,
+    *,
+    journey_mode: str,
+    clean_seconds: float,
+    max_kills: int = 3,
+) -> TrialResult:
+    """Kill `squall run` up to ``max_kills`` times at seeded random moments, then let it finish."""
+    rng = random.Random(seed)
+    result = TrialResult(seed=seed, journey_mode=journey_mode)
+    with running_stub() as stub:
+        env = run_environment(stub, journey_mode=journey_mode)
+        db = workdir / f"trial-{journey_mode}-{seed}.db"
+        push_rules(db, env)
+        kills_planned = rng.randint(1, max_kills)
+        while result.runs < MAX_RUNS:
+            kill_after = rng.uniform(0.05, 1.0) * clean_seconds if result.kills < kills_planned else None
+            outcome = run_once(events, db, stub, env, kill_after_s=kill_after)
+            result.runs += 1
+            if outcome.killed:
+                result.kills += 1
+                continue
+            if outcome.exit_code != 0 or outcome.report is None:
+                result.failed_runs.append(f"exit {outcome.exit_code}: {outcome.stderr[-500:]}")
+                break
+            result.invariant_failures += invariant_problems(outcome.report)
+            result.uncertain_reported += outcome.report.get("actions_uncertain", 0)
+            break
+        received = Counter(entry_identity(e) for e in stub.entries())
+    result.outbox_left = outbox_left(db)
+    result.missing = sum((expected - received).values())
+    surplus = received - expected
+    result.unexpected = sum(count for key, count in surplus.items() if key not in expected)
+    result.duplicates = sum(count for key, count in surplus.items() if key in expected)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--journey-mode", choices=["sync", "async", "both"], default="both")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".squall" / "soak")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    events = write_events(args.workdir / "events.jsonl", args.events, seed=args.seed)
+    modes = ["sync", "async"] if args.journey_mode == "both" else [args.journey_mode]
+    results: list[TrialResult] = []
+    for mode in modes:
+        expected, clean_seconds = reference_entries(events, args.workdir, journey_mode=mode)
+        print(f"{mode}: clean run sends {sum(expected.values())} entries in {clean_seconds:.1f} s", flush=True)
+        for trial in range(args.trials):
+            result = kill_trial(
+                args.seed * 1000 + trial, events, expected, args.workdir, journey_mode=mode, clean_seconds=clean_seconds
+            )
+            results.append(result)
+            print(json.dumps(asdict(result) | {"ok": result.ok}), flush=True)
+    summary = {
+        "trials": len(results),
+        "ok": sum(r.ok for r in results),
+        "kills": sum(r.kills for r in results),
+        "missing": sum(r.missing for r in results),
+        "unexpected": sum(r.unexpected for r in results),
+        "duplicates": sum(r.duplicates for r in results),
+        "uncertain_reported": sum(r.uncertain_reported for r in results),
+        "invariant_failures": sum(len(r.invariant_failures) for r in results),
+        "outbox_left": sum(r.outbox_left for r in results),
+    }
+    print(json.dumps(summary))
+    return 0 if summary["ok"] == summary["trials"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
