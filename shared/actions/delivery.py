@@ -27,7 +27,7 @@ from shared.actions.sfmc_config import MarketingCloudConfig
 from shared.actions.sfmc_journey import MarketingCloudJourneyClient
 from shared.actions.sfmc_requests import MarketingCloudRequests
 from shared.actions.sfmc_rowset import MarketingCloudRowsetClient
-from shared.telemetry.log_fields import log_ids
+from shared.log_fields import log_ids
 
 logger = logging.getLogger(__name__)
 

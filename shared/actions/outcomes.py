@@ -10,7 +10,7 @@ from shared.actions.breaker import BreakerState, CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
 from shared.actions.retrying import Settlement, circuit_open_reason
-from shared.telemetry.log_fields import log_ids
+from shared.log_fields import log_ids
 
 logger = logging.getLogger("shared.actions.delivery")
 

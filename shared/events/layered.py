@@ -27,7 +27,7 @@ from shared.events.options import NormalizeOptions
 from shared.events.plain_json import normalize_json_record
 from shared.events.provenance import Provenance
 from shared.events.results import NormalizeResult, RejectedRecord, Rejection
-from shared.telemetry.log_fields import log_ids
+from shared.log_fields import log_ids
 
 logger = logging.getLogger(__name__)
 
