@@ -34,7 +34,8 @@ from shared.rules_admin import (
 )
 from shared.rules_admin.problems import PROBLEM_MEDIA_TYPE, problem_for
 from shared.settings import get_settings
-from shared.store import Store, open_store
+from shared.store import Store
+from shared.wiring import open_store
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
 from shared.pipeline import BatchRetryRequired, PipelineDeps, fire_due_deadlines, process_batch

@@ -23,9 +23,10 @@ from rich.table import Table
 
 from shared.actions.errors import DeliveryError
 from shared.settings import Settings, get_settings
-from shared.store import LOCAL_DEADLETTERS, StoreError
+from shared.store import StoreError
 from shared.store.deadletter_archive import DeadLetterArchive, DeadLetterKind, DeadLetterSummary
 from shared.store.models import DeadLetter
+from shared.wiring import LOCAL_DEADLETTERS
 from squall.commands.deadletter_models import ReplayResult, ReplayStatus
 from squall.commands.deadletter_replay import replay_letters
 from squall.local_runtime import InvalidRules

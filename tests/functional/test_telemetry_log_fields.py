@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.pipeline import PipelineDeps, process_batch
 from shared.pipeline.report import BatchReport
