@@ -23,7 +23,7 @@ from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun, DryRunFiring
 from shared.rules import CompiledRuleSet
 from shared.rules.templates import format_datetime
 from shared.rules_admin.errors import RequestInvalid, RequestTooLarge
-from shared.rules_admin.models import EventOutcome, Firing
+from shared.rules_admin.models import EventOutcome, FiringOutcome
 
 MAX_DRY_RUN_EVENTS = 1000
 #: How posted items are read: "auto" and the source formats as in SQUALL_EVENT_FORMAT, or "canonical".
@@ -134,8 +134,8 @@ def _outcome(
     )
 
 
-def _firing(firing: DryRunFiring) -> Firing:
-    return Firing(
+def _firing(firing: DryRunFiring) -> FiringOutcome:
+    return FiringOutcome(
         rule_id=firing.rule_id,
         time=format_datetime(firing.time),
         trigger=firing.trigger,
