@@ -90,16 +90,20 @@ def normalize_options_from(settings: Settings) -> NormalizeOptions:
         raise ConfigurationError(str(exc)) from exc
 
 
-async def open_pipeline(settings: Settings, *, sender: ActionSender | None = None) -> OpenPipeline:
+async def open_pipeline(
+    settings: Settings, *, sender: ActionSender | None = None, store: Store | None = None
+) -> OpenPipeline:
     """Open the store, the rule cache and the deliverer named by ``settings``.
 
     ``sender`` replaces the deliverers (Marketing Cloud and the configured webhooks) for tests.
     Either way the sender is wrapped in ``MeasuredSender``, so delivery metrics are recorded.
+    ``store`` is an already open store to build on; its owner closes it (the pipeline does not).
     """
     stack = AsyncExitStack()
     try:
-        store = await open_store(settings.store, settings)
-        stack.push_async_callback(store.close)
+        if store is None:
+            store = await open_store(settings.store, settings)
+            stack.push_async_callback(store.close)
         if sender is None:
             sender = await stack.enter_async_context(open_action_sender(settings))
         deps = PipelineDeps(
