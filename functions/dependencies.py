@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 
 from shared.settings import get_settings
-from shared.store import Store, open_store
-from shared.telemetry import configure_telemetry, with_delivery_metrics
-from shared.wiring import OpenPipeline, open_pipeline
+from shared.store import Store
+from shared.telemetry import configure_telemetry
+from shared.wiring import OpenPipeline, open_pipeline, open_store
 
 _store: Store | None = None
 _pipeline: OpenPipeline | None = None
@@ -35,7 +35,6 @@ async def get_pipeline() -> OpenPipeline:
             settings = get_settings()
             configure_telemetry(settings)
             _pipeline = await open_pipeline(settings, store=await _open_store())
-            _pipeline.deps = with_delivery_metrics(_pipeline.deps)
         return _pipeline
 
 

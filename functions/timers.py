@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import azure.functions as func
 
 from functions.dependencies import get_pipeline
-from shared.scheduled import fire_due_deadlines, retry_pending_outbox
+from shared.pipeline import fire_due_deadlines, retry_pending_outbox
 from shared.telemetry import outbox_retry_span
 
 bp = func.Blueprint()

@@ -1,12 +1,16 @@
-"""Composition root: build the pipeline's dependencies from settings.
+"""Composition root: build the store, the action sender and the pipeline's dependencies from settings.
 
-The only module of ``shared`` that names adapters; the core depends on ports alone.
+The only module of ``shared`` that chooses adapters (the memory, SQLite and Cosmos stores, Blob dead
+letters, the Marketing Cloud and webhook deliverers, the delivery metrics around them); the core
+depends on ports alone, and package ``__init__``s export the core only.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from shared.actions.ports import ActionSender
 from shared.actions.routing import open_action_sender
@@ -14,11 +18,58 @@ from shared.events import NormalizeOptions
 from shared.pipeline import PipelineDeps
 from shared.rules.cache import RuleSetCache
 from shared.settings import Settings
-from shared.store import Store, open_store
+from shared.store.errors import StoreError
+from shared.store.memory import MemoryStore
+from shared.store.ports import Store
+from shared.telemetry.measured_sender import MeasuredSender
+
+log = logging.getLogger(__name__)
+
+LOCAL_DEADLETTERS = Path(".squall/deadletters.db")
+
+__all__ = [
+    "LOCAL_DEADLETTERS",
+    "ConfigurationError",
+    "OpenPipeline",
+    "normalize_options_from",
+    "open_action_sender",
+    "open_pipeline",
+    "open_store",
+]
 
 
 class ConfigurationError(ValueError):
     """A setting is missing or malformed; the message names the setting to fix."""
+
+
+async def open_store(spec: str, settings: Settings) -> Store:
+    """The store named by ``spec`` (``SQUALL_STORE``): ``memory``, ``sqlite:PATH`` or ``cosmos``."""
+    kind, _, argument = spec.partition(":")
+    if kind == "memory" and not argument:
+        return MemoryStore()
+    if kind == "sqlite" and argument:
+        from shared.store.sqlite import SqliteStore
+
+        return SqliteStore(argument)
+    if kind == "cosmos" and not argument:
+        return _open_cosmos(settings)
+    raise StoreError(f"SQUALL_STORE={spec!r} is not a store: use memory, sqlite:PATH or cosmos")
+
+
+def _open_cosmos(settings: Settings) -> Store:
+    """Cosmos DB for rules, state and dedupe; dead letters in Blob storage when configured."""
+    from shared.store.cosmos import CosmosStore
+
+    if settings.deadletter_blob_service_uri or settings.deadletter_connection_string:
+        from shared.store.blob_deadletters import BlobDeadLetterStore
+
+        blob = BlobDeadLetterStore.from_settings(settings)
+        return CosmosStore.from_settings(settings, deadletters=blob, closing=[blob])
+    from shared.store.sqlite import SqliteStore
+
+    log.info("dead letters go to %s (DEADLETTER__blobServiceUri is unset)", LOCAL_DEADLETTERS)
+    local = SqliteStore(LOCAL_DEADLETTERS)
+    return CosmosStore.from_settings(settings, deadletters=local.deadletters, closing=[local])
 
 
 @dataclass(slots=True)
@@ -45,6 +96,7 @@ async def open_pipeline(
     """Open the store, the rule cache and the deliverer named by ``settings``.
 
     ``sender`` replaces the deliverers (Marketing Cloud and the configured webhooks) for tests.
+    Either way the sender is wrapped in ``MeasuredSender``, so delivery metrics are recorded.
     ``store`` is an already open store to build on; its owner closes it (the pipeline does not).
     """
     stack = AsyncExitStack()
@@ -59,7 +111,7 @@ async def open_pipeline(
             states=store.states,
             dedupe=store.dedupe,
             deadletters=store.deadletters,
-            sender=sender,
+            sender=sender if isinstance(sender, MeasuredSender) else MeasuredSender(sender),
             normalize_options=normalize_options_from(settings),
             dedupe_ttl_s=settings.dedupe_ttl_s,
         )

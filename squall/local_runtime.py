@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
-from shared.batch_report import BatchReport
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
-from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch
+from shared.pipeline import BatchRetryRequired, PipelineDeps, fire_due_deadlines, process_batch
+from shared.pipeline.report import BatchReport
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
-from shared.scheduled import fire_due_deadlines
 from shared.settings import Settings
 from shared.store.sqlite import SqliteStore
 from shared.wiring import open_pipeline

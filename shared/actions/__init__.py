@@ -1,9 +1,13 @@
-"""Actions: what rule matches plan, and delivering it (Marketing Cloud, signed webhooks)."""
+"""Actions: what rule matches plan, the port that delivers them, and what became of each.
+
+The core only: models, ports, planning and errors (no HTTP client is imported here). The
+deliverers live by destination — ``shared.actions.sfmc`` (Marketing Cloud) and
+``shared.actions.webhook`` (signed webhooks) — and ``shared.actions.routing.open_action_sender``
+builds the router over them; ``shared/wiring.py`` is what calls it.
+"""
 
 from __future__ import annotations
 
-from shared.actions.breaker import BreakerState, CircuitBreaker
-from shared.actions.delivery import MarketingCloudDeliverer
 from shared.actions.errors import (
     DeliveryError,
     DestinationUnavailable,
@@ -12,44 +16,35 @@ from shared.actions.errors import (
     MarketingCloudUnavailable,
     WebhookConfigError,
 )
-from shared.actions.models import ActionKind, DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
-from shared.actions.planning import PlanResult, plan_actions
+from shared.actions.models import (
+    ActionKind,
+    DeliveryOutcome,
+    DeliveryStatus,
+    FailureKind,
+    PlannedAction,
+    action_from_json,
+    action_to_json,
+)
+from shared.actions.planning import PlanFailure, PlanResult, idempotency_key, plan_actions
 from shared.actions.ports import ActionSender
-from shared.actions.routing import ActionRouter, open_action_sender
-from shared.actions.sfmc_auth import MarketingCloudTokenProvider
-from shared.actions.sfmc_config import MarketingCloudConfig
-from shared.actions.sfmc_journey import MarketingCloudJourneyClient, RetryPolicy
-from shared.actions.webhook_config import WebhookDestination, webhooks_from_settings
-from shared.actions.webhook_delivery import WebhookDeliverer
-from shared.actions.webhook_signing import signature_header, verify_signature
 
 __all__ = [
     "ActionKind",
-    "ActionRouter",
     "ActionSender",
-    "BreakerState",
-    "CircuitBreaker",
     "DeliveryError",
     "DeliveryOutcome",
     "DeliveryStatus",
     "DestinationUnavailable",
     "FailureKind",
     "MarketingCloudAuthError",
-    "MarketingCloudConfig",
     "MarketingCloudConfigError",
-    "MarketingCloudDeliverer",
-    "MarketingCloudJourneyClient",
-    "MarketingCloudTokenProvider",
     "MarketingCloudUnavailable",
+    "PlanFailure",
     "PlanResult",
     "PlannedAction",
-    "RetryPolicy",
     "WebhookConfigError",
-    "WebhookDeliverer",
-    "WebhookDestination",
-    "open_action_sender",
+    "action_from_json",
+    "action_to_json",
+    "idempotency_key",
     "plan_actions",
-    "signature_header",
-    "verify_signature",
-    "webhooks_from_settings",
 ]

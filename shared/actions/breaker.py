@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from enum import StrEnum
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 
 class BreakerState(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -39,6 +40,21 @@ class PlannedAction:
     destination: str = "sfmc"
     data_extension_key: str | None = None
     row_keys: dict[str, Any] = field(default_factory=dict)
+
+
+def action_to_json(action: PlannedAction) -> dict[str, Any]:
+    """The JSON form of an action, as the outbox and a dead letter keep it."""
+    data = dataclasses.asdict(action)
+    data["kind"] = str(action.kind)
+    return data
+
+
+def action_from_json(data: dict[str, Any]) -> PlannedAction:
+    """An action back from its JSON form (unknown keys, from a newer version, are ignored)."""
+    known = {f.name for f in dataclasses.fields(PlannedAction)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["kind"] = ActionKind(values["kind"])
+    return PlannedAction(**values)
 
 
 class DeliveryStatus(StrEnum):

@@ -10,9 +10,9 @@ from shared.actions.breaker import BreakerState, CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
 from shared.actions.retrying import Settlement, circuit_open_reason
-from shared.telemetry.log_fields import log_ids
+from shared.log_fields import log_ids
 
-logger = logging.getLogger("shared.actions.delivery")
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 
 def outcome_from(action: PlannedAction, settlement: Settlement, *, what: str) -> DeliveryOutcome:

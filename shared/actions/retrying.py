@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from shared.actions.breaker import CircuitBreaker
 from shared.actions.models import FailureKind
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ def guarded_retrier(
     return Retrier(policy, sleep=sleep, jitter=jitter, breaker=breaker), breaker
 
 
-class Verdict(Enum):
+class AttemptVerdict(Enum):
     DELIVERED = "delivered"
     RETRY = "retry"  # transient: 5xx, 408, transport error (``throttled`` tells 429 apart)
     UNAUTHORIZED = "unauthorized"  # 401 on the call: the token was dropped, one immediate retry
@@ -84,7 +84,7 @@ class Verdict(Enum):
 
 @dataclass(frozen=True, slots=True)
 class AttemptResult:
-    verdict: Verdict
+    verdict: AttemptVerdict
     reason: str | None = None
     response_id: str | None = None
     retry_after: float | None = None
@@ -128,16 +128,16 @@ class Retrier:
 
     async def settle(self, attempt: Attempt, *, label: str) -> Settlement:
         attempts = 0
-        last = AttemptResult(Verdict.RETRY, reason="no attempt made")
+        last = AttemptResult(AttemptVerdict.RETRY, reason="no attempt made")
         while attempts < self.policy.max_attempts:
             attempts += 1
             previous, last = last, await attempt()
-            if last.verdict is Verdict.DELIVERED:
+            if last.verdict is AttemptVerdict.DELIVERED:
                 self._alive()
                 return Settlement(attempts, None, response_id=last.response_id, payload=last.payload)
-            if last.verdict is Verdict.UNAUTHORIZED and previous.verdict is not Verdict.UNAUTHORIZED:
+            if last.verdict is AttemptVerdict.UNAUTHORIZED and previous.verdict is not AttemptVerdict.UNAUTHORIZED:
                 continue  # the stale token was dropped: retry at once with a new one
-            if last.verdict is not Verdict.RETRY:
+            if last.verdict is not AttemptVerdict.RETRY:
                 return self._final(last, attempts)
             if attempts >= self.policy.max_attempts:
                 break
@@ -159,7 +159,7 @@ class Retrier:
         return Settlement(attempts, _retry_failure(last), reason=reason)
 
     def _final(self, last: AttemptResult, attempts: int) -> Settlement:
-        if last.verdict is Verdict.PERMANENT:
+        if last.verdict is AttemptVerdict.PERMANENT:
             self._alive()
             return Settlement(attempts, FailureKind.PERMANENT, reason=last.reason)
         self._neutral()  # refused credentials, or a 401 even with a fresh token

@@ -13,17 +13,17 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from shared.actions.delivery import SFMC_DESTINATION, MarketingCloudDeliverer
 from shared.actions.errors import DestinationUnavailable, MarketingCloudConfigError
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed
 from shared.actions.ports import ActionSender
-from shared.actions.sfmc_config import MarketingCloudConfig
-from shared.actions.webhook_config import webhooks_from_settings
-from shared.actions.webhook_delivery import WebhookDeliverer
+from shared.actions.sfmc.config import MarketingCloudConfig
+from shared.actions.sfmc.deliverer import SFMC_DESTINATION, MarketingCloudDeliverer
+from shared.actions.webhook.config import webhooks_from_settings
+from shared.actions.webhook.deliverer import WebhookDeliverer
 from shared.settings import Settings
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 
 class ActionRouter:

@@ -16,7 +16,6 @@ import msgspec
 from pydantic import ValidationError
 
 from shared.events.cloudevents import binary_mode_attributes, binary_mode_record, normalize_cloudevent
-from shared.events.detect import UNKNOWN, detect_record_format
 from shared.events.errors import RecordRejected
 from shared.events.eventgrid import normalize_eventgrid_event
 from shared.events.fields import json_type_name
@@ -27,7 +26,7 @@ from shared.events.options import NormalizeOptions
 from shared.events.plain_json import normalize_json_record
 from shared.events.provenance import Provenance
 from shared.events.results import NormalizeResult, RejectedRecord, Rejection
-from shared.telemetry.log_fields import log_ids
+from shared.log_fields import log_ids
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,27 @@ UNKNOWN_FORMAT_REASON = (
     "unknown format: no o365/cloudevents/eventgrid/iothub/json signature and no json field map"
     " (set SQUALL_JSON_FIELD_MAP)"
 )
+
+#: Returned when no signature matches; the caller decides (field map or rejection).
+UNKNOWN = "unknown"
+
+
+def detect_record_format(record: dict[str, Any]) -> str:
+    """ "cloudevents", "eventgrid", "o365", or ``UNKNOWN`` for a decoded JSON object, by cheap
+    signature-key lookups (never by trying parsers).
+
+    Signatures: ``specversion`` -> CloudEvents; ``eventType`` with ``dataVersion`` or
+    ``metadataVersion`` -> Event Grid; ``Workload`` + ``Operation`` + ``CreationTime`` -> O365.
+    (IoT Hub is recognized earlier, from the message's system properties, not from the body.)
+    """
+    if "Workload" in record and "Operation" in record and "CreationTime" in record:
+        return "o365"
+    if "specversion" in record:
+        return "cloudevents"
+    if "eventType" in record and ("dataVersion" in record or "metadataVersion" in record):
+        return "eventgrid"
+    return UNKNOWN
+
 
 RecordNormalizer = Callable[[dict[str, Any], Provenance], Event]
 _BY_FORMAT: dict[str, RecordNormalizer] = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from shared.rules_admin.admin import RULESET_NAME, RuleSetAdmin, check_rules, rules_from_document
 from shared.rules_admin.diff import diff_rulesets
-from shared.rules_admin.dry_run import (
+from shared.rules_admin.dry_run_request import (
     EVENT_FORMATS,
     MAX_DRY_RUN_EVENTS,
     DryRunRequest,
@@ -32,9 +32,9 @@ from shared.rules_admin.errors import (
     VersionMismatch,
 )
 from shared.rules_admin.models import (
-    DryRunReport,
+    DryRunResponse,
     EventOutcome,
-    Firing,
+    FiringOutcome,
     RuleChange,
     RuleSetDiff,
     RuleSetView,
@@ -46,11 +46,11 @@ __all__ = [
     "EVENT_FORMATS",
     "MAX_DRY_RUN_EVENTS",
     "RULESET_NAME",
-    "DryRunReport",
+    "DryRunResponse",
     "DryRunRequest",
     "EvaluatedEvents",
     "EventOutcome",
-    "Firing",
+    "FiringOutcome",
     "RequestInvalid",
     "RequestTooLarge",
     "RuleChange",

@@ -18,7 +18,7 @@ from typing import Any
 from shared.events import NormalizeOptions
 from shared.rules import RuleDefinition, RuleError, compile_ruleset, validate_rules
 from shared.rules_admin.diff import diff_rulesets
-from shared.rules_admin.dry_run import DryRunRequest, evaluate_events
+from shared.rules_admin.dry_run_request import DryRunRequest, evaluate_events
 from shared.rules_admin.errors import (
     RequestInvalid,
     RuleNotFound,
@@ -27,7 +27,7 @@ from shared.rules_admin.errors import (
     VersionMismatch,
 )
 from shared.rules_admin.json_data import non_json_errors
-from shared.rules_admin.models import DryRunReport, RuleSetDiff, RuleSetView, RuleView, SaveOutcome
+from shared.rules_admin.models import DryRunResponse, RuleSetDiff, RuleSetView, RuleView, SaveOutcome
 from shared.store.errors import RuleSetNotFound
 from shared.store.ports import RuleStore
 
@@ -112,7 +112,7 @@ class RuleSetAdmin:
         view = await self.current()
         return diff_rulesets(view.rules, raw)
 
-    async def dry_run(self, request: DryRunRequest, *, options: NormalizeOptions) -> DryRunReport:
+    async def dry_run(self, request: DryRunRequest, *, options: NormalizeOptions) -> DryRunResponse:
         """Evaluate the posted rules (or the stored rule set) against the posted events; send nothing."""
         if request.rules is not None:
             ruleset, name = compile_ruleset(check_rules(request.rules), version=0), None
@@ -123,7 +123,7 @@ class RuleSetAdmin:
             valid = validate_rules(view.rules).rules  # stored rules were validated on write
             ruleset, name = compile_ruleset(valid, version=view.version), self.ruleset
         evaluated = evaluate_events(ruleset, request, options=options)
-        return DryRunReport(name, ruleset.version, request.clock, evaluated.outcomes, evaluated.ended_at)
+        return DryRunResponse(name, ruleset.version, request.clock, evaluated.outcomes, evaluated.ended_at)
 
     async def _save(self, view: RuleSetView, rules: list[Any]) -> SaveOutcome:
         check_rules(rules)

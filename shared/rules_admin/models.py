@@ -69,7 +69,7 @@ class SaveOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class Firing:
+class FiringOutcome:
     """A rule fired for an event: when (on the dry run's clock), why (``event`` or ``deadline``) and
     what would have been planned. ``action_key``/``contact_key`` are ``None`` when the action could
     not be planned; ``error`` then says why (the pipeline would dead-letter it)."""
@@ -96,13 +96,13 @@ class EventOutcome:
     type: str | None = None
     entity: str | None = None
     matched: tuple[str, ...] = ()
-    firings: tuple[Firing, ...] = ()
+    firings: tuple[FiringOutcome, ...] = ()
     rejected: str | None = None
     duplicate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class DryRunReport:
+class DryRunResponse:
     """A dry run: which rules fired for each event and what would be sent (nothing is).
 
     ``ruleset`` is ``None`` when the rules came with the request (version 0). ``ended_at`` is the

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.store.deadletter_archive import DeadLetterSummary, reason_code
-from shared.store.models import DeadLetter
+from shared.store.models import DeadLetter, DeadLetterKind
 
 NONE = "none"
 _TIMES = ("enqueued_time", "created_at")
@@ -53,6 +53,7 @@ def decode_body(data: bytes, *, name: str) -> DeadLetter:
     for field in _TIMES:
         record[field] = datetime.fromisoformat(record[field]) if record.get(field) else None
     record.pop("id", None)
+    record["kind"] = DeadLetterKind(record["kind"])
     return DeadLetter(**record, payload=payload, id=name)
 
 

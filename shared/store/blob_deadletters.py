@@ -36,9 +36,9 @@ from shared.store.blob_deadletter_format import (
     listing_order,
     summary_from_metadata,
 )
-from shared.store.deadletter_archive import DeadLetterKind, DeadLetterSummary
+from shared.store.deadletter_archive import DeadLetterSummary
 from shared.store.errors import StoreError, StoreUnavailable
-from shared.store.models import DeadLetter
+from shared.store.models import DeadLetter, DeadLetterKind
 
 T = TypeVar("T")
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
-from shared.store.models import DeadLetter
+from shared.store.models import DeadLetter, DeadLetterKind
 from shared.store.ports import DeadLetterStore
 
-DeadLetterKind = Literal["event", "action"]
+__all__ = ["DeadLetterArchive", "DeadLetterKind", "DeadLetterSummary", "summarize"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -33,11 +34,18 @@ class RuleSetSnapshot:
     rules: list[dict[str, Any]]
 
 
+class DeadLetterKind(StrEnum):
+    """What a dead letter holds: an event (refused or failed in the rules) or an action (not delivered)."""
+
+    EVENT = "event"
+    ACTION = "action"
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """An event or action that could not be processed, with why and where it came from."""
 
-    kind: str  # "event" | "action"
+    kind: DeadLetterKind
     reason: str
     payload: bytes
     partition: str | None = None

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.store.deadletter_archive import DeadLetterKind, DeadLetterSummary, summarize
-from shared.store.models import DeadLetter
+from shared.store.deadletter_archive import DeadLetterSummary, summarize
+from shared.store.models import DeadLetter, DeadLetterKind
 
 
 class SqliteDeadLetters:
@@ -76,7 +76,7 @@ _LETTER_COLUMNS = (
 
 def _letter_from_row(r: tuple[Any, ...]) -> DeadLetter:
     return DeadLetter(
-        kind=r[0],
+        kind=DeadLetterKind(r[0]),
         reason=r[1],
         payload=bytes(r[2]),
         partition=r[3],

@@ -12,9 +12,10 @@ Public API:
 - ``log_ids(...)`` — ``extra=`` for log calls, so records carry event id, rule id, action key,
   partition and sequence number as fields.
 
-Names load on first use: ``shared.telemetry.log_fields`` (imported by low-level modules for
-``log_ids``) costs nothing, the OpenTelemetry API loads with the spans and metrics, and the SDK and
-exporters only in ``configure_telemetry`` when Application Insights is configured.
+``log_ids``, ``batch_log_fields`` and ``LOG_FIELDS`` live in the leaf module ``shared.log_fields``
+(what low-level modules import) and are re-exported here. The other names load on first use: the
+OpenTelemetry API loads with the spans and metrics, and the SDK and exporters only in
+``configure_telemetry`` when Application Insights is configured.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from shared.log_fields import LOG_FIELDS, batch_log_fields, log_ids
+
 if TYPE_CHECKING:
     from shared.telemetry.azure_monitor import TelemetryPipeline, build_azure_monitor_pipeline, configure_telemetry
     from shared.telemetry.instruments import instruments_from, record_batch, record_delivery
-    from shared.telemetry.log_fields import batch_log_fields, log_ids
     from shared.telemetry.measured_sender import MeasuredSender, with_delivery_metrics
-    from shared.telemetry.names import LOG_FIELDS
     from shared.telemetry.tracing import BatchObservation, batch_span, outbox_retry_span
 
 _MODULE_OF = {
@@ -37,11 +38,8 @@ _MODULE_OF = {
     "instruments_from": "instruments",
     "record_batch": "instruments",
     "record_delivery": "instruments",
-    "batch_log_fields": "log_fields",
-    "log_ids": "log_fields",
     "MeasuredSender": "measured_sender",
     "with_delivery_metrics": "measured_sender",
-    "LOG_FIELDS": "names",
     "BatchObservation": "tracing",
     "batch_span": "tracing",
     "outbox_retry_span": "tracing",

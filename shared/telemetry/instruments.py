@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from opentelemetry import metrics, trace
 
 from shared.actions.models import DeliveryOutcome
-from shared.batch_report import BatchReport
+from shared.pipeline.report import BatchReport
 from shared.telemetry.metrics import PipelineMetrics
 from shared.telemetry.names import SCOPE
 

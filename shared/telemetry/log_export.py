@@ -18,7 +18,7 @@ from opentelemetry._logs import LoggerProvider, SeverityNumber
 from opentelemetry.context import get_current
 from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_STACKTRACE, EXCEPTION_TYPE
 
-from shared.telemetry.log_fields import BatchLogFields
+from shared.log_fields import BatchLogFields
 from shared.telemetry.names import LOG_FIELDS
 
 _SEVERITY = (

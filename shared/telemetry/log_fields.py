@@ -1,57 +1,10 @@
-"""Ids on log records, as fields: what Application Insights shows as custom dimensions.
+"""Transitional alias of ``shared.log_fields`` (the leaf module) for ``shared/rules/cache.py`` until its import moves.
 
-Log calls pass the ids they mention with ``extra=log_ids(...)`` (keep them in the message too, for
-plain-text sinks). ``batch_log_fields`` puts the running batch's partition on every record logged
-inside it, from any module, through the ``BatchLogFields`` filter on the exporting handler.
-Payloads and secrets never go here: only the ids named in ``LOG_FIELDS``.
+Remove once nothing imports ``shared.telemetry.log_fields`` (tests/unit/test_import_direction.py lists it).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from shared.log_fields import BatchLogFields, batch_log_fields, log_ids
 
-from shared.telemetry.names import ACTION_KEY, EVENT_ID, PARTITION, RULE_ID, SEQUENCE_NUMBER
-
-_batch_fields: ContextVar[Mapping[str, object] | None] = ContextVar("squall_batch_log_fields", default=None)
-
-
-def log_ids(
-    *,
-    event_id: str | None = None,
-    rule_id: str | None = None,
-    action_key: str | None = None,
-    partition: str | None = None,
-    sequence_number: int | None = None,
-) -> dict[str, object]:
-    """``extra=`` for a log call: the ids given (``None`` left out), under their dimension names."""
-    fields = {
-        EVENT_ID: event_id,
-        RULE_ID: rule_id,
-        ACTION_KEY: action_key,
-        PARTITION: partition,
-        SEQUENCE_NUMBER: sequence_number,
-    }
-    return {name: value for name, value in fields.items() if value is not None}
-
-
-@contextmanager
-def batch_log_fields(*, partition: str | None) -> Iterator[None]:
-    """Within the block (and the tasks it starts), records lacking a partition get this one."""
-    token = _batch_fields.set({} if partition is None else {PARTITION: partition})
-    try:
-        yield
-    finally:
-        _batch_fields.reset(token)
-
-
-class BatchLogFields(logging.Filter):
-    """Adds the running batch's fields to each record that does not carry them already."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        for name, value in (_batch_fields.get() or {}).items():
-            if getattr(record, name, None) is None:
-                setattr(record, name, value)
-        return True
+__all__ = ["BatchLogFields", "batch_log_fields", "log_ids"]

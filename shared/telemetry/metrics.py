@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from opentelemetry.metrics import Meter
 
 from shared.actions.models import DeliveryOutcome, DeliveryStatus
-from shared.batch_report import BatchReport
+from shared.pipeline.report import BatchReport
 from shared.telemetry import names
 
 # Bucket bounds (the SDK's defaults are for milliseconds; ours are seconds and attempt counts).

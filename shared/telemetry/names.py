@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from typing import Final
 
+# The log record fields live in the leaf module shared/log_fields.py; re-exported here so the names
+# Squall's telemetry is queried by are all reachable from this one module.
+from shared.log_fields import ACTION_KEY as ACTION_KEY
+from shared.log_fields import EVENT_ID as EVENT_ID
+from shared.log_fields import LOG_FIELDS as LOG_FIELDS
+from shared.log_fields import PARTITION as PARTITION
+from shared.log_fields import RULE_ID as RULE_ID
+from shared.log_fields import SEQUENCE_NUMBER as SEQUENCE_NUMBER
+
 # --- Instrumentation scope (the meter and tracer name) ---------------------------------------------
 SCOPE: Final = "squall"
 
@@ -22,8 +31,7 @@ DELIVERY_DURATION: Final = "squall.delivery.duration"  # histogram, seconds per 
 
 # --- Metric dimensions ---------------------------------------------------------------------------
 OUTCOME: Final = "outcome"
-RULE_ID: Final = "rule_id"
-PARTITION: Final = "partition"
+# RULE_ID and PARTITION: shared/log_fields.py (log fields and metric dimensions alike)
 TRIGGER: Final = "trigger"  # event_hub | outbox_retry
 FAILURE: Final = "failure"  # FailureKind of a failed delivery (transient, throttled, permanent...)
 
@@ -39,9 +47,3 @@ SEQUENCE_LAST: Final = "squall.sequence_number.last"
 BATCH_SIZE: Final = "messaging.batch.message_count"  # OpenTelemetry messaging semantic conventions
 PARTITION_ID: Final = "messaging.destination.partition.id"
 MESSAGING_SYSTEM: Final = "messaging.system"
-
-# --- Log record fields (custom dimensions in Application Insights) -------------------------------
-EVENT_ID: Final = "event_id"
-ACTION_KEY: Final = "action_key"
-SEQUENCE_NUMBER: Final = "sequence_number"
-LOG_FIELDS: Final = (EVENT_ID, RULE_ID, ACTION_KEY, PARTITION, SEQUENCE_NUMBER)

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 
 from opentelemetry.trace import Span, SpanKind
 
-from shared.batch_report import BatchReport
 from shared.events.models import RawEvent
+from shared.log_fields import batch_log_fields
+from shared.pipeline.report import BatchReport
 from shared.telemetry import names
 from shared.telemetry.instruments import current_instruments
-from shared.telemetry.log_fields import batch_log_fields
 
 
 class BatchObservation:

@@ -19,15 +19,9 @@ from dataclasses import replace
 
 from pydantic import SecretStr
 
-from shared.actions import (
-    ActionKind,
-    DeliveryOutcome,
-    DeliveryStatus,
-    MarketingCloudConfig,
-    MarketingCloudDeliverer,
-    PlannedAction,
-)
+from shared.actions import ActionKind, DeliveryOutcome, DeliveryStatus, PlannedAction
 from shared.actions.errors import DestinationUnavailable
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.models import DeadLetter

@@ -13,7 +13,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,9 +23,10 @@ from rich.table import Table
 
 from shared.actions.errors import DeliveryError
 from shared.settings import Settings, get_settings
-from shared.store import LOCAL_DEADLETTERS, StoreError
+from shared.store import StoreError
 from shared.store.deadletter_archive import DeadLetterArchive, DeadLetterKind, DeadLetterSummary
 from shared.store.models import DeadLetter
+from shared.wiring import LOCAL_DEADLETTERS
 from squall.commands.deadletter_models import ReplayResult, ReplayStatus
 from squall.commands.deadletter_replay import replay_letters
 from squall.local_runtime import InvalidRules
@@ -47,12 +47,7 @@ BlobOption = Annotated[
 ]
 
 
-class LetterKind(StrEnum):
-    EVENT = "event"
-    ACTION = "action"
-
-
-KindOption = Annotated[LetterKind | None, typer.Option("--kind", help="Only letters of this kind.")]
+KindOption = Annotated[DeadLetterKind | None, typer.Option("--kind", help="Only letters of this kind.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -74,7 +69,7 @@ def list_letters(
     """List dead letters, oldest first (Blob: from metadata, payloads are not downloaded)."""
 
     async def read(archive: DeadLetterArchive) -> list[DeadLetterSummary]:
-        return await archive.list_summaries(limit=limit, kind=_kind(kind))
+        return await archive.list_summaries(limit=limit, kind=kind)
 
     summaries = _run(read, store=store, blob=blob)
     if as_json:
@@ -148,7 +143,7 @@ def replay(
     settings = get_settings()
 
     async def run(archive: DeadLetterArchive) -> ReplayResult:
-        letters = await _select(archive, letter_ids or [], kind=_kind(kind), limit=limit if replay_all else None)
+        letters = await _select(archive, letter_ids or [], kind=kind, limit=limit if replay_all else None)
         return await replay_letters(
             archive, letters, rules_dir=rules, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run
         )
@@ -272,10 +267,6 @@ def _print_replay(result: ReplayResult, *, as_json: bool, dry_run: bool) -> None
 def _stdout() -> Console:
     console = Console()
     return console if console.is_terminal else Console(width=250)
-
-
-def _kind(kind: LetterKind | None) -> DeadLetterKind | None:
-    return "event" if kind is LetterKind.EVENT else "action" if kind is LetterKind.ACTION else None
 
 
 def _text(value: object) -> str:

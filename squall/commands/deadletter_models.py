@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.batch_report import BatchReport
+from shared.pipeline.report import BatchReport
 
 
 class ReplayStatus(StrEnum):

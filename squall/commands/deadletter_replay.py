@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from shared.batch_report import BatchReport
 from shared.events.models import RawEvent
+from shared.pipeline.report import BatchReport
 from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.models import DeadLetter

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from shared.rules.dry_run import DryRunReport
+from shared.pipeline.dry_run import DryRunReport
 from shared.rules.explain_models import ConditionExplanation, CooldownExplanation, RuleExplanation
 from shared.rules.templates import format_datetime
 

@@ -22,7 +22,8 @@ from shared.rules import RuleError, RuleFileError
 from shared.rules.loader import LoadedRule, load_rule_documents
 from shared.rules_admin import RequestInvalid, RuleSetAdmin, RuleSetDiff, RuleSetView, RulesInvalid
 from shared.settings import get_settings
-from shared.store import StoreError, open_store
+from shared.store import StoreError
+from shared.wiring import open_store
 
 EXIT_INVALID = 1
 EXIT_CANNOT_RUN = 2

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from azure.functions.timer import TimerRequest
 
 from shared.actions.models import ActionKind, PlannedAction
-from shared.outbox_delivery import outbox_entries
+from shared.pipeline.outbox import outbox_entries
 from shared.store.models import OutboxEntry
 from shared.store.sqlite import SqliteStore
 from tests.blueprints.conftest import JOURNEY_KEY, registered_handler

@@ -16,10 +16,11 @@ from azure.cosmos.aio import CosmosClient
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 from azure.storage.blob.aio import ContainerClient
 
-from shared.store import DeadLetterStore, MemoryStore, Store
+from shared.store import DeadLetterStore, Store
 from shared.store.blob_deadletters import BlobDeadLetterStore
 from shared.store.cosmos import CosmosOptions, CosmosStore
 from shared.store.cosmos_calls import CosmosRetry
+from shared.store.memory import MemoryStore
 from tests.contract.azurite_server import LocalAzurite
 from tests.contract.cosmos_server import LocalCosmosServer
 

@@ -10,9 +10,11 @@ import pytest
 from azure.cosmos.aio import CosmosClient
 
 from shared.settings import Settings
-from shared.store import EntityState, MemoryStore, StoreError, StoreUnavailable, open_store
+from shared.store import EntityState, StoreError, StoreUnavailable
 from shared.store.cosmos import CosmosOptions, CosmosStore
 from shared.store.cosmos_calls import CosmosRetry
+from shared.store.memory import MemoryStore
+from shared.wiring import open_store
 from tests.contract.conftest import ACCOUNT_ENDPOINT, account_cosmos_store, local_cosmos_store
 from tests.contract.cosmos_server import LocalCosmosServer
 

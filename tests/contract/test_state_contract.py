@@ -8,15 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from shared.store import (
-    ConcurrencyConflict,
-    EntityState,
-    OutboxEntry,
-    StateStore,
-    Store,
-    commit_entity_updates,
-)
-from shared.store.optimistic import ApplyUpdate
+from shared.store import ConcurrencyConflict, EntityState, OutboxEntry, StateStore, Store
+from shared.store.optimistic import ApplyUpdate, commit_entity_updates
 
 pytestmark = pytest.mark.anyio
 

@@ -13,13 +13,8 @@ from typing import Any
 
 import httpx
 
-from shared.actions import (
-    ActionKind,
-    DeliveryOutcome,
-    MarketingCloudConfig,
-    MarketingCloudDeliverer,
-    PlannedAction,
-)
+from shared.actions import ActionKind, DeliveryOutcome, PlannedAction
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from squall.stub import MarketingCloudStub
 
 STUB_CLIENT_ID = "squall-test-client"

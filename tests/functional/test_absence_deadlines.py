@@ -15,7 +15,9 @@ import pytest
 from shared.actions.planning import plan_actions
 from shared.events.models import Event
 from shared.rules import CompiledRuleSet
-from shared.store import EntityState, MemoryStore, OutboxEntry, Store, commit_entity_updates
+from shared.store import EntityState, OutboxEntry, Store
+from shared.store.memory import MemoryStore
+from shared.store.optimistic import commit_entity_updates
 from shared.store.sqlite import SqliteStore
 from tests.unit.rule_scenarios import ACTION, T0, compiled, event, rule
 

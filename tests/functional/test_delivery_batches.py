@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from shared.actions import DeliveryStatus, MarketingCloudDeliverer
+from shared.actions import DeliveryStatus
+from shared.actions.sfmc import MarketingCloudDeliverer
 from squall.stub import MarketingCloudStub
 from tests.functional.delivery_support import config_for_stub, deliver_batches, journey_entries, with_fields
 

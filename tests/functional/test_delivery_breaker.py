@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from shared.actions import (
-    DeliveryStatus,
-    DestinationUnavailable,
-    FailureKind,
-    MarketingCloudConfig,
-    MarketingCloudDeliverer,
-    PlannedAction,
-)
+from shared.actions import DeliveryStatus, DestinationUnavailable, FailureKind, PlannedAction
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from squall.stub import MarketingCloudStub
 from tests.functional.delivery_support import ManualClock, config_for_stub, journey_entries
 

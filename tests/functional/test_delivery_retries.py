@@ -10,14 +10,8 @@ from typing import Any
 
 import pytest
 
-from shared.actions import (
-    ActionKind,
-    DeliveryOutcome,
-    DeliveryStatus,
-    MarketingCloudConfig,
-    MarketingCloudDeliverer,
-    PlannedAction,
-)
+from shared.actions import ActionKind, DeliveryOutcome, DeliveryStatus, PlannedAction
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from squall.stub import MarketingCloudStub
 from tests.functional.delivery_support import STUB_CLIENT_SECRET, config_for_stub, deliver_batch, journey_entry
 

@@ -14,20 +14,16 @@ import pytest
 
 from shared.actions import (
     ActionKind,
-    ActionRouter,
     DeliveryOutcome,
     DeliveryStatus,
     DestinationUnavailable,
     FailureKind,
-    MarketingCloudConfig,
     MarketingCloudConfigError,
-    MarketingCloudDeliverer,
     PlannedAction,
-    WebhookDeliverer,
-    WebhookDestination,
-    open_action_sender,
-    verify_signature,
 )
+from shared.actions.routing import ActionRouter, open_action_sender
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
+from shared.actions.webhook import WebhookDeliverer, WebhookDestination, verify_signature
 from shared.settings import Settings
 from squall.stub import MarketingCloudStub
 

@@ -7,8 +7,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.actions.models import DeliveryOutcome, PlannedAction
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.pipeline import PipelineDeps, process_batch
 from shared.rules.cache import RuleSetCache

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.actions import MarketingCloudConfig, MarketingCloudDeliverer
-from shared.batch_report import BatchReport
+from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.pipeline import PipelineDeps, process_batch
+from shared.pipeline.report import BatchReport
 from shared.rules import compile_ruleset, validate_rules
 from shared.store.sqlite import SqliteStore
 from shared.telemetry import LOG_FIELDS, with_delivery_metrics

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from shared.actions.models import ActionKind, PlannedAction
-from shared.outbox_delivery import outbox_entries
+from shared.pipeline.outbox import outbox_entries
 from shared.store.models import OutboxEntry
 from squall.stub import MarketingCloudStub
 from tests.host.conftest import JOURNEY_KEY, RULES, App, app_settings, host_environment

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import get_args
 
-from shared.actions.sfmc_config import MarketingCloudConfig
-from shared.actions.webhook_config import webhooks_from_settings
+from shared.actions.sfmc.config import MarketingCloudConfig
+from shared.actions.webhook.config import webhooks_from_settings
 from shared.settings import Settings
 from tests.infra.bicep_source import (
     API_BICEP,

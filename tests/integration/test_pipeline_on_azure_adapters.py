@@ -14,7 +14,7 @@ import pytest
 
 from functions import dependencies
 from shared.settings import Settings, get_settings
-from shared.store import open_store
+from shared.wiring import open_store
 from squall.stub import MarketingCloudStub
 from tests.blueprints.conftest import JOURNEY_KEY, RULES, registered_handler
 from tests.blueprints.test_ingest_blueprint import hub_batch, o365_record

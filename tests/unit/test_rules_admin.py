@@ -24,7 +24,8 @@ from shared.rules_admin import (
     rules_from_document,
 )
 from shared.rules_admin.problems import problem_for
-from shared.store import MemoryStore, StoreUnavailable
+from shared.store import StoreUnavailable
+from shared.store.memory import MemoryStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 OPTIONS = NormalizeOptions()

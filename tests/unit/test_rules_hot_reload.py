@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.rules.cache import RuleSetCache
-from shared.store import MemoryStore
+from shared.store.memory import MemoryStore
 from tests.unit.rule_scenarios import T0, Entity, compiled, event, rule
 
 FAILED, CART, PURCHASE, SIGNUP = "Aad/LoginFailed", "Shop/AddToCart", "Shop/Purchase", "Shop/SignUp"

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from shared.actions import MarketingCloudAuthError, MarketingCloudTokenProvider, MarketingCloudUnavailable
+from shared.actions import MarketingCloudAuthError, MarketingCloudUnavailable
+from shared.actions.sfmc import MarketingCloudTokenProvider
 from squall.stub import MarketingCloudStub
 from tests.functional.delivery_support import (
     STUB_CLIENT_ID,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from shared.actions import MarketingCloudConfig, MarketingCloudConfigError
+from shared.actions import MarketingCloudConfigError
+from shared.actions.sfmc import MarketingCloudConfig
 from shared.settings import Settings
 
 COMPLETE = {

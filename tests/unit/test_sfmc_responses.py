@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.actions.sfmc_journey import RetryPolicy
-from shared.actions.sfmc_responses import error_summary, response_id, retry_after_seconds
+from shared.actions.sfmc.journey import RetryPolicy
+from shared.actions.sfmc.responses import error_summary, response_id, retry_after_seconds
 
 EXAMPLES = json.loads((Path(__file__).parents[1] / "fixtures" / "sfmc_examples.json").read_text())
 

@@ -9,7 +9,7 @@ import pytest
 
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import ActionKind, DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
-from shared.batch_report import BatchReport
+from shared.pipeline.report import BatchReport
 from shared.telemetry import MeasuredSender, record_batch, record_delivery
 from tests.unit.telemetry_recording import Recorded, recording
 

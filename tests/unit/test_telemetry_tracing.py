@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from shared.batch_report import BatchReport
 from shared.events.models import RawEvent
-from shared.outbox_delivery import BatchRetryRequired
+from shared.pipeline import BatchRetryRequired
+from shared.pipeline.report import BatchReport
 from shared.telemetry import batch_span, log_ids, outbox_retry_span
 from shared.telemetry.log_export import LogExportHandler
 from tests.unit.telemetry_recording import Recorded, recording

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from shared.actions import WebhookConfigError, webhooks_from_settings
+from shared.actions import WebhookConfigError
+from shared.actions.webhook import webhooks_from_settings
 from shared.settings import Settings
 
 SECRET = "obviously-fake-secret-0123456789"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from shared.actions.webhook_signing import signature_header, verify_signature
+from shared.actions.webhook.signing import signature_header, verify_signature
 
 SECRET = "obviously-fake-webhook-secret"
 BODY = '{"idempotency_key":"k-1","data":{"name":"Zoë"}}'.encode()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from shared.actions.webhook_targets import TargetRefused, address_problem, check_target
+from shared.actions.webhook.targets import TargetRefused, address_problem, check_target
 
 
 @pytest.mark.parametrize(

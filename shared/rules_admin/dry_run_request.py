@@ -1,4 +1,4 @@
-"""Dry run over posted events: ``shared.rules.dry_run.DryRun`` (the engine ``squall rules test``
+"""Dry run over posted events: ``shared.pipeline.dry_run.DryRun`` (the engine ``squall rules test``
 uses), with each outcome tied back to the posted item it came from.
 
 Each posted item is a canonical event (``id``, ``source``, ``type``, ``time``, ``entity``, ...) or a
@@ -18,12 +18,12 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from shared.events import SOURCE_OPTIONS, Event, NormalizeOptions, RawEvent, SourceOption, normalize_raw_event
+from shared.events.inputs import read_event_body
+from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun, DryRunFiring
 from shared.rules import CompiledRuleSet
-from shared.rules.dry_run import CLOCK_MODES, ClockMode, DryRun, DryRunFiring
-from shared.rules.dry_run_input import read_event_body
 from shared.rules.templates import format_datetime
 from shared.rules_admin.errors import RequestInvalid, RequestTooLarge
-from shared.rules_admin.models import EventOutcome, Firing
+from shared.rules_admin.models import EventOutcome, FiringOutcome
 
 MAX_DRY_RUN_EVENTS = 1000
 #: How posted items are read: "auto" and the source formats as in SQUALL_EVENT_FORMAT, or "canonical".
@@ -134,8 +134,8 @@ def _outcome(
     )
 
 
-def _firing(firing: DryRunFiring) -> Firing:
-    return Firing(
+def _firing(firing: DryRunFiring) -> FiringOutcome:
+    return FiringOutcome(
         rule_id=firing.rule_id,
         time=format_datetime(firing.time),
         trigger=firing.trigger,

@@ -16,9 +16,9 @@ import httpx
 from pydantic import SecretStr
 
 from shared.actions.errors import MarketingCloudAuthError, MarketingCloudUnavailable
-from shared.actions.sfmc_responses import error_summary, retry_after_seconds
+from shared.actions.sfmc.responses import error_summary, retry_after_seconds
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 #: Refresh this long before ``expires_in`` runs out (capped at 10 % of the lifetime for short tokens).
 SAFETY_MARGIN_S = 60.0

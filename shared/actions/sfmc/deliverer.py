@@ -21,15 +21,15 @@ from shared.actions.batching import chunks_by_key
 from shared.actions.models import ActionKind, DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, log_summary, raise_if_destination_down
 from shared.actions.retrying import circuit_open_reason, guarded_retrier
-from shared.actions.sfmc_async import MarketingCloudAsyncJourneyClient
-from shared.actions.sfmc_auth import MarketingCloudTokenProvider
-from shared.actions.sfmc_config import MarketingCloudConfig
-from shared.actions.sfmc_journey import MarketingCloudJourneyClient
-from shared.actions.sfmc_requests import MarketingCloudRequests
-from shared.actions.sfmc_rowset import MarketingCloudRowsetClient
-from shared.telemetry.log_fields import log_ids
+from shared.actions.sfmc.async_journey import MarketingCloudAsyncJourneyClient
+from shared.actions.sfmc.auth import MarketingCloudTokenProvider
+from shared.actions.sfmc.config import MarketingCloudConfig
+from shared.actions.sfmc.journey import MarketingCloudJourneyClient
+from shared.actions.sfmc.requests import MarketingCloudRequests
+from shared.actions.sfmc.rowset import MarketingCloudRowsetClient
+from shared.log_fields import log_ids
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 #: ``PlannedAction.destination`` this deliverer serves.
 SFMC_DESTINATION = "sfmc"

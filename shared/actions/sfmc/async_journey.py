@@ -14,7 +14,7 @@ from typing import Any
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, logged, outcome_from
 from shared.actions.retrying import AttemptResult, Retrier, Settlement
-from shared.actions.sfmc_requests import MarketingCloudRequests, joined_keys, json_body
+from shared.actions.sfmc.requests import MarketingCloudRequests, joined_keys, json_body
 
 ASYNC_EVENTS_PATH = "/interaction/v1/async/events"
 MAX_MEMBERS = 100

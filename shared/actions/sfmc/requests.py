@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 
 from shared.actions.errors import MarketingCloudAuthError, MarketingCloudUnavailable
-from shared.actions.retrying import AttemptResult, Verdict
-from shared.actions.sfmc_auth import MarketingCloudTokenProvider
-from shared.actions.sfmc_responses import error_summary, response_id, retry_after_seconds
+from shared.actions.retrying import AttemptResult, AttemptVerdict
+from shared.actions.sfmc.auth import MarketingCloudTokenProvider
+from shared.actions.sfmc.responses import error_summary, response_id, retry_after_seconds
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _DELIVERED_STATUSES = frozenset({200, 201, 202})
@@ -38,9 +38,9 @@ class MarketingCloudRequests:
         try:
             token = await self._tokens.get_token()
         except MarketingCloudAuthError as exc:
-            return AttemptResult(Verdict.CREDENTIALS, reason=str(exc))
+            return AttemptResult(AttemptVerdict.CREDENTIALS, reason=str(exc))
         except MarketingCloudUnavailable as exc:
-            return AttemptResult(Verdict.RETRY, reason=str(exc), retry_after=exc.retry_after)
+            return AttemptResult(AttemptVerdict.RETRY, reason=str(exc), retry_after=exc.retry_after)
         headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json; charset=utf-8",
@@ -49,10 +49,10 @@ class MarketingCloudRequests:
         try:
             response = await self._http.post(url, content=body, headers=headers)
         except httpx.TransportError as exc:
-            return AttemptResult(Verdict.RETRY, reason=f"transport error ({type(exc).__name__})")
+            return AttemptResult(AttemptVerdict.RETRY, reason=f"transport error ({type(exc).__name__})")
         if response.status_code == 401:
             self._tokens.invalidate(token)
-            return AttemptResult(Verdict.UNAUTHORIZED, reason=error_summary(response))
+            return AttemptResult(AttemptVerdict.UNAUTHORIZED, reason=error_summary(response))
         return classify_response(response)
 
 
@@ -60,12 +60,12 @@ def classify_response(response: httpx.Response) -> AttemptResult:
     """The taxonomy: delivered (200/201/202), retry (408, 429, 5xx), permanent (any other 4xx)."""
     status = response.status_code
     if status in _DELIVERED_STATUSES:
-        return AttemptResult(Verdict.DELIVERED, response_id=response_id(response), payload=_json(response))
+        return AttemptResult(AttemptVerdict.DELIVERED, response_id=response_id(response), payload=_json(response))
     if status in _RETRYABLE_STATUSES or status >= 500:
         hint = retry_after_seconds(response)
         reason = error_summary(response)
-        return AttemptResult(Verdict.RETRY, reason=reason, retry_after=hint, throttled=status == 429)
-    return AttemptResult(Verdict.PERMANENT, reason=error_summary(response))
+        return AttemptResult(AttemptVerdict.RETRY, reason=reason, retry_after=hint, throttled=status == 429)
+    return AttemptResult(AttemptVerdict.PERMANENT, reason=error_summary(response))
 
 
 def json_body(document: Any) -> bytes:

@@ -24,14 +24,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared.actions.planning import PlanResult, plan_actions
 from shared.events import Event, NormalizeOptions
-from shared.rules.compiler import CompiledRuleSet, RuleMatch
-from shared.rules.dry_run_input import read_event_body
-from shared.rules.dry_run_time import longest_wait, match_time
+from shared.events.inputs import read_event_body
+from shared.rules import CompiledRuleSet, RuleDefinition, RuleMatch
 from shared.rules.templates import format_datetime
 from shared.store.models import EntityState
 
@@ -213,6 +212,23 @@ def _planned_matches(matches: Sequence[RuleMatch], planned: PlanResult) -> list[
     return [match for match in matches if id(match) not in failed]
 
 
+def longest_wait(definitions: Iterable[RuleDefinition]) -> timedelta:
+    """How long after an event a deadline can still fire: the longest absence ``within`` plus its
+    ``allowed_lateness`` (deadlines fire that much after they are due); zero without absences."""
+    waits = [
+        definition.absence.within + (definition.allowed_lateness or timedelta(0))
+        for definition in definitions
+        if definition.absence is not None
+    ]
+    return max(waits, default=timedelta(0))
+
+
+def match_time(match: RuleMatch) -> datetime:
+    """When a match fired, in event time: ``fired_at`` when the engine gives it (an absence's
+    deadline, a stateful rule's event time), else the event's own time."""
+    return match.fired_at if match.fired_at is not None else match.event.time
+
+
 def dry_run(
     ruleset: CompiledRuleSet,
     bodies: Iterable[bytes],
@@ -237,4 +253,6 @@ __all__ = [
     "DryRunRejection",
     "DryRunReport",
     "dry_run",
+    "longest_wait",
+    "match_time",
 ]

@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from shared.batch_report import BatchReport
-from shared.outbox_delivery import commit_entity_matches, deliver_outbox, write_dead_letters
-from shared.pipeline import PipelineDeps
-from shared.store.models import DeadLetter, OutboxEntry
+from shared.pipeline.commit import commit_entity_matches
+from shared.pipeline.deps import PipelineDeps
+from shared.pipeline.ledger import BatchLedger
+from shared.pipeline.outbox import Outbox
+from shared.pipeline.report import BatchReport
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,12 @@ OUTBOX_GRACE = timedelta(minutes=2)
 async def fire_due_deadlines(deps: PipelineDeps, *, now: datetime, limit: int = 500) -> BatchReport:
     """Fire the deadlines due at ``now`` (absence rules: "A and no B within T") on time alone:
     no later event is needed. Each due entity is read, fired and committed with its outbox once."""
-    report = BatchReport()
     ruleset = await deps.rules.current()
     due = await deps.states.due_entities(now, limit=limit)
-    async with _parked_afterwards(deps, report) as letters:
-        entries = await commit_entity_matches(
-            deps.states, due, lambda state, _letters: ruleset.fire_due(state, now), report, letters
-        )
-        await _deliver(entries, deps, report, letters)
+    async with _parked_afterwards(deps) as ledger:
+        entries = await commit_entity_matches(deps.states, due, lambda state, _: ruleset.fire_due(state, now), ledger)
+        await Outbox.of(deps).deliver(entries, ledger)
+    report = ledger.report
     if due:
         log.info("deadlines: %d entities due, %d matches, %d delivered",
                  len(due), report.rule_matches, report.actions_delivered)  # fmt: skip
@@ -40,11 +39,11 @@ async def fire_due_deadlines(deps: PipelineDeps, *, now: datetime, limit: int = 
 
 async def retry_pending_outbox(deps: PipelineDeps, *, now: datetime, limit: int = 500) -> BatchReport:
     """Deliver outbox entries that a crashed or failed batch left behind."""
-    report = BatchReport()
     pending = await deps.states.pending_outbox(limit=limit)
     stale = [e for e in pending if e.created_at is None or e.created_at <= now - OUTBOX_GRACE]
-    async with _parked_afterwards(deps, report) as letters:
-        await _deliver(stale, deps, report, letters)
+    async with _parked_afterwards(deps) as ledger:
+        await Outbox.of(deps).deliver(stale, ledger)
+    report = ledger.report
     if stale:
         log.info("outbox retry: %d pending, %d delivered, %d failed",
                  len(stale), report.actions_delivered, report.actions_failed)  # fmt: skip
@@ -52,16 +51,10 @@ async def retry_pending_outbox(deps: PipelineDeps, *, now: datetime, limit: int 
 
 
 @asynccontextmanager
-async def _parked_afterwards(deps: PipelineDeps, report: BatchReport) -> AsyncIterator[list[DeadLetter]]:
-    """A list for the dead letters of this run, written to the dead-letter store however it ends."""
-    letters: list[DeadLetter] = []
+async def _parked_afterwards(deps: PipelineDeps) -> AsyncIterator[BatchLedger]:
+    """The ledger of this run; its dead letters are written to the dead-letter store however it ends."""
+    ledger = BatchLedger()
     try:
-        yield letters
+        yield ledger
     finally:
-        await write_dead_letters(letters, deps.deadletters, report)
-
-
-async def _deliver(
-    entries: list[OutboxEntry], deps: PipelineDeps, report: BatchReport, letters: list[DeadLetter]
-) -> None:
-    await deliver_outbox(entries, deps.sender, deps.states, deps.dedupe, report, letters, deps.dedupe_ttl_s)
+        await ledger.park(deps.deadletters, deps.dedupe, ttl_s=deps.dedupe_ttl_s)

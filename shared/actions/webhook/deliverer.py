@@ -2,7 +2,7 @@
 
 Request: ``POST <url>`` with the JSON body below, ``Content-Type: application/json``,
 ``Idempotency-Key: <action key>`` and ``X-Squall-Signature: t=<unix>,v1=<hex>`` (see
-``webhook_signing``; each attempt is signed anew). Answers: 2xx delivered; 408, 429 (with or
+``webhook/signing.py``; each attempt is signed anew). Answers: 2xx delivered; 408, 429 (with or
 without ``Retry-After``), 5xx and transport errors retried; 401/403 an auth failure (the receiver
 refused the signature); any other answer, redirects included, a permanent failure.
 """
@@ -22,14 +22,14 @@ from shared.actions.breaker import CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, log_summary, outcome_from, raise_if_destination_down
-from shared.actions.retrying import AttemptResult, Retrier, Verdict, circuit_open_reason, guarded_retrier
-from shared.actions.sfmc_requests import json_body
-from shared.actions.sfmc_responses import error_summary, retry_after_seconds
-from shared.actions.webhook_config import WebhookDestination
-from shared.actions.webhook_signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature_header
-from shared.actions.webhook_targets import Resolver, TargetRefused, TargetUnresolvable, check_target, resolve_host
+from shared.actions.retrying import AttemptResult, AttemptVerdict, Retrier, circuit_open_reason, guarded_retrier
+from shared.actions.sfmc.requests import json_body
+from shared.actions.sfmc.responses import error_summary, retry_after_seconds
+from shared.actions.webhook.config import WebhookDestination
+from shared.actions.webhook.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature_header
+from shared.actions.webhook.targets import Resolver, TargetRefused, TargetUnresolvable, check_target, resolve_host
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 _WHAT = "webhook"
 
 
@@ -163,7 +163,7 @@ class WebhookDeliverer:
                 destination.url, content=body, headers=headers, timeout=destination.timeout_s
             )
         except httpx.TransportError as exc:
-            return AttemptResult(Verdict.RETRY, reason=f"transport error ({type(exc).__name__})")
+            return AttemptResult(AttemptVerdict.RETRY, reason=f"transport error ({type(exc).__name__})")
         return classify_webhook_response(response)
 
 
@@ -182,19 +182,18 @@ def webhook_body(action: PlannedAction) -> dict[str, object]:
 def classify_webhook_response(response: httpx.Response) -> AttemptResult:
     status = response.status_code
     if 200 <= status < 300:
-        return AttemptResult(Verdict.DELIVERED)
+        return AttemptResult(AttemptVerdict.DELIVERED)
     summary = f"HTTP {status} {response.reason_phrase}".rstrip() if status < 400 else error_summary(response)
     if status in (408, 429) or status >= 500:
         return AttemptResult(
-            Verdict.RETRY, reason=summary, retry_after=retry_after_seconds(response), throttled=status == 429
+            AttemptVerdict.RETRY, reason=summary, retry_after=retry_after_seconds(response), throttled=status == 429
         )
     if status in (401, 403):
-        return AttemptResult(
-            Verdict.CREDENTIALS, reason=f"{summary}: the receiver refused the signature (check SQUALL_WEBHOOK_SECRETS)"
-        )
+        reason = f"{summary}: the receiver refused the signature (check SQUALL_WEBHOOK_SECRETS)"
+        return AttemptResult(AttemptVerdict.CREDENTIALS, reason=reason)
     if 300 <= status < 400:
-        return AttemptResult(Verdict.PERMANENT, reason=f"{summary}: redirects are not followed")
-    return AttemptResult(Verdict.PERMANENT, reason=summary)
+        return AttemptResult(AttemptVerdict.PERMANENT, reason=f"{summary}: redirects are not followed")
+    return AttemptResult(AttemptVerdict.PERMANENT, reason=summary)
 
 
 def _new_lane(

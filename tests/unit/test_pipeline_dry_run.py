@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.actions.planning import idempotency_key
+from shared.pipeline.dry_run import DryRun, dry_run, longest_wait
 from shared.rules import CompiledRuleSet, compile_ruleset, validate_rules
-from shared.rules.dry_run import DryRun, dry_run
-from shared.rules.dry_run_time import longest_wait
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ from shared.actions.breaker import CircuitBreaker
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, outcome_from
 from shared.actions.retrying import AttemptResult, Retrier, RetryPolicy
-from shared.actions.sfmc_auth import MarketingCloudTokenProvider
-from shared.actions.sfmc_requests import MarketingCloudRequests, json_body
+from shared.actions.sfmc.auth import MarketingCloudTokenProvider
+from shared.actions.sfmc.requests import MarketingCloudRequests, json_body
 
 EVENTS_PATH = "/interaction/v1/events"
 

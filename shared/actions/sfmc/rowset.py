@@ -16,7 +16,7 @@ from urllib.parse import quote
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, outcome_from
 from shared.actions.retrying import AttemptResult, Retrier, Settlement
-from shared.actions.sfmc_requests import MarketingCloudRequests, joined_keys, json_body
+from shared.actions.sfmc.requests import MarketingCloudRequests, joined_keys, json_body
 
 ROWSET_PATH = "/hub/v1/dataevents/key:{key}/rowset"
 _WHAT = "data extension row"

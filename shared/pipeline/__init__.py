@@ -1,0 +1,36 @@
+"""The pipeline: one batch of raw events -> rules -> committed state and outbox -> delivered actions.
+
+    report = await process_batch(raw_events, deps)      # BatchReport; raises BatchRetryRequired
+    await fire_due_deadlines(deps, now=now)             # the timer: deadlines due by now
+    await retry_pending_outbox(deps, now=now)           # the timer: what a failed batch left behind
+    DryRun(ruleset, clock="event")                      # the same steps in memory, nothing sent
+
+Inside: ``deps`` (what it is given, what it raises), ``report`` (BatchReport), ``ledger`` (the one
+writer of the report and the dead letters), ``batch`` (process_batch), ``commit`` (evaluate, commit
+state with its outbox), ``outbox`` (delivery, once), ``scheduled`` (the timer's work), ``dry_run``.
+"""
+
+from __future__ import annotations
+
+from shared.pipeline.batch import process_batch
+from shared.pipeline.deps import BatchRetryRequired, PipelineDeps, RuleSetSource
+from shared.pipeline.dry_run import DryRun, DryRunReport, dry_run
+from shared.pipeline.ledger import BatchLedger
+from shared.pipeline.outbox import Outbox
+from shared.pipeline.report import BatchReport
+from shared.pipeline.scheduled import fire_due_deadlines, retry_pending_outbox
+
+__all__ = [
+    "BatchLedger",
+    "BatchReport",
+    "BatchRetryRequired",
+    "DryRun",
+    "DryRunReport",
+    "Outbox",
+    "PipelineDeps",
+    "RuleSetSource",
+    "dry_run",
+    "fire_due_deadlines",
+    "process_batch",
+    "retry_pending_outbox",
+]
