@@ -29,10 +29,9 @@ from typing import Any, Literal
 
 from shared.actions.planning import PlanResult, plan_actions
 from shared.events import Event, NormalizeOptions
-from shared.rules.compiler import CompiledRuleSet, RuleMatch
+from shared.rules import CompiledRuleSet, RuleMatch, format_datetime
 from shared.rules.dry_run_input import read_event_body
 from shared.rules.dry_run_time import longest_wait, match_time
-from shared.rules.templates import format_datetime
 from shared.store.models import EntityState
 
 ClockMode = Literal["event", "wall"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from shared.rules.matches import RuleMatch
-from shared.rules.models import RuleDefinition
+from shared.rules import RuleDefinition, RuleMatch
 
 
 def longest_wait(definitions: Iterable[RuleDefinition]) -> timedelta:

@@ -18,10 +18,9 @@ from typing import Any, cast
 from pydantic import ValidationError
 
 from shared.events import SOURCE_OPTIONS, Event, NormalizeOptions, RawEvent, SourceOption, normalize_raw_event
-from shared.rules import CompiledRuleSet
+from shared.rules import CompiledRuleSet, format_datetime
 from shared.rules.dry_run import CLOCK_MODES, ClockMode, DryRun, DryRunFiring
 from shared.rules.dry_run_input import read_event_body
-from shared.rules.templates import format_datetime
 from shared.rules_admin.errors import RequestInvalid, RequestTooLarge
 from shared.rules_admin.models import EventOutcome, Firing
 

@@ -13,12 +13,19 @@ import typer
 from rich.console import Console
 
 from shared.events import Event, NormalizeOptions, parse_json_field_map
-from shared.rules import RuleDefinition, RuleError, RuleFileError, compile_ruleset, validate_rules
+from shared.rules import (
+    LoadedRule,
+    RuleDefinition,
+    RuleError,
+    RuleFileError,
+    compile_ruleset,
+    explain_rules,
+    format_datetime,
+    load_rule_documents,
+    validate_rules,
+)
 from shared.rules.dry_run import CLOCK_MODES, ClockMode, DryRun
 from shared.rules.dry_run_input import read_event_body
-from shared.rules.explain import explain_rules
-from shared.rules.loader import LoadedRule, load_rule_documents
-from shared.rules.templates import format_datetime
 from shared.store.models import EntityState
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
 

@@ -13,9 +13,8 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from shared.rules import ConditionExplanation, CooldownExplanation, RuleExplanation, format_datetime
 from shared.rules.dry_run import DryRunReport
-from shared.rules.explain_models import ConditionExplanation, CooldownExplanation, RuleExplanation
-from shared.rules.templates import format_datetime
 
 PASS, FAIL, ERROR, SKIPPED = "✓", "✗", "!", "·"
 
