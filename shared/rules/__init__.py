@@ -34,6 +34,7 @@ from shared.rules.explain import (
 from shared.rules.language.durations import format_duration, parse_duration
 from shared.rules.language.templates import TemplateFieldMissing, compile_template
 from shared.rules.language.times import format_datetime
+from shared.rules.stateful.memory import applied_sequences
 
 __all__ = [
     "ActionSpec",
@@ -65,5 +66,6 @@ __all__ = [
     "load_rule_documents",
     "load_rule_files",
     "parse_duration",
+    "applied_sequences",
     "validate_rules",
 ]

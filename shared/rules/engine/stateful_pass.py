@@ -19,7 +19,7 @@ from shared.rules.compiled import RuleMatch
 from shared.rules.errors import ConditionFailed
 from shared.rules.index.candidates import Candidate
 from shared.rules.stateful.clock import EventClock, advance_watermark, clock_for
-from shared.rules.stateful.memory import FINGERPRINT_KEY, drop_unknown_slots, open_slot, peek_slot
+from shared.rules.stateful.memory import drop_unknown_slots, open_slot, peek_slot, reset_slot
 from shared.rules.stateful.pattern import NO_VERDICT, Firing, Verdict
 from shared.rules.stateful.program import RuleProgram
 from shared.rules.stateful.reader import StateView
@@ -111,8 +111,7 @@ class StatefulEvaluator:
                 "rule %s: state of %s unusable for event %s (%s); the rule's state was reset",
                 program.rule_id, run.state.entity, run.event.id, type(exc).__name__,
             )  # fmt: skip
-            slot.clear()
-            slot[FINGERPRINT_KEY] = pattern.fingerprint
+            reset_slot(slot, pattern.fingerprint)
         return NO_VERDICT
 
     def _emit(self, program: RuleProgram, verdict: Verdict, run: _Pass) -> bool:

@@ -1,7 +1,7 @@
 """The stateful parts of a rule as the entity's state shows them: window contents and aggregate,
 sequence progress, absence deadline, machine state, and the rate limit / re-arm that suppress it.
 
-Reads the layout of ``rule_state.py`` (slots under ``state.data["rules"][rule id]``, times in ms)
+Reads the layout of ``stateful/memory.py`` (its slot TypedDicts and key constants, times in ms)
 through the rule's compiled pattern, so it shows what the engine keeps. ``before`` is the state the
 event found, ``after`` the state the engine left (evaluated on a copy; the caller's is untouched).
 """
@@ -18,10 +18,9 @@ from shared.rules.explain.models import StateExplanation
 from shared.rules.language.durations import format_duration
 from shared.rules.language.fields import MISSING, STATE_TOP, FieldPath
 from shared.rules.language.times import format_datetime, from_ms, ms_value, span_ms, to_ms
-from shared.rules.stateful.memory import peek_slot
+from shared.rules.stateful.memory import FIRED_KEY, HELD_KEY, peek_slot
 from shared.rules.stateful.pattern import type_matches
 from shared.rules.stateful.program import RuleProgram
-from shared.rules.stateful.suppression import FIRED_KEY, HELD_KEY
 from shared.store.models import EntityState
 
 #: Window entries listed in an explanation (the newest); the count and aggregate cover all of them.

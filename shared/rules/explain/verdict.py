@@ -35,10 +35,10 @@ from shared.rules.explain.models import (
 from shared.rules.explain.state import explain_stateful_parts
 from shared.rules.language.durations import format_duration
 from shared.rules.language.times import format_datetime
-from shared.rules.stateful.cooldown import COOLDOWNS_KEY, last_fired
+from shared.rules.stateful.cooldown import last_fired
+from shared.rules.stateful.memory import forget_suppression
 from shared.rules.stateful.pattern import type_matches as any_type_matches
 from shared.rules.stateful.program import index_type_patterns
-from shared.rules.stateful.suppression import FIRED_KEY, HELD_KEY
 from shared.store.models import EntityState
 
 
@@ -57,12 +57,7 @@ class _Run:
     def fires_unsuppressed(self, rule_id: str) -> bool:
         """Whether ``rule_id`` fires when its own cool-down, rate and re-arm entries are forgotten."""
         state = _copy(self.state, self.event.entity)
-        cooldowns, fired, held = (state.data.get(key) for key in (COOLDOWNS_KEY, FIRED_KEY, HELD_KEY))
-        for table in (cooldowns, fired):
-            if isinstance(table, dict):
-                table.pop(rule_id, None)
-        if isinstance(held, list):
-            state.data[HELD_KEY] = [item for item in held if item != rule_id]
+        forget_suppression(state, rule_id)
         return any(match.rule_id == rule_id for match in self.ruleset.evaluate(self.event, state))
 
 

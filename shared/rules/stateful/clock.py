@@ -1,7 +1,7 @@
 """Late and out-of-order events: each entity's watermark, and what "late" means for a rule.
 
-The watermark is the newest event time the entity's stateful rules have taken (``state.data["wm"]``,
-milliseconds). An event is *late* for a rule when it is older than the watermark minus the rule's
+The watermark is the newest event time the entity's stateful rules have taken (``WATERMARK_KEY`` of
+``memory.py``, milliseconds). An event is *late* for a rule when it is older than the watermark minus the rule's
 ``allowed_lateness`` (default 0: any event older than the newest one seen). Late events are counted
 (``CompiledRuleSet.take_late_count``) and handled by each pattern's stated policy (docs/rules.md,
 "Late and out-of-order events"); none is dropped silently.
@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from shared.events.models import Event
 from shared.rules.language.times import ms_value, to_ms
+from shared.rules.stateful.memory import WATERMARK_KEY
 from shared.store.models import EntityState
-
-WATERMARK_KEY = "wm"
 
 
 @dataclass(frozen=True, slots=True)

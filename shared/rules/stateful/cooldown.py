@@ -1,7 +1,7 @@
 """Cool-downs in entity state: after a rule fires for an entity at event time t, it stays quiet
 for that entity until t + cooldown (event time, never wall-clock time).
 
-Layout (JSON only, kept small): ``state.data["cooldowns"] = {rule_id: "<last firing, ISO 8601 Z>"}``.
+Layout (JSON only, kept small; ``EntityData.cooldowns`` in ``memory.py``): rule id -> last firing, ISO 8601 Z.
 Storing the firing time (not the end of the cool-down) lets an edited cool-down apply at once.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from shared.rules.language.operands import parse_datetime
 from shared.rules.language.times import format_datetime
+from shared.rules.stateful.memory import COOLDOWNS_KEY
 from shared.store.models import EntityState
 
-COOLDOWNS_KEY = "cooldowns"
 #: Entries of rules no longer in the rule set are dropped once this old.
 FORGET_UNKNOWN_AFTER = timedelta(days=400)
 

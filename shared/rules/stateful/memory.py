@@ -1,15 +1,20 @@
-"""Where stateful rules keep their memory inside an entity's state, and how it survives new versions.
+"""THE layout of ``EntityState.data``: every top-level key and each pattern's slot, declared once here.
 
-Layout of ``EntityState.data`` (JSON only; times are integer milliseconds since the epoch, UTC):
+No other module writes these keys as string literals: they import the constants and read through
+the TypedDicts (typing only, no run-time cost) and the helpers below.
 
-    {"rules": {"<rule id>": {"fp": "<fingerprint>", ...the pattern's own keys...}},
-     "wm": <the entity's watermark: newest event time a stateful rule took>,
-     "cooldowns": {...}, "fired": {...}, "held": [...]}      # suppression, see suppression.py
+    {"rules": {"<rule id>": {"fp": "<fingerprint>", ...the pattern's slot...}},   # RuleSlots
+     "wm": <the entity's watermark, ms: newest event time a stateful rule took>,  # stateful/clock.py
+     "cooldowns": {"<rule id>": "<last firing, ISO 8601 Z>"},                     # stateful/cooldown.py
+     "fired": {"<rule id>": [ms, ...]},          # max_per_period: the newest firings (suppression.py)
+     "held": ["<rule id>", ...],                 # rearm: fired, condition not false since
+     "_applied": {"<partition>": <sequence number>}}   # the pipeline's replay guard (applied_sequences)
 
-A rule's slot is keyed by its id and stamped with a fingerprint of its stateful definition (what it
-matches and how it aggregates, not its thresholds or actions). A new rule-set version keeps the slot
-of a rule whose fingerprint is unchanged and starts a changed one afresh; slots of rules that are no
-longer in the set are dropped the next time the entity is evaluated.
+JSON only; times are integer milliseconds since the epoch, UTC. A rule's slot is keyed by its id and
+stamped with a fingerprint of its stateful definition (what it matches and how it aggregates, not
+its thresholds or actions). A new rule-set version keeps the slot of a rule whose fingerprint is
+unchanged and starts a changed one afresh; slots of rules that are no longer in the set are dropped
+the next time the entity is evaluated.
 """
 
 from __future__ import annotations
@@ -17,18 +22,88 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final, TypedDict
 
 from shared.store.models import EntityState
 
-RULES_KEY = "rules"
-FINGERPRINT_KEY = "fp"
+RULES_KEY: Final = "rules"
+WATERMARK_KEY: Final = "wm"
+COOLDOWNS_KEY: Final = "cooldowns"
+FIRED_KEY: Final = "fired"
+HELD_KEY: Final = "held"
+APPLIED_KEY: Final = "_applied"
+#: Inside every slot: the fingerprint of the definition that wrote it.
+FINGERPRINT_KEY: Final = "fp"
 
 
+class RuleSlot(TypedDict, total=False):
+    """What every pattern's slot has; the pattern adds its own keys (the classes below)."""
+
+    fp: str
 
 
+class SlidingWindowSlot(RuleSlot, total=False):
+    """Event times (sorted) and, unless the aggregate is ``count``, their values (``distinct``: hashes)."""
+
+    t: list[int]
+    v: list[Any]
 
 
+class TumblingBucket(TypedDict, total=False):
+    """One tumbling bucket: only the keys its aggregate needs."""
+
+    n: int  # events taken
+    s: float  # sum (sum, avg)
+    lo: float  # min
+    hi: float  # max
+    d: list[str]  # distinct: short hashes of the values
+
+
+class TumblingWindowSlot(RuleSlot, total=False):
+    b: dict[str, TumblingBucket]  # bucket start (ms, as text) -> bucket
+
+
+class SequenceSlot(RuleSlot, total=False):
+    r: list[int | None]  # per number of steps completed (1 .. n-1): the start of the newest such run
+
+
+class AbsenceSlot(RuleSlot, total=False):
+    due: int  # the pending deadline, ms
+    a: dict[str, Any]  # the snapshot of the ``after`` event (stateful/snapshot.py)
+
+
+class MachineSlot(RuleSlot, total=False):
+    s: str  # the current state
+    since: int  # entered at, ms
+
+
+class EntityData(TypedDict, total=False):
+    """``EntityState.data`` as a whole."""
+
+    rules: dict[str, RuleSlot]
+    wm: int
+    cooldowns: dict[str, str]
+    fired: dict[str, list[int]]
+    held: list[str]
+    _applied: dict[str, int]
+
+
+def applied_sequences(state: EntityState) -> dict[str, int]:
+    """The pipeline's replay guard: partition -> last sequence number applied to this entity (created
+    empty when absent; the caller updates it in place)."""
+    applied: dict[str, int] = state.data.setdefault(APPLIED_KEY, {})
+    return applied
+
+
+def forget_suppression(state: EntityState, rule_id: str) -> None:
+    """Drop ``rule_id``'s cool-down, rate and re-arm entries (explain asks "would it fire without them?")."""
+    data = state.data
+    for table in (data.get(COOLDOWNS_KEY), data.get(FIRED_KEY)):
+        if isinstance(table, dict):
+            table.pop(rule_id, None)
+    held = data.get(HELD_KEY)
+    if isinstance(held, list):
+        data[HELD_KEY] = [item for item in held if item != rule_id]
 
 
 def fingerprint(parts: Any) -> str:
@@ -78,3 +153,9 @@ def _empty(slot: Any) -> bool:
     return not isinstance(slot, dict) or slot.keys() <= {FINGERPRINT_KEY}
 
 
+
+
+def reset_slot(slot: dict[str, Any], print_: str) -> None:
+    """Empty a damaged slot in place and stamp it again (the rule starts afresh)."""
+    slot.clear()
+    slot[FINGERPRINT_KEY] = print_

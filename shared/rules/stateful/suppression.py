@@ -1,11 +1,11 @@
 """Suppression per (rule, entity), in event time: cool-down, at most N firings per period, re-arm.
 
-- ``cooldown``: quiet for that long after a firing (``cooldown.py``; ``{"cooldowns": {rule: iso}}``).
+- ``cooldown``: quiet for that long after a firing (``cooldown.py``; ``EntityData.cooldowns``).
 - ``max_per_period: {count, period}``: a firing is suppressed when ``count`` firings already
-  happened in the ``period`` before it. State: ``{"fired": {rule: [ms, ...]}}``, the newest
+  happened in the ``period`` before it. State: ``EntityData.fired`` (rule -> [ms, ...]), the newest
   ``count`` firings at most.
 - ``rearm: true``: a rule that stays true fires once, then waits until its condition has been false
-  for an event before it can fire again. State: ``{"held": [rule, ...]}``.
+  for an event before it can fire again. State: ``EntityData.held`` (rule ids); layouts in ``memory.py``.
 
 A suppressed match counts as not matched (it does not trigger ``stop_after_match``). The checks
 run in that order and a firing is recorded only when all of them allow it.
@@ -21,10 +21,8 @@ from typing import Any
 from shared.rules.definitions.patterns import RateLimitSpec
 from shared.rules.language.times import span_ms, to_ms
 from shared.rules.stateful.cooldown import is_cooling_down, record_firing
+from shared.rules.stateful.memory import FIRED_KEY, HELD_KEY
 from shared.store.models import EntityState
-
-FIRED_KEY = "fired"
-HELD_KEY = "held"
 
 
 @dataclass(frozen=True, slots=True)
