@@ -17,7 +17,7 @@ from shared.rules.stateful.memory import fingerprint
 from shared.rules.stateful.pattern import Pattern, type_matches
 from shared.rules.stateful.sequence import SequencePattern
 from shared.rules.stateful.suppression import Suppression
-from shared.rules.stateful.window import WindowPattern
+from shared.rules.stateful.window import window_pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ def build_pattern(definition: RuleDefinition) -> Pattern | None:
     print_ = stateful_fingerprint(definition)
     if definition.window is not None:
         assert definition.action is not None
-        return WindowPattern(
+        return window_pattern(
             definition.id, definition.window, action=definition.action, lateness=lateness, fingerprint=print_
         )
     if definition.sequence is not None:

@@ -1,6 +1,10 @@
 """Windowed aggregates per entity, in event time: count, sum, avg, min, max, distinct over sliding
 or tumbling windows, compared with a threshold each time an event is taken.
 
+``SlidingWindow`` and ``TumblingWindow`` are chosen once, when the rule is compiled (``window_pattern``),
+and each aggregate is one entry of ``AGGREGATES`` (how it reduces a list of values, how it adds a value
+to a bucket, what a bucket gives): no string test per event.
+
 Slot layouts (bounded; times in ms):
 - sliding:  ``{"t": [time, ...], "v": [value, ...]}`` sorted by time, at most ``MAX_SLIDING_EVENTS``
   (the newest), pruned once older than ``size + allowed_lateness`` behind the watermark;
@@ -25,6 +29,7 @@ import math
 import operator
 from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +40,7 @@ from shared.rules.definitions.patterns import MAX_DISTINCT, MAX_OPEN_BUCKETS, MA
 from shared.rules.language.fields import MISSING, FieldPath, compile_getter, parse_field_path
 from shared.rules.language.times import span_ms, to_ms
 from shared.rules.stateful.clock import EventClock
+from shared.rules.stateful.memory import SlidingWindowSlot, TumblingBucket, TumblingWindowSlot
 from shared.rules.stateful.pattern import NO_VERDICT, Firing, Verdict
 
 log = logging.getLogger(__name__)
@@ -46,7 +52,59 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 _SKIP = object()
 
 
-class WindowPattern:
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """One aggregate: over a sliding window's values, and over a tumbling bucket's running figures."""
+
+    of_values: Callable[[list[Any]], Any]  # a sliding window's values in range -> the aggregate (None: none)
+    add: Callable[[TumblingBucket, Any], None]  # take one value into a tumbling bucket
+    of_bucket: Callable[[TumblingBucket], Any]  # a tumbling bucket -> the aggregate (None: none)
+
+
+def _add_count(bucket: TumblingBucket, value: Any) -> None:
+    bucket["n"] = bucket.get("n", 0) + 1
+
+
+def _add_sum(bucket: TumblingBucket, value: Any) -> None:
+    bucket["n"] = bucket.get("n", 0) + 1
+    bucket["s"] = bucket.get("s", 0) + value
+
+
+def _add_min(bucket: TumblingBucket, value: Any) -> None:
+    bucket["n"] = bucket.get("n", 0) + 1
+    bucket["lo"] = min(bucket["lo"], value) if "lo" in bucket else value
+
+
+def _add_max(bucket: TumblingBucket, value: Any) -> None:
+    bucket["n"] = bucket.get("n", 0) + 1
+    bucket["hi"] = max(bucket["hi"], value) if "hi" in bucket else value
+
+
+def _add_distinct(bucket: TumblingBucket, value: Any) -> None:
+    seen = bucket.setdefault("d", [])
+    if value not in seen and len(seen) < MAX_DISTINCT:
+        seen.append(value)
+
+
+AGGREGATES: dict[str, Aggregate] = {
+    "count": Aggregate(len, _add_count, lambda bucket: bucket.get("n", 0)),
+    "sum": Aggregate(
+        lambda values: sum(values), _add_sum, lambda bucket: bucket.get("s", 0) if bucket.get("n") else None
+    ),
+    "avg": Aggregate(
+        lambda values: sum(values) / len(values) if values else None,
+        _add_sum,
+        lambda bucket: bucket.get("s", 0) / bucket["n"] if bucket.get("n") else None,
+    ),
+    "min": Aggregate(lambda values: min(values, default=None), _add_min, lambda b: b.get("lo") if b.get("n") else None),
+    "max": Aggregate(lambda values: max(values, default=None), _add_max, lambda b: b.get("hi") if b.get("n") else None),
+    "distinct": Aggregate(lambda values: len(set(values)), _add_distinct, lambda bucket: len(bucket.get("d", ()))),
+}
+
+
+class _Window:
+    """What both kinds share: the value an event contributes, the threshold, the protocol's no-ops."""
+
     def __init__(
         self, rule_id: str, spec: WindowSpec, *, action: ActionSpec, lateness: timedelta, fingerprint: str
     ) -> None:
@@ -58,40 +116,39 @@ class WindowPattern:
         self._lateness = span_ms(lateness)
         self._compare = _COMPARE[spec.op]
         self._get = compile_getter(parse_field_path(spec.field)) if spec.field else None
-        self._keeps_values = spec.aggregate != "count"
+        self._aggregate = AGGREGATES[spec.aggregate]
+        self._numeric = spec.aggregate not in ("count", "distinct")
 
     def might_take(self, event: Event) -> bool:
         return True  # the rule's own filter decides which events the window counts
 
-    def observe(self, event: Event, slot: dict[str, Any], clock: EventClock, reader: StateReader) -> Verdict:
+    def observe(self, event: Event, slot: Any, clock: EventClock, reader: StateReader) -> Verdict:
         value = self._value_of(event)
         if value is _SKIP:
             return NO_VERDICT
-        take = self._slide if self.spec.kind == "sliding" else self._tumble
-        result = take(slot, clock, value)
+        result = self._take(slot, clock, value)
         if result is _SKIP:
             return NO_VERDICT
         holds = result is not None and self._compare(result, self.spec.value)
         return Verdict((Firing(self._action, event, event.time),) if holds else (), holds)
 
-    def deadline(self, slot: dict[str, Any]) -> datetime | None:
+    def deadline(self, slot: Any) -> datetime | None:
         return None
 
-    def fire_due(self, slot: dict[str, Any], now: datetime) -> tuple[Firing, ...]:
+    def fire_due(self, slot: Any, now: datetime) -> tuple[Firing, ...]:
         return ()
 
-    def read(self, slot: dict[str, Any] | None, path: FieldPath, at: datetime) -> Any:
+    def read(self, slot: Any, path: FieldPath, at: datetime) -> Any:
         if slot is None:
             return MISSING
-        end = to_ms(at)
-        if self.spec.kind == "sliding":
-            times, values = _entries(slot)
-            result = self._aggregate_range(times, values, end)
-        else:
-            start = end - end % self._size
-            bucket = (slot.get("b") or {}).get(str(start))
-            result = self._bucket_result(bucket) if isinstance(bucket, dict) else None
+        result = self._current(slot, to_ms(at))
         return MISSING if result is None else result
+
+    def _take(self, slot: Any, clock: EventClock, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _current(self, slot: Any, end: int) -> Any:
+        raise NotImplementedError
 
     def _value_of(self, event: Event) -> Any:
         if self._get is None:
@@ -99,10 +156,8 @@ class WindowPattern:
         value = self._get(event)
         if value is MISSING or value is None:
             return _SKIP
-        if self.spec.aggregate == "distinct":
-            return _short_hash(value)
-        if self.spec.aggregate == "count":
-            return 1
+        if not self._numeric:
+            return _short_hash(value) if self.spec.aggregate == "distinct" else 1
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             log.warning(
                 "rule %s: window field %s of event %s is not a finite number; event not counted",
@@ -111,7 +166,17 @@ class WindowPattern:
             return _SKIP
         return value
 
-    def _slide(self, slot: dict[str, Any], clock: EventClock, value: Any) -> Any:
+
+class SlidingWindow(_Window):
+    """The window ending at each event: ``(t - size, t]``; entries kept in the slot's ``t``/``v``."""
+
+    def __init__(
+        self, rule_id: str, spec: WindowSpec, *, action: ActionSpec, lateness: timedelta, fingerprint: str
+    ) -> None:
+        super().__init__(rule_id, spec, action=action, lateness=lateness, fingerprint=fingerprint)
+        self._keeps_values = spec.aggregate != "count"
+
+    def _take(self, slot: SlidingWindowSlot, clock: EventClock, value: Any) -> Any:
         newest = clock.newest
         horizon = newest - self._size - self._lateness
         if clock.at <= horizon:
@@ -134,13 +199,21 @@ class WindowPattern:
             return self._aggregate_range(times, values, newest)
         return _SKIP
 
+    def _current(self, slot: SlidingWindowSlot, end: int) -> Any:
+        times, values = _entries(slot)
+        return self._aggregate_range(times, values, end)
+
     def _aggregate_range(self, times: list[int], values: list[Any], end: int) -> Any:
         low, high = bisect_right(times, end - self._size), bisect_right(times, end)
-        if self.spec.aggregate == "count":
+        if not self._keeps_values:
             return high - low
-        return _aggregate(self.spec.aggregate, values[low:high])
+        return self._aggregate.of_values(values[low:high])
 
-    def _tumble(self, slot: dict[str, Any], clock: EventClock, value: Any) -> Any:
+
+class TumblingWindow(_Window):
+    """Buckets aligned on the epoch (UTC), ``[start, start + size)``, kept in the slot's ``b``."""
+
+    def _take(self, slot: TumblingWindowSlot, clock: EventClock, value: Any) -> Any:
         start = clock.at - clock.at % self._size
         newest = clock.newest
         if start + self._size + self._lateness <= newest:
@@ -149,43 +222,29 @@ class WindowPattern:
         if not isinstance(buckets, dict):
             buckets = slot["b"] = {}
         bucket = buckets.setdefault(str(start), {})
-        self._accumulate(bucket, value)
+        self._aggregate.add(bucket, value)
         closed = [key for key in buckets if int(key) + self._size + self._lateness <= newest]
         for key in closed + sorted(buckets, key=int)[:-MAX_OPEN_BUCKETS]:
             buckets.pop(key, None)
-        return self._bucket_result(bucket)
+        return self._aggregate.of_bucket(bucket)
 
-    def _accumulate(self, bucket: dict[str, Any], value: Any) -> None:
-        aggregate = self.spec.aggregate
-        if aggregate == "distinct":
-            seen = bucket.setdefault("d", [])
-            if value not in seen and len(seen) < MAX_DISTINCT:
-                seen.append(value)
-            return
-        bucket["n"] = bucket.get("n", 0) + 1
-        if aggregate in ("sum", "avg"):
-            bucket["s"] = bucket.get("s", 0) + value
-        elif aggregate in ("min", "max"):
-            key, pick = ("lo", min) if aggregate == "min" else ("hi", max)
-            bucket[key] = pick(bucket[key], value) if key in bucket else value
-
-    def _bucket_result(self, bucket: dict[str, Any]) -> Any:
-        aggregate = self.spec.aggregate
-        if aggregate == "distinct":
-            return len(bucket.get("d", ()))
-        count = bucket.get("n", 0)
-        if aggregate == "count":
-            return count
-        if not count:
-            return None
-        if aggregate == "sum":
-            return bucket.get("s", 0)
-        if aggregate == "avg":
-            return bucket.get("s", 0) / count
-        return bucket.get("lo" if aggregate == "min" else "hi")
+    def _current(self, slot: TumblingWindowSlot, end: int) -> Any:
+        start = end - end % self._size
+        bucket = (slot.get("b") or {}).get(str(start))
+        return self._aggregate.of_bucket(bucket) if isinstance(bucket, dict) else None
 
 
-def _entries(slot: dict[str, Any]) -> tuple[list[int], list[Any]]:
+WINDOW_KINDS: dict[str, type[_Window]] = {"sliding": SlidingWindow, "tumbling": TumblingWindow}
+
+
+def window_pattern(
+    rule_id: str, spec: WindowSpec, *, action: ActionSpec, lateness: timedelta, fingerprint: str
+) -> _Window:
+    """The window of ``spec.kind``, chosen once here (never per event)."""
+    return WINDOW_KINDS[spec.kind](rule_id, spec, action=action, lateness=lateness, fingerprint=fingerprint)
+
+
+def _entries(slot: SlidingWindowSlot) -> tuple[list[int], list[Any]]:
     """The sliding entries, or fresh lists when the slot holds none (or damaged ones)."""
     times, values = slot.get("t"), slot.get("v")
     if not isinstance(times, list):
@@ -193,18 +252,6 @@ def _entries(slot: dict[str, Any]) -> tuple[list[int], list[Any]]:
     if not isinstance(values, list) or len(values) != len(times):
         values = [1] * len(times)
     return times, values
-
-
-def _aggregate(aggregate: str, values: list[Any]) -> Any:
-    if aggregate == "distinct":
-        return len(set(values))
-    if not values:
-        return 0 if aggregate == "sum" else None
-    if aggregate == "sum":
-        return sum(values)
-    if aggregate == "avg":
-        return sum(values) / len(values)
-    return min(values) if aggregate == "min" else max(values)
 
 
 def _short_hash(value: Any) -> str:
