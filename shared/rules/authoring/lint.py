@@ -20,11 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from shared.rules.definitions.conditions import Condition, FieldCondition, condition_leaves
+from shared.rules.definitions.conditions import FieldCondition, condition_leaves
 from shared.rules.definitions.rule import RuleDefinition
 from shared.rules.errors import OperandError, RuleError
 from shared.rules.language.fields import TOP_LEVEL_FIELDS, parse_field_path
 from shared.rules.language.operands import Kind, typed_literal
+from shared.rules.language.operators import OPERATORS
 
 #: Normalized keys every O365 event has (``shared/events/o365.py``), with the kind of their values.
 O365_ATTRIBUTE_KINDS: Final[dict[str, Kind]] = {
@@ -42,38 +43,18 @@ O365_MOVED_FIELDS: Final[dict[str, str]] = {
     "UserId": "entity",
     "OrganizationId": "tenant",
 }
-_ORDERING = frozenset({"lt", "le", "gt", "ge", "between"})
-_TEXT_ONLY = frozenset({"contains", "starts_with", "ends_with", "matches"})
 
 
 def lint_rule(rule: RuleDefinition, *, index: int | None = None) -> list[RuleError]:
     """Every problem found in ``rule`` (an empty list when there is none)."""
     problems: list[tuple[str, str]] = []
-    for prefix, source, types, condition in _filters(rule):
+    for prefix, source, types, condition in rule.event_filters():
         o365 = (source or rule.when.source) == "o365"
         if o365:
             problems.extend(_type_pattern_problems(prefix, types))
         for path, leaf in condition_leaves(condition, f"{prefix}.condition"):
             problems.extend(_leaf_problems(leaf, path, o365=o365))
     return [RuleError(rule.id, path, message, index) for path, message in problems]
-
-
-def _filters(rule: RuleDefinition) -> Iterator[tuple[str, str | None, list[str] | None, Condition | None]]:
-    """Every ``{source, types, condition}`` of a rule, with its JSON path: the rule's own (``when`` +
-    ``condition``), sequence steps, absence sides, machine transitions."""
-    yield "$", rule.when.source, rule.when.types, rule.condition
-    if rule.sequence is not None:
-        for position, step in enumerate(rule.sequence.steps):
-            yield f"$.sequence.steps[{position}]", step.source, step.types, step.condition
-    if rule.absence is not None:
-        for side in ("after", "missing"):
-            spec = getattr(rule.absence, side)
-            yield f"$.absence.{side}", spec.source, spec.types, spec.condition
-    if rule.machine is not None:
-        triggers = [("transitions", position, move.when) for position, move in enumerate(rule.machine.transitions)]
-        triggers += [("global", position, move.when) for position, move in enumerate(rule.machine.global_)]
-        for key, position, trigger in triggers:
-            yield f"$.machine.{key}[{position}].when", trigger.source, trigger.types, trigger.condition
 
 
 def _type_pattern_problems(prefix: str, types: list[str] | None) -> Iterator[tuple[str, str]]:
@@ -122,11 +103,12 @@ def _moved_o365_field(field: str) -> str | None:
 
 def _literal_problem(leaf: FieldCondition, kind: Kind) -> str | None:
     where = f"{leaf.field} is a {kind.value}"
-    if leaf.op in _ORDERING and kind is Kind.STRING:
+    operator = OPERATORS[leaf.op]
+    if operator.orders and kind is Kind.STRING:
         return f"{where}: {leaf.op} orders numbers, datetimes and durations, never text"
-    if leaf.op in _TEXT_ONLY and kind is not Kind.STRING:
+    if operator.text_only and kind is not Kind.STRING:
         return f"{where}: {leaf.op} works on text"
-    if leaf.op in _TEXT_ONLY:
+    if operator.text_only:
         return None  # the literal is a pattern or substring, checked by the operator
     literals = leaf.value if isinstance(leaf.value, list) else [leaf.value]
     for literal in literals:
@@ -140,7 +122,7 @@ def _literal_problem(leaf: FieldCondition, kind: Kind) -> str | None:
 
 
 def _pair_problem(leaf: FieldCondition, left: Kind | None, right: Kind | None) -> str | None:
-    if leaf.op in _TEXT_ONLY:
+    if OPERATORS[leaf.op].text_only:
         for field, kind in ((leaf.field, left), (leaf.value_field, right)):
             if kind is not None and kind is not Kind.STRING:
                 return f"{field} is a {kind.value}: {leaf.op} works on text"

@@ -12,15 +12,15 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from shared.rules.definitions.conditions import Condition, FieldCondition, condition_leaves
+from shared.rules.definitions.conditions import FieldCondition, condition_leaves
 from shared.rules.definitions.patterns import MAX_LATENESS, MAX_OPEN_BUCKETS, MachineSpec
 from shared.rules.definitions.rule import PATTERNS, RuleDefinition
 from shared.rules.errors import RuleError
 from shared.rules.language.fields import STATE_TOP, parse_field_path
+from shared.rules.language.operators import OPERATORS
 
 Problem = tuple[str, str]
 _READABLE = {"machine": (None, "since"), "window": (None,)}
-_STATE_OPS = frozenset({"eq", "ne", "in", "not_in"})
 
 
 def lint_stateful_rules(rules: Sequence[RuleDefinition]) -> list[RuleError]:
@@ -134,26 +134,11 @@ def state_leaves(rule: RuleDefinition) -> list[tuple[str, FieldCondition]]:
     """Every condition leaf reading ``state.`` in the rule (its condition and its patterns' filters)."""
     found = [
         (path, leaf)
-        for condition, path in _conditions(rule)
-        for path, leaf in condition_leaves(condition, path)
+        for at in rule.event_filters()
+        for path, leaf in condition_leaves(at.condition, f"{at.path}.condition")
         if _reads_state(leaf)
     ]
     return found
-
-
-def _conditions(rule: RuleDefinition) -> Iterator[tuple[Condition | None, str]]:
-    yield rule.condition, "$.condition"
-    if rule.sequence is not None:
-        for position, step in enumerate(rule.sequence.steps):
-            yield step.condition, f"$.sequence.steps[{position}].condition"
-    if rule.absence is not None:
-        yield rule.absence.after.condition, "$.absence.after.condition"
-        yield rule.absence.missing.condition, "$.absence.missing.condition"
-    if rule.machine is not None:
-        for position, move in enumerate(rule.machine.transitions):
-            yield move.when.condition, f"$.machine.transitions[{position}].when.condition"
-        for position, global_move in enumerate(rule.machine.global_):
-            yield global_move.when.condition, f"$.machine.global[{position}].when.condition"
 
 
 def _reads_state(leaf: FieldCondition) -> bool:
@@ -206,7 +191,7 @@ def _reference_problem(text: str, by_id: dict[str, RuleDefinition]) -> str | Non
 
 def _state_value_problem(leaf: FieldCondition, by_id: dict[str, RuleDefinition]) -> str | None:
     """``state.<machine> eq 'actve'``: a state name the machine does not have never matches."""
-    if leaf.op not in _STATE_OPS or _state_part(leaf.field) is not None or "value" not in leaf.model_fields_set:
+    if not OPERATORS[leaf.op].state_ok or _state_part(leaf.field) is not None or "value" not in leaf.model_fields_set:
         return None
     target = by_id.get(parse_field_path(leaf.field).keys[0])
     if target is None or target.machine is None:

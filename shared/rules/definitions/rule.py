@@ -11,7 +11,7 @@ machine transitions) that lint, references, the index and explain share.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -21,6 +21,7 @@ from shared.rules.definitions.conditions import (
     CONFIG,
     MAX_CONDITION_DEPTH,
     Condition,
+    EventFilter,
     When,
     condition_depth,
     condition_leaves,
@@ -101,11 +102,37 @@ class RuleDefinition(BaseModel):
             or reads_state(self.condition)
         )
 
+    def event_filters(self) -> list[FilterAt]:
+        """Every ``{source, types, condition}`` of the rule with its JSON path, the rule's own first
+        (``$``: ``when`` + ``condition``), then sequence steps, absence sides, machine transitions."""
+        found = [FilterAt("$", self.when.source, self.when.types, self.condition)]
+        if self.sequence is not None:
+            found += [_at(f"$.sequence.steps[{i}]", step) for i, step in enumerate(self.sequence.steps)]
+        if self.absence is not None:
+            found += [_at("$.absence.after", self.absence.after), _at("$.absence.missing", self.absence.missing)]
+        if self.machine is not None:
+            found += [_at(f"$.machine.transitions[{i}].when", m.when) for i, m in enumerate(self.machine.transitions)]
+            found += [_at(f"$.machine.global[{i}].when", m.when) for i, m in enumerate(self.machine.global_)]
+        return found
+
     def actions(self) -> list[ActionSpec]:
         """Every action the rule can plan: its own, or its machine states' ``on_enter``."""
         if self.machine is not None:
             return [state.on_enter for state in self.machine.states.values() if state.on_enter is not None]
         return [self.action] if self.action is not None else []
+
+
+class FilterAt(NamedTuple):
+    """One event filter of a rule and where it is written (``path`` for error messages)."""
+
+    path: str
+    source: str | None
+    types: list[str] | None
+    condition: Condition | None
+
+
+def _at(path: str, spec: EventFilter) -> FilterAt:
+    return FilterAt(path, spec.source, spec.types, spec.condition)
 
 
 def reads_state(condition: Condition | None) -> bool:

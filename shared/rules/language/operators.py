@@ -29,6 +29,10 @@ class Operator:
     compile_value: ValueCompiler
     compile_pair: Callable[[str], PairPredicate] | None = None  # field-vs-field, when supported
     tests_presence: bool = False  # ``exists``: looks at presence, not at the value
+    #: For lint: orders values (never text), works on text only, may test a machine's state name.
+    orders: bool = False
+    text_only: bool = False
+    state_ok: bool = False
 
 
 def _typed(op: str, value: Any, field_kind: str, *, ordered: bool) -> tuple[Kind, Any]:
@@ -226,20 +230,20 @@ def _pair_affix(op: str) -> PairPredicate:
 OPERATORS: dict[str, Operator] = {
     operator.name: operator
     for operator in (
-        Operator("eq", _compile_eq, _pair_equality),
-        Operator("ne", _compile_ne, _pair_equality),
-        Operator("lt", _compile_order, _pair_order),
-        Operator("le", _compile_order, _pair_order),
-        Operator("gt", _compile_order, _pair_order),
-        Operator("ge", _compile_order, _pair_order),
-        Operator("in", _compile_membership),
-        Operator("not_in", _compile_membership),
-        Operator("contains", _compile_contains, _pair_contains),
-        Operator("starts_with", _compile_affix, _pair_affix),
-        Operator("ends_with", _compile_affix, _pair_affix),
-        Operator("matches", _compile_matches),
+        Operator("eq", _compile_eq, _pair_equality, state_ok=True),
+        Operator("ne", _compile_ne, _pair_equality, state_ok=True),
+        Operator("lt", _compile_order, _pair_order, orders=True),
+        Operator("le", _compile_order, _pair_order, orders=True),
+        Operator("gt", _compile_order, _pair_order, orders=True),
+        Operator("ge", _compile_order, _pair_order, orders=True),
+        Operator("in", _compile_membership, state_ok=True),
+        Operator("not_in", _compile_membership, state_ok=True),
+        Operator("contains", _compile_contains, _pair_contains, text_only=True),
+        Operator("starts_with", _compile_affix, _pair_affix, text_only=True),
+        Operator("ends_with", _compile_affix, _pair_affix, text_only=True),
+        Operator("matches", _compile_matches, text_only=True),
         Operator("exists", _compile_exists, tests_presence=True),
-        Operator("between", _compile_between),
+        Operator("between", _compile_between, orders=True),
     )
 }
 

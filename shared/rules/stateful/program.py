@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from shared.events.models import Event
 from shared.rules.conditions.state_split import StateCheck, compile_state_condition, state_part
-from shared.rules.definitions.conditions import EventFilter
 from shared.rules.definitions.rule import RuleDefinition, reads_state
 from shared.rules.language.times import span_ms
 from shared.rules.stateful.absence import AbsencePattern
@@ -98,14 +97,7 @@ def index_type_patterns(definition: RuleDefinition) -> tuple[str, ...]:
     """The types the index offers the rule: ``when.types``, else what its pattern's steps take."""
     if definition.when.types:
         return tuple(definition.when.types)
-    filters: list[EventFilter] = []
-    if definition.sequence is not None:
-        filters = list(definition.sequence.steps)
-    elif definition.absence is not None:
-        filters = [definition.absence.after, definition.absence.missing]
-    elif definition.machine is not None:
-        machine = definition.machine
-        filters = [move.when for move in machine.transitions] + [move.when for move in machine.global_]
+    filters = definition.event_filters()[1:]  # the pattern's own filters (steps, sides, transitions)
     if not filters or any(step.types is None for step in filters):
         return ("*",)
     return tuple(dict.fromkeys(pattern for step in filters for pattern in step.types or ()))
