@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test bench lint typecheck install accel node clean
+.PHONY: demo test bench callgrind lint typecheck install accel node clean
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall bench --rules 100 --events 200000
 	$(BIN)/squall bench --rules 1000 --events 200000
 	$(BIN)/squall bench --rules 10000 --events 200000
+
+# Instructions per event on the hot path (docs/performance.md, "How it was measured"): needs valgrind.
+callgrind: $(STAMP) $(ACCEL_STAMP)
+	$(PY) -m squall.bench.instructions --rules 100 --events 10000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -16,7 +16,7 @@ from shared.actions.ports import ActionSender
 from shared.actions.routing import open_action_sender
 from shared.events import NormalizeOptions
 from shared.pipeline import PipelineDeps
-from shared.rules.cache import RuleSetCache
+from shared.rules import RuleSetCache
 from shared.settings import Settings
 from shared.store.errors import StoreError
 from shared.store.memory import MemoryStore

@@ -13,8 +13,7 @@ from typing import Any
 
 from shared.actions.models import ActionKind, PlannedAction
 from shared.events.models import Event
-from shared.rules.compiler import RuleMatch
-from shared.rules.templates import TemplateFieldMissing, compile_template
+from shared.rules import RuleMatch, TemplateFieldMissing, compile_template
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,10 @@ from shared.actions.planning import plan_actions
 from shared.events.models import Event
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import outbox_entries
-from shared.rules import CompiledRuleSet, RuleMatch
+from shared.rules import CompiledRuleSet, RuleMatch, applied_sequences
 from shared.store.models import EntityState, OutboxEntry
 from shared.store.optimistic import commit_entity_updates
 from shared.store.ports import StateStore
-
-_APPLIED = "_applied"  # state.data key: partition -> last sequence number applied to this entity
 
 
 def evaluate_safely(
@@ -106,7 +104,7 @@ def _apply_events(
     ruleset: CompiledRuleSet, state: EntityState, events: list[Event], ledger: BatchLedger
 ) -> list[RuleMatch]:
     """Apply one entity's events to its state, skipping those an earlier attempt already applied."""
-    applied: dict[str, int] = state.data.setdefault(_APPLIED, {})
+    applied = applied_sequences(state)
     before = dict(applied)
     matches: list[RuleMatch] = []
     for event in events:

@@ -30,8 +30,7 @@ from typing import Any, Literal
 from shared.actions.planning import PlanResult, plan_actions
 from shared.events import Event, NormalizeOptions
 from shared.events.inputs import read_event_body
-from shared.rules import CompiledRuleSet, RuleDefinition, RuleMatch
-from shared.rules.templates import format_datetime
+from shared.rules import CompiledRuleSet, RuleDefinition, RuleMatch, format_datetime
 from shared.store.models import EntityState
 
 ClockMode = Literal["event", "wall"]

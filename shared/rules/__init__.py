@@ -1,34 +1,71 @@
-"""Trigger rules: definitions, validation, compilation, indexed evaluation and cool-downs.
+"""Trigger rules: the public door — definitions, validation, compilation, indexed evaluation, explanations.
 
 raw = load_rule_files(Path("rules"))
 checked = validate_rules(raw)            # .rules, .errors (rule_id, path, message)
 ruleset = compile_ruleset(checked.rules, version=3)
 if ruleset.needs_state(event): ...       # load the entity's state once per batch
 matches = ruleset.evaluate(event, state) # list[RuleMatch], priority order
+
+Callers outside ``shared/rules`` import these names from here. Inside, the sub-packages are layers,
+bottom to top: ``errors``, ``language`` -> ``definitions`` -> ``authoring`` | ``conditions`` ->
+``stateful`` -> ``compiled`` -> ``index`` -> ``engine`` -> ``explain``; nothing imports upward and
+no module inside imports this root (tests/unit/test_import_direction.py).
 """
 
 from __future__ import annotations
 
-from shared.rules.compiler import CompiledRule, CompiledRuleSet, RuleMatch, compile_ruleset
-from shared.rules.durations import parse_duration
-from shared.rules.errors import InvalidRuleSet, RuleError, RuleFileError
-from shared.rules.loader import load_rule_files
-from shared.rules.models import ActionSpec, JourneyEntryAction, RuleDefinition
-from shared.rules.validation import RuleValidation, validate_rules
+from shared.rules.authoring.lint import lint_rule
+from shared.rules.authoring.loader import LoadedRule, load_rule_documents, load_rule_files
+from shared.rules.authoring.validation import RuleValidation, validate_rules
+from shared.rules.compiled import CompiledRule, RuleMatch
+from shared.rules.definitions import ActionSpec, JourneyEntryAction, RuleDefinition
+from shared.rules.engine.cache import RuleSetCache
+from shared.rules.engine.compiler import compile_rule, compile_ruleset
+from shared.rules.engine.ruleset import CompiledRuleSet
+from shared.rules.errors import ConditionFailed, InvalidRuleSet, RuleError, RuleFileError
+from shared.rules.explain import (
+    ConditionExplanation,
+    CooldownExplanation,
+    RuleExplanation,
+    StateExplanation,
+    explain_rule,
+    explain_rules,
+)
+from shared.rules.language.durations import format_duration, parse_duration
+from shared.rules.language.templates import TemplateFieldMissing, compile_template
+from shared.rules.language.times import format_datetime
+from shared.rules.stateful.memory import applied_sequences
 
 __all__ = [
     "ActionSpec",
     "CompiledRule",
     "CompiledRuleSet",
+    "ConditionExplanation",
+    "ConditionFailed",
+    "CooldownExplanation",
     "InvalidRuleSet",
     "JourneyEntryAction",
+    "LoadedRule",
     "RuleDefinition",
     "RuleError",
+    "RuleExplanation",
     "RuleFileError",
     "RuleMatch",
+    "RuleSetCache",
     "RuleValidation",
+    "StateExplanation",
+    "TemplateFieldMissing",
+    "compile_rule",
     "compile_ruleset",
+    "compile_template",
+    "explain_rule",
+    "explain_rules",
+    "format_datetime",
+    "format_duration",
+    "lint_rule",
+    "load_rule_documents",
     "load_rule_files",
     "parse_duration",
+    "applied_sequences",
     "validate_rules",
 ]

@@ -48,3 +48,13 @@ class OperandTypeError(TypeError):
 
 class InvalidRuleSet(ValueError):
     """``compile_ruleset`` was given rules that cannot be compiled together (e.g. duplicate ids)."""
+
+
+class ConditionFailed(Exception):
+    """A leaf could not be evaluated for an event (``reason`` names types only)."""
+
+    def __init__(self, field: str, op: str, reason: str) -> None:
+        super().__init__(f"{field} {op}: {reason}")
+        self.field = field
+        self.op = op
+        self.reason = reason

@@ -20,8 +20,7 @@ from pydantic import ValidationError
 from shared.events import SOURCE_OPTIONS, Event, NormalizeOptions, RawEvent, SourceOption, normalize_raw_event
 from shared.events.inputs import read_event_body
 from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun, DryRunFiring
-from shared.rules import CompiledRuleSet
-from shared.rules.templates import format_datetime
+from shared.rules import CompiledRuleSet, format_datetime
 from shared.rules_admin.errors import RequestInvalid, RequestTooLarge
 from shared.rules_admin.models import EventOutcome, FiringOutcome
 

@@ -15,10 +15,17 @@ from rich.console import Console
 from shared.events import Event, NormalizeOptions, parse_json_field_map
 from shared.events.inputs import read_event_body
 from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun
-from shared.rules import RuleDefinition, RuleError, RuleFileError, compile_ruleset, validate_rules
-from shared.rules.explain import explain_rules
-from shared.rules.loader import LoadedRule, load_rule_documents
-from shared.rules.templates import format_datetime
+from shared.rules import (
+    LoadedRule,
+    RuleDefinition,
+    RuleError,
+    RuleFileError,
+    compile_ruleset,
+    explain_rules,
+    format_datetime,
+    load_rule_documents,
+    validate_rules,
+)
 from shared.store.models import EntityState
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
 

@@ -14,8 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from shared.pipeline.dry_run import DryRunReport
-from shared.rules.explain_models import ConditionExplanation, CooldownExplanation, RuleExplanation
-from shared.rules.templates import format_datetime
+from shared.rules import ConditionExplanation, CooldownExplanation, RuleExplanation, format_datetime
 
 PASS, FAIL, ERROR, SKIPPED = "✓", "✗", "!", "·"
 

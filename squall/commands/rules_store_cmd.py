@@ -18,8 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.rules import RuleError, RuleFileError
-from shared.rules.loader import LoadedRule, load_rule_documents
+from shared.rules import LoadedRule, RuleError, RuleFileError, load_rule_documents
 from shared.rules_admin import RequestInvalid, RuleSetAdmin, RuleSetDiff, RuleSetView, RulesInvalid
 from shared.settings import get_settings
 from shared.store import StoreError

@@ -11,7 +11,7 @@ from shared.actions.models import DeliveryOutcome, PlannedAction
 from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.pipeline import PipelineDeps, process_batch
-from shared.rules.cache import RuleSetCache
+from shared.rules import RuleSetCache
 from shared.store.sqlite import SqliteStore
 from squall.stub import MarketingCloudStub
 

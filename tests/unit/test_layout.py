@@ -6,8 +6,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_MODULES_PER_FOLDER = 20  # __init__.py included
-# Folders another branch is splitting into sub-packages (issue #16): remove once merged.
-PENDING_SPLIT = frozenset({"shared/rules"})
 
 
 def _folders() -> list[Path]:
@@ -20,7 +18,6 @@ def test_no_folder_under_shared_holds_more_than_20_modules() -> None:
         folder.relative_to(ROOT).as_posix(): count
         for folder in _folders()
         if (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER
-        and folder.relative_to(ROOT).as_posix() not in PENDING_SPLIT
     }
     assert crowded == {}
 

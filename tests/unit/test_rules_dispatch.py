@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from shared.events import RawEvent, normalize_raw_event
 from shared.events.models import Event
-from shared.rules import CompiledRuleSet, compile_ruleset, leaf_shortcuts, validate_rules
-from shared.rules.compiler import compile_rule
-from shared.rules.conditions import ConditionFailed, compile_condition
-from shared.rules.leaf_shortcuts import shortcut_for
-from shared.rules.models import FieldCondition
+from shared.rules import CompiledRuleSet, ConditionFailed, compile_rule, compile_ruleset, validate_rules
+from shared.rules.conditions import shortcuts as leaf_shortcuts
+from shared.rules.conditions.compiler import compile_condition
+from shared.rules.conditions.shortcuts import shortcut_for
+from shared.rules.definitions.conditions import FieldCondition
 from squall.bench import generate_rules, sample_audience
 from squall.synthetic import generate_o365_bytes
 

@@ -11,11 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.events.models import Event
-from shared.rules import RuleDefinition, compile_ruleset, validate_rules
-from shared.rules.compiler import compile_rule
-from shared.rules.conditions import ConditionFailed
-from shared.rules.explain import explain_rule, explain_rules
-from shared.rules.explain_values import PREVIEW_CHARS, format_duration, preview_value
+from shared.rules import (
+    ConditionFailed,
+    RuleDefinition,
+    compile_rule,
+    compile_ruleset,
+    explain_rule,
+    explain_rules,
+    format_duration,
+    validate_rules,
+)
+from shared.rules.explain.values import PREVIEW_CHARS, preview_value
 from shared.store.models import EntityState
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from shared.rules.cache import RuleSetCache
+from shared.rules import RuleSetCache
 from shared.store.memory import MemoryStore
 from tests.unit.rule_scenarios import T0, Entity, compiled, event, rule
 

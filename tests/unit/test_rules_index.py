@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.events.models import Event
-from shared.rules import CompiledRuleSet, compile_ruleset, validate_rules
-from shared.rules.compiler import compile_rule
-from shared.rules.conditions import ConditionFailed
+from shared.rules import CompiledRuleSet, ConditionFailed, compile_rule, compile_ruleset, validate_rules
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.rules import RuleFileError, load_rule_files, validate_rules
-from shared.rules.loader import load_rule_documents
+from shared.rules import RuleFileError, load_rule_documents, load_rule_files, validate_rules
 
 ONE_RULE = """\
 id: one

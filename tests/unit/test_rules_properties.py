@@ -10,10 +10,8 @@ from hypothesis import strategies as st
 
 from shared.actions.planning import plan_actions
 from shared.events.models import Event
-from shared.rules import compile_ruleset, validate_rules
-from shared.rules.compiler import compile_rule
-from shared.rules.conditions import ConditionFailed
-from shared.rules.operators import OPERATORS
+from shared.rules import ConditionFailed, compile_rule, compile_ruleset, validate_rules
+from shared.rules.language.operators import OPERATORS
 from shared.store.models import EntityState
 
 FIELDS = [

@@ -12,8 +12,7 @@ import pytest
 from shared.actions.planning import plan_actions
 from shared.events import NormalizeOptions, normalize_raw_event
 from shared.events.models import Event, RawEvent
-from shared.rules import CompiledRuleSet, compile_ruleset, load_rule_files, validate_rules
-from shared.rules.loader import load_rule_documents
+from shared.rules import CompiledRuleSet, compile_ruleset, load_rule_documents, load_rule_files, validate_rules
 from shared.store.models import EntityState
 
 ROOT = Path(__file__).resolve().parents[2]

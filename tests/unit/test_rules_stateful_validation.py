@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.rules import InvalidRuleSet, compile_ruleset, validate_rules
-from shared.rules.models import RuleDefinition
+from shared.rules import InvalidRuleSet, RuleDefinition, compile_ruleset, validate_rules
 from tests.unit.rule_scenarios import ACTION, rule
 
 WINDOW = {"aggregate": "count", "size": "PT10M", "op": "ge", "value": 3}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.rules.stateful_models import MAX_OPEN_BUCKETS, MAX_SLIDING_EVENTS
+from shared.rules.definitions.patterns import MAX_OPEN_BUCKETS, MAX_SLIDING_EVENTS
 from tests.unit.rule_scenarios import Entity, compiled, event, rule
 
 FAILED = "AzureActiveDirectory/UserLoginFailed"

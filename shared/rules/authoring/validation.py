@@ -1,0 +1,102 @@
+"""``validate_rules``: raw rule mappings in, valid ``RuleDefinition`` objects and precise errors out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from shared.rules.authoring.lint import lint_rule
+from shared.rules.authoring.references import lint_state_references, lint_stateful_rule
+from shared.rules.definitions.rule import RuleDefinition
+from shared.rules.errors import RuleError
+
+
+@dataclass(slots=True)
+class RuleValidation:
+    """The rules that passed (in input order) and every problem found in the others."""
+
+    rules: list[RuleDefinition] = field(default_factory=list)
+    errors: list[RuleError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
+    """Validate each rule on its own, then the set (ids must be unique). Never raises for bad input."""
+    result = RuleValidation()
+    seen_ids: set[str] = set()
+    positions: dict[str, int] = {}
+    for index, candidate in enumerate(raw):
+        rule_id = _claimed_id(candidate)
+        if not isinstance(candidate, Mapping):
+            result.errors.append(RuleError(None, "$", "a rule must be a mapping", index))
+            continue
+        try:
+            rule = RuleDefinition.model_validate(dict(candidate))
+        except ValidationError as exc:
+            result.errors.extend(
+                RuleError(rule_id, error_path(error["loc"]), error_message(error), index) for error in exc.errors()
+            )
+            continue
+        except RecursionError:
+            result.errors.append(RuleError(rule_id, "$.condition", "condition is nested too deeply", index))
+            continue
+        if lint_problems := lint_rule(rule, index=index):  # lint.py: what the schema cannot see
+            result.errors.extend(lint_problems)
+            continue
+        if stateful_problems := lint_stateful_rule(rule):
+            result.errors.extend(RuleError(rule.id, path, message, index) for path, message in stateful_problems)
+            continue
+        if rule.id in seen_ids:
+            result.errors.append(RuleError(rule.id, "$.id", f"duplicate rule id {rule.id!r}", index))
+            continue
+        seen_ids.add(rule.id)
+        result.rules.append(rule)
+        positions[rule.id] = index
+    _check_references(result, positions)
+    return result
+
+
+def _check_references(result: RuleValidation, positions: dict[str, int]) -> None:
+    """``state.<id>`` fields across the valid rules; a rule with a bad reference is not valid."""
+    problems = lint_state_references(result.rules)
+    for problem in problems:
+        result.errors.append(RuleError(problem.rule_id, problem.path, problem.message, positions[str(problem.rule_id)]))
+    rejected = {problem.rule_id for problem in problems}
+    result.rules = [rule for rule in result.rules if rule.id not in rejected]
+
+
+def _claimed_id(candidate: Any) -> str | None:
+    if isinstance(candidate, Mapping) and isinstance(candidate.get("id"), str):
+        return str(candidate["id"])
+    return None
+
+
+def error_path(loc: tuple[int | str, ...]) -> str:
+    """``('condition', '<all>', 'all', 1, '<field>', 'op')`` -> ``$.condition.all[1].op``."""
+    path = "$"
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not part.startswith("<"):  # discriminator tags, see models.Condition
+            path += f".{part}"
+    return path
+
+
+def error_message(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown field {error['loc'][-1]!r}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    if kind == "string_pattern_mismatch" and error["loc"] == ("id",):
+        return "rule id must match [a-z0-9][a-z0-9_.-]* (lower case, digits, '-', '_', '.')"
+    return error["msg"]

@@ -1,0 +1,1 @@
+"""Compile once, evaluate per event, fire on time."""

@@ -1,0 +1,204 @@
+"""The stateful parts of a rule as the entity's state shows them: window contents and aggregate,
+sequence progress, absence deadline, machine state, and the rate limit / re-arm that suppress it.
+
+Reads the layout of ``stateful/memory.py`` (its slot TypedDicts and key constants, times in ms)
+through the rule's compiled pattern, so it shows what the engine keeps. ``before`` is the state the
+event found, ``after`` the state the engine left (evaluated on a copy; the caller's is untouched).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.events.models import Event
+from shared.rules.definitions.conditions import EventFilter
+from shared.rules.definitions.rule import RuleDefinition
+from shared.rules.explain.conditions import FieldReader, explain_condition
+from shared.rules.explain.models import StateExplanation
+from shared.rules.language.durations import format_duration
+from shared.rules.language.fields import MISSING, STATE_TOP, FieldPath
+from shared.rules.language.times import format_datetime, from_ms, ms_value, span_ms, to_ms
+from shared.rules.stateful.memory import FIRED_KEY, HELD_KEY, peek_slot
+from shared.rules.stateful.pattern import type_matches
+from shared.rules.stateful.program import RuleProgram
+from shared.store.models import EntityState
+
+#: Window entries listed in an explanation (the newest); the count and aggregate cover all of them.
+MAX_LISTED_TIMES = 10
+
+
+def explain_stateful_parts(
+    rule: RuleDefinition,
+    event: Event,
+    *,
+    program: RuleProgram | None,
+    before: EntityState,
+    after: EntityState,
+    read: FieldReader,
+) -> tuple[StateExplanation, ...]:
+    """One entry per stateful feature of ``rule`` besides its cool-down (explained on its own)."""
+    parts: list[StateExplanation] = []
+    if program is not None and program.pattern is not None:
+        fingerprint = program.pattern.fingerprint
+        slot_before = peek_slot(before, rule.id, fingerprint) or {}
+        slot_after = peek_slot(after, rule.id, fingerprint) or {}
+        if rule.window is not None:
+            parts.append(_window(rule, program, event, slot_after))
+        elif rule.sequence is not None:
+            parts.append(_sequence(rule, event, slot_before, read))
+        elif rule.absence is not None:
+            parts.append(_absence(rule, event, slot_before, slot_after, read))
+        elif rule.machine is not None:
+            parts.append(_machine(rule.machine.initial, slot_before, slot_after))
+    parts.extend(_suppression(rule, event, before))
+    return tuple(parts)
+
+
+def _window(rule: RuleDefinition, program: RuleProgram, event: Event, slot: dict[str, Any]) -> StateExplanation:
+    spec = rule.window
+    assert spec is not None and program.pattern is not None
+    current = program.pattern.read(slot or None, FieldPath(f"state.{rule.id}", STATE_TOP, (rule.id,)), event.time)
+    value = None if current is MISSING else current
+    end = to_ms(event.time)
+    details: dict[str, Any] = {
+        "aggregate": spec.aggregate,
+        "field": spec.field,
+        "kind": spec.kind,
+        "size": format_duration(spec.size),
+        "op": spec.op,
+        "value": spec.value,
+        "current": value,
+    }
+    if spec.kind == "sliding":
+        start = end - span_ms(spec.size)
+        times = [t for t in slot.get("t", []) if type(t) is int and start < t <= end]
+        details.update(start=_iso(start), end=_iso(end), events=len(times))
+        details["times"] = [_iso(t) for t in times[-MAX_LISTED_TIMES:]]
+        span = f"({_iso(start)}, {_iso(end)}]"
+    else:
+        bucket = end - end % span_ms(spec.size)
+        details.update(start=_iso(bucket), end=_iso(bucket + span_ms(spec.size)))
+        span = f"[{details['start']}, {details['end']})"
+    met = value is not None and program.pattern is not None and _holds(spec.op, value, spec.value)
+    summary = (
+        f"{spec.aggregate}{f' of {spec.field}' if spec.field else ''} over {spec.kind} {details['size']} {span}"
+        f" = {_number(value)}; fires when {spec.op} {_number(spec.value)}: {'met' if met else 'not met'}"
+    )
+    return StateExplanation("window", summary, details)
+
+
+def _holds(op: str, left: Any, right: Any) -> bool:
+    return {
+        "eq": left == right, "ne": left != right, "lt": left < right,
+        "le": left <= right, "gt": left > right, "ge": left >= right,
+    }[op]  # fmt: skip
+
+
+def _sequence(rule: RuleDefinition, event: Event, slot: dict[str, Any], read: FieldReader) -> StateExplanation:
+    spec = rule.sequence
+    assert spec is not None
+    within = span_ms(spec.within)
+    raw = slot.get("r")
+    stored: list[Any] = raw if isinstance(raw, list) else []
+    now = to_ms(event.time)
+    partial = [
+        {"steps_done": done, "started": _iso(start), "complete_by": _iso(start + within)}
+        for done, start in enumerate(stored, 1)
+        if type(start) is int and now - start <= within
+    ]
+    matching = [number for number, step in enumerate(spec.steps, 1) if _takes(step, event, read)]
+    details = {"steps": len(spec.steps), "within": format_duration(spec.within), "partial": partial}
+    details["event_matches_steps"] = matching
+    progress = (
+        f"furthest partial match: {partial[-1]['steps_done']} of {len(spec.steps)} steps,"
+        f" started {partial[-1]['started']}, to complete by {partial[-1]['complete_by']}"
+        if partial
+        else "no partial match before this event"
+    )
+    steps = f"this event matches step {', '.join(map(str, matching))}" if matching else "this event matches no step"
+    return StateExplanation("sequence", f"{progress}; {steps}", details)
+
+
+def _absence(
+    rule: RuleDefinition, event: Event, before: dict[str, Any], after: dict[str, Any], read: FieldReader
+) -> StateExplanation:
+    spec = rule.absence
+    assert spec is not None
+    lateness = span_ms(rule.allowed_lateness) if rule.allowed_lateness else 0
+    roles = [name for name, side in (("after", spec.after), ("missing", spec.missing)) if _takes(side, event, read)]
+    details: dict[str, Any] = {"within": format_duration(spec.within), "event_is": roles}
+    for label, slot in (("before", before), ("after", after)):
+        due = ms_value(slot.get("due"))
+        armed_by = slot.get("a", {}).get("id") if isinstance(slot.get("a"), dict) else None
+        details[label] = None if due is None else {"due": _iso(due), "fires_at": _iso(due + lateness), "by": armed_by}
+    pending = details["after"]
+    if pending is not None:
+        state = f"armed by event {pending['by']}: fires at {pending['fires_at']} unless a 'missing' event comes first"
+    elif details["before"] is not None:
+        state = "the pending deadline was cancelled or fired by this event"
+    else:
+        state = "not armed"
+    role = (
+        f"this event is {' and '.join(repr(r) for r in roles)}" if roles else "this event is neither after nor missing"
+    )
+    return StateExplanation("absence", f"{role}; {state}", details)
+
+
+def _machine(initial: str, before: dict[str, Any], after: dict[str, Any]) -> StateExplanation:
+    old, new = before.get("s"), after.get("s")
+    since = ms_value(after.get("since"))
+    details = {"from": old, "to": new, "since": None if since is None else _iso(since)}
+    if old is None and new is not None:
+        then = "" if new == initial else f", then moves to {new!r}"
+        summary = f"a new entity for this machine: enters {initial!r}{then}"
+    elif old != new:
+        summary = f"moves {old!r} -> {new!r}"
+    else:
+        summary = f"stays in {new!r}" + (f" (since {details['since']})" if since is not None else "")
+    return StateExplanation("machine", summary, details)
+
+
+def _suppression(rule: RuleDefinition, event: Event, before: EntityState) -> list[StateExplanation]:
+    parts = []
+    if rule.max_per_period is not None:
+        limit, period = rule.max_per_period.count, span_ms(rule.max_per_period.period)
+        table = before.data.get(FIRED_KEY)
+        stamps = table.get(rule.id) if isinstance(table, dict) else None
+        at = to_ms(event.time)
+        recent = sorted(
+            s for s in (stamps if isinstance(stamps, list) else []) if type(s) is int and at - period < s <= at
+        )
+        full = len(recent) >= limit
+        details = {
+            "count": limit,
+            "period": format_duration(rule.max_per_period.period),
+            "recent": [_iso(s) for s in recent],
+        }
+        until = _iso(recent[-limit] + period) if full else None
+        details["until"] = until
+        summary = f"{len(recent)} of {limit} firings in the {details['period']} before the event"
+        parts.append(StateExplanation("max_per_period", summary + (f": full until {until}" if full else ""), details))
+    if rule.rearm:
+        held = before.data.get(HELD_KEY)
+        is_held = isinstance(held, list) and rule.id in held
+        summary = "held: it fired and its condition has not been false since" if is_held else "armed: may fire"
+        parts.append(StateExplanation("rearm", summary, {"held": is_held}))
+    return parts
+
+
+def _takes(step: EventFilter, event: Event, read: FieldReader) -> bool:
+    if step.source is not None and step.source != event.source:
+        return False
+    if not type_matches(tuple(step.types or ("*",)), event.type):
+        return False
+    return step.condition is None or explain_condition(step.condition, event, read=read).result is True
+
+
+def _iso(ms: int) -> str:
+    return format_datetime(from_ms(ms))
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)

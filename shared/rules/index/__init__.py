@@ -1,0 +1,1 @@
+"""Candidate selection: which rules can match an event, by lookups; never imports engine/."""

@@ -1,0 +1,88 @@
+"""Entity states (orchestrations): each entity is in one named state of the machine; events move it
+along transitions; entering a state plans that state's ``on_enter`` action.
+
+Slot: ``{"s": <current state>, "since": <entered at, ms>}``. The first event the machine takes puts
+the entity in ``initial`` (planning its ``on_enter``, if any); the same event may then move it on.
+Per event at most one transition is taken: ``global`` transitions first (from any state other than
+their target), then the current state's own, in the order written.
+
+An entry's action is planned for the event that caused it, under the id ``<event id>#<state>`` so
+two entries caused by one event get two idempotency keys.
+
+Versions: the entity keeps its state across rule-set versions as long as a state of that name still
+exists; otherwise it starts again in ``initial``. Lateness policy: transitions follow events in
+arrival order (a late event still moves the entity, and is counted).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shared.events.models import Event
+from shared.rules.conditions.state_split import StateReader
+from shared.rules.definitions.patterns import MachineSpec
+from shared.rules.language.fields import MISSING, FieldPath
+from shared.rules.language.times import from_ms, ms_value
+from shared.rules.stateful.clock import EventClock
+from shared.rules.stateful.pattern import Firing, StepFilter, Verdict
+
+#: Machines keep their slot across versions (see the module docstring), so the print is constant.
+MACHINE_FINGERPRINT = "machine"
+
+
+class MachinePattern:
+    fingerprint = MACHINE_FINGERPRINT
+
+    def __init__(self, spec: MachineSpec) -> None:
+        self._initial = spec.initial
+        self._states = spec.states
+        self._global = tuple((move.to, StepFilter(move.when)) for move in spec.global_)
+        self._moves = {
+            name: tuple((move.to, StepFilter(move.when)) for move in spec.transitions if name in move.sources)
+            for name in spec.states
+        }
+
+    def might_take(self, event: Event) -> bool:
+        return True  # a new entity enters ``initial`` on any event the rule's filter lets through
+
+    def observe(self, event: Event, slot: dict[str, Any], clock: EventClock, reader: StateReader) -> Verdict:
+        firings: list[Firing] = []
+        current = slot.get("s")
+        if current not in self._states:
+            current = self._enter(slot, self._initial, event, clock, firings)
+        target = self._next_state(current, event, reader)
+        if target is not None:
+            self._enter(slot, target, event, clock, firings)
+        return Verdict(tuple(firings))
+
+    def _next_state(self, current: str, event: Event, reader: StateReader) -> str | None:
+        for target, trigger in self._global:
+            if target != current and trigger.takes(event, reader):
+                return target
+        for target, trigger in self._moves.get(current, ()):
+            if trigger.takes(event, reader):
+                return target
+        return None
+
+    def _enter(self, slot: dict[str, Any], name: str, event: Event, clock: EventClock, firings: list[Firing]) -> str:
+        slot["s"], slot["since"] = name, clock.at
+        action = self._states[name].on_enter
+        if action is not None:
+            entry = event.model_copy(update={"id": f"{event.id}#{name}"})
+            firings.append(Firing(action, entry, event.time))
+        return name
+
+    def deadline(self, slot: dict[str, Any]) -> datetime | None:
+        return None
+
+    def fire_due(self, slot: dict[str, Any], now: datetime) -> tuple[Firing, ...]:
+        return ()
+
+    def read(self, slot: dict[str, Any] | None, path: FieldPath, at: datetime) -> Any:
+        if slot is None or slot.get("s") not in self._states:
+            return MISSING
+        if len(path.keys) == 1:
+            return slot["s"]
+        since = ms_value(slot.get("since"))
+        return MISSING if since is None else from_ms(since)

@@ -1,0 +1,110 @@
+"""Suppression per (rule, entity), in event time: cool-down, at most N firings per period, re-arm.
+
+- ``cooldown``: quiet for that long after a firing (``cooldown.py``; ``EntityData.cooldowns``).
+- ``max_per_period: {count, period}``: a firing is suppressed when ``count`` firings already
+  happened in the ``period`` before it. State: ``EntityData.fired`` (rule -> [ms, ...]), the newest
+  ``count`` firings at most.
+- ``rearm: true``: a rule that stays true fires once, then waits until its condition has been false
+  for an event before it can fire again. State: ``EntityData.held`` (rule ids); layouts in ``memory.py``.
+
+A suppressed match counts as not matched (it does not trigger ``stop_after_match``). The checks
+run in that order and a firing is recorded only when all of them allow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.rules.definitions.patterns import RateLimitSpec
+from shared.rules.language.times import span_ms, to_ms
+from shared.rules.stateful.cooldown import is_cooling_down, record_firing
+from shared.rules.stateful.memory import FIRED_KEY, HELD_KEY
+from shared.store.models import EntityState
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    rule_id: str
+    cooldown: timedelta | None = None
+    rate: RateLimitSpec | None = None
+    rearm: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.cooldown is not None or self.rate is not None or self.rearm
+
+    def allows(self, state: EntityState, at: datetime) -> bool:
+        if self.rearm and self.rule_id in _held(state):
+            return False
+        if self.cooldown is not None and is_cooling_down(state, self.rule_id, self.cooldown, at):
+            return False
+        if self.rate is not None:
+            recent = _firings_before(state, self.rule_id, to_ms(at), span_ms(self.rate.period))
+            return recent < self.rate.count
+        return True
+
+    def record(self, state: EntityState, at: datetime, cooldowns: Mapping[str, timedelta]) -> None:
+        if self.cooldown is not None:
+            record_firing(state, self.rule_id, at, cooldowns)
+        if self.rate is not None:
+            _record_rate(state, self.rule_id, to_ms(at), self.rate)
+        if self.rearm:
+            held = _held(state)
+            held.add(self.rule_id)
+            state.data[HELD_KEY] = sorted(held)
+
+    def release(self, state: EntityState) -> None:
+        """The condition was false: a re-arming rule may fire again."""
+        if self.rearm:
+            held = _held(state)
+            if self.rule_id in held:
+                held.discard(self.rule_id)
+                _store_held(state, held)
+
+
+def _held(state: EntityState) -> set[str]:
+    held = state.data.get(HELD_KEY)
+    return {item for item in held if isinstance(item, str)} if isinstance(held, list) else set()
+
+
+def _store_held(state: EntityState, held: set[str]) -> None:
+    if held:
+        state.data[HELD_KEY] = sorted(held)
+    else:
+        state.data.pop(HELD_KEY, None)
+
+
+def _stamps(state: EntityState, rule_id: str) -> list[int]:
+    table = state.data.get(FIRED_KEY)
+    stamps = table.get(rule_id) if isinstance(table, dict) else None
+    return [stamp for stamp in stamps if type(stamp) is int] if isinstance(stamps, list) else []
+
+
+def _firings_before(state: EntityState, rule_id: str, at: int, period: int) -> int:
+    return sum(1 for stamp in _stamps(state, rule_id) if at - period < stamp <= at)
+
+
+def _record_rate(state: EntityState, rule_id: str, at: int, rate: RateLimitSpec) -> None:
+    stamps = sorted([*_stamps(state, rule_id), at])
+    newest = stamps[-1]
+    kept = [stamp for stamp in stamps if stamp > newest - span_ms(rate.period)][-rate.count :]
+    table: Any = state.data.get(FIRED_KEY)
+    if not isinstance(table, dict):
+        table = state.data[FIRED_KEY] = {}
+    table[rule_id] = kept
+
+
+def forget_unknown_rules(state: EntityState, known: Iterable[str]) -> None:
+    """Drop rate and re-arm entries of rules that are not in the rule set (cool-downs age out)."""
+    keep = set(known)
+    table = state.data.get(FIRED_KEY)
+    if isinstance(table, dict):
+        for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
+            del table[rule_id]
+        if not table:
+            del state.data[FIRED_KEY]
+    if HELD_KEY in state.data:
+        _store_held(state, _held(state) & keep)
