@@ -16,7 +16,7 @@ class RecordingSender:
         self.sent: list[PlannedAction] = []
         self.fail_rules = fail_rules
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(self, actions: Sequence[PlannedAction], **_: object) -> list[DeliveryOutcome]:
         outcomes = []
         for action in actions:
             if action.rule_id in self.fail_rules:
@@ -35,7 +35,7 @@ class DownAfterSender:
         self.sent: list[PlannedAction] = []
         self.up_for = up_for
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(self, actions: Sequence[PlannedAction], **_: object) -> list[DeliveryOutcome]:
         outcomes = []
         for action in actions:
             if len(self.sent) < self.up_for:

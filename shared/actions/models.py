@@ -14,11 +14,15 @@ class ActionKind(StrEnum):
     WEBHOOK = "webhook"  # signed generic webhook
 
 
+#: Where an action goes unless it names another destination: Marketing Cloud.
+DEFAULT_DESTINATION = "sfmc"
+
+
 @dataclass(frozen=True, slots=True)
 class PlannedAction:
     """One thing to send, decided by one rule match.
 
-    ``key`` is deterministic (rule id + rule version + event id + kind), so a replayed batch plans
+    ``key`` is deterministic (rule id + event id + kind + destination), so a replayed batch plans
     the same keys and the store can tell what was already delivered; it travels as the
     ``Idempotency-Key`` header of every request that carries the action.
 
@@ -37,7 +41,7 @@ class PlannedAction:
     contact_key: str
     event_definition_key: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-    destination: str = "sfmc"
+    destination: str = DEFAULT_DESTINATION
     data_extension_key: str | None = None
     row_keys: dict[str, Any] = field(default_factory=dict)
 

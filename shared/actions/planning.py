@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.actions.models import ActionKind, PlannedAction
+from shared.actions.models import DEFAULT_DESTINATION, ActionKind, PlannedAction
 from shared.events.models import Event
 from shared.rules import RuleMatch, TemplateFieldMissing, compile_template
 
@@ -28,9 +28,15 @@ class PlanResult:
     failures: list[PlanFailure] = field(default_factory=list)
 
 
-def idempotency_key(rule_id: str, rule_version: int, event_id: str, kind: str) -> str:
-    """Deterministic: the same match always plans the same key, so replays are recognized."""
-    return hashlib.sha256(f"{rule_id}|{rule_version}|{event_id}|{kind}".encode()).hexdigest()[:32]
+def idempotency_key(rule_id: str, event_id: str, kind: str, destination: str) -> str:
+    """Deterministic: the same match always plans the same key, so replays are recognized.
+
+    Made of what identifies the act — rule, event, action kind, destination — and not of the rule
+    set's version, so storing the rules again or editing a rule never makes a match that was already
+    sent look new. (Keys planned before this recipe also named the version; outbox entries keep the
+    key they were planned with, so they are delivered once under it.)
+    """
+    return hashlib.sha256(f"v2|{rule_id}|{event_id}|{kind}|{destination}".encode()).hexdigest()[:32]
 
 
 def plan_actions(matches: Sequence[RuleMatch]) -> PlanResult:
@@ -55,7 +61,7 @@ def plan_action(match: RuleMatch) -> PlannedAction:
     if not contact_key.strip():
         raise ValueError("contact key rendered empty")
     return PlannedAction(
-        key=idempotency_key(match.rule_id, match.rule_version, match.event.id, kind.value),
+        key=idempotency_key(match.rule_id, match.event.id, kind.value, DEFAULT_DESTINATION),
         kind=kind,
         rule_id=match.rule_id,
         event_id=match.event.id,

@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from shared.actions.errors import DestinationUnavailable, MarketingCloudConfigError
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed
-from shared.actions.ports import ActionSender
+from shared.actions.ports import ActionSender, SendingCallback, SettledCallback
 from shared.actions.sfmc.config import MarketingCloudConfig
 from shared.actions.sfmc.deliverer import SFMC_DESTINATION, MarketingCloudDeliverer
 from shared.actions.webhook.config import webhooks_from_settings
@@ -36,7 +36,13 @@ class ActionRouter:
     def destinations(self) -> frozenset[str]:
         return frozenset(self._senders)
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(
+        self,
+        actions: Sequence[PlannedAction],
+        *,
+        on_sending: SendingCallback | None = None,
+        on_settled: SettledCallback | None = None,
+    ) -> list[DeliveryOutcome]:
         outcomes: list[DeliveryOutcome | None] = [None] * len(actions)
         groups: dict[int, tuple[ActionSender, list[int]]] = {}
         for index, action in enumerate(actions):
@@ -48,7 +54,11 @@ class ActionRouter:
             groups.setdefault(id(sender), (sender, []))[1].append(index)
         batches = list(groups.values())
         results = await asyncio.gather(
-            *(sender.deliver([actions[i] for i in indexes]) for sender, indexes in batches), return_exceptions=True
+            *(
+                sender.deliver([actions[i] for i in indexes], on_sending=on_sending, on_settled=on_settled)
+                for sender, indexes in batches
+            ),
+            return_exceptions=True,
         )
         down: list[DestinationUnavailable] = []
         for (_, indexes), result in zip(batches, results, strict=True):

@@ -117,6 +117,16 @@ class BatchLedger:
     def delivered(self, count: int) -> None:
         self.report.actions_delivered += count
 
+    def recovered(self, count: int, *, uncertain: int) -> None:
+        """Outbox entries of an earlier attempt taken up now; ``uncertain`` of them were in flight
+        when that attempt stopped (they may have been delivered already)."""
+        self.report.actions_recovered += count
+        self.report.actions_uncertain += uncertain
+
+    def pending(self, count: int) -> None:
+        """Entries handed to delivery that stay in the outbox for a later attempt."""
+        self.report.actions_pending += count
+
     def delivery_failed(self, outcome: DeliveryOutcome) -> None:
         """An action the destination refused for good (or that ran out of attempts) is parked."""
         action = outcome.action

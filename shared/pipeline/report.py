@@ -10,8 +10,18 @@ from datetime import datetime
 class BatchReport:
     """Counts for one batch (or, summed with ``+=``, for a run of batches).
 
-    Invariants: ``events_in == events_normalized + events_dead_lettered`` and
-    ``actions_planned == actions_delivered + actions_failed + actions_skipped_duplicate``.
+    Invariants (``invariant_problems()`` checks them):
+
+    - ``events_in == events_normalized + events_dead_lettered``;
+    - ``actions_planned + actions_recovered == actions_delivered + actions_failed
+      + actions_skipped_duplicate + actions_pending``.
+
+    ``actions_recovered`` are outbox entries an earlier attempt (a crashed process, a batch whose
+    destination was down) committed and this one picked up; ``actions_pending`` those this one
+    handed to delivery and left in the outbox (the destination was down), for a later attempt to
+    recover. ``actions_uncertain`` counts recovered entries that were in flight when the earlier
+    attempt stopped: they may have reached the destination already and are sent again — the only
+    actions that can arrive twice.
     """
 
     events_in: int = 0
@@ -24,6 +34,9 @@ class BatchReport:
     actions_delivered: int = 0
     actions_failed: int = 0
     actions_skipped_duplicate: int = 0
+    actions_recovered: int = 0
+    actions_pending: int = 0
+    actions_uncertain: int = 0
     actions_dead_lettered: int = 0
     state_reads: int = 0
     state_writes: int = 0
@@ -31,6 +44,24 @@ class BatchReport:
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
     matches_by_rule: dict[str, int] = field(default_factory=dict)
     latest_event_time: datetime | None = None  # the newest event time seen (an event-time clock)
+
+    def invariant_problems(self) -> list[str]:
+        """The invariants above that do not hold (an empty list when the counts add up)."""
+        problems = []
+        if self.events_in != self.events_normalized + self.events_dead_lettered:
+            problems.append(
+                f"events_in {self.events_in} != normalized {self.events_normalized} "
+                f"+ dead-lettered {self.events_dead_lettered}"
+            )
+        taken = self.actions_planned + self.actions_recovered
+        settled = self.actions_delivered + self.actions_failed + self.actions_skipped_duplicate + self.actions_pending
+        if taken != settled:
+            problems.append(
+                f"planned {self.actions_planned} + recovered {self.actions_recovered} != delivered "
+                f"{self.actions_delivered} + failed {self.actions_failed} + skipped "
+                f"{self.actions_skipped_duplicate} + pending {self.actions_pending}"
+            )
+        return problems
 
     def count_reason(self, reason: str) -> None:
         # Reasons can carry ids or offsets; the counter keys by the stable part before the first ':'.

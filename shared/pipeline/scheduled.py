@@ -37,10 +37,14 @@ async def fire_due_deadlines(deps: PipelineDeps, *, now: datetime, limit: int = 
     return report
 
 
-async def retry_pending_outbox(deps: PipelineDeps, *, now: datetime, limit: int = 500) -> BatchReport:
-    """Deliver outbox entries that a crashed or failed batch left behind."""
+async def retry_pending_outbox(
+    deps: PipelineDeps, *, now: datetime, limit: int = 500, grace: timedelta = OUTBOX_GRACE
+) -> BatchReport:
+    """Deliver outbox entries that a crashed or failed batch left behind (older than ``grace``: a
+    younger one may still be in flight in the batch that committed it; a process that runs no batch
+    concurrently, like the local runtime at start, passes ``timedelta(0)``)."""
     pending = await deps.states.pending_outbox(limit=limit)
-    stale = [e for e in pending if e.created_at is None or e.created_at <= now - OUTBOX_GRACE]
+    stale = [e for e in pending if e.created_at is None or e.created_at <= now - grace]
     async with _parked_afterwards(deps) as ledger:
         await Outbox.of(deps).deliver(stale, ledger)
     report = ledger.report

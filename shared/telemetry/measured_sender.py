@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, PlannedAction
-from shared.actions.ports import ActionSender
+from shared.actions.ports import ActionSender, SendingCallback, SettledCallback
 from shared.pipeline import PipelineDeps
 from shared.telemetry.instruments import record_delivery
 
@@ -19,10 +19,16 @@ class MeasuredSender:
     def __init__(self, inner: ActionSender) -> None:
         self.inner = inner
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(
+        self,
+        actions: Sequence[PlannedAction],
+        *,
+        on_sending: SendingCallback | None = None,
+        on_settled: SettledCallback | None = None,
+    ) -> list[DeliveryOutcome]:
         started = time.perf_counter()
         try:
-            outcomes = await self.inner.deliver(actions)
+            outcomes = await self.inner.deliver(actions, on_sending=on_sending, on_settled=on_settled)
         except DestinationUnavailable as exc:
             record_delivery(list(getattr(exc, "outcomes", ())), duration_s=time.perf_counter() - started)
             raise

@@ -82,6 +82,7 @@ async def _replay_chunk(
         sfmc_url=sfmc_url,
         settings=settings,
         store_path=replay_db,
+        push_rules=True,
         on_batch=reports.append,
     )
     result.report += run.report

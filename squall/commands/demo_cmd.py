@@ -16,10 +16,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.events.options import SOURCE_OPTIONS
-from squall.local_runtime import InvalidRules, LocalRunResult, StubFaults, batch_raw_events, run_local
+from squall.local_input import entity_key_for, input_identity
+from squall.local_runtime import (
+    DestinationDown,
+    InvalidRules,
+    LocalRunResult,
+    NoStoredRules,
+    StubFaults,
+    batch_raw_events,
+    run_local,
+)
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line, whatever the width
 
 
 def register(app: typer.Typer) -> None:
@@ -77,11 +86,23 @@ def run(
     ] = "auto",
     store: Annotated[
         str | None,
-        typer.Option(help="Keep rules, state and dead letters in sqlite:PATH (default: a temporary store)."),
+        typer.Option(
+            help="Keep rules, state, outbox and dead letters in sqlite:PATH and run the rule set stored there "
+            "(default: a temporary store loaded from --rules)."
+        ),
     ] = None,
+    push_rules: Annotated[
+        bool,
+        typer.Option("--push-rules", help="With --store: store --rules as the rule set first (if they changed)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
-    """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline."""
+    """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline.
+
+    Rerunning the same file on the same --store is a replay: each record keeps its partition (by
+    entity key) and sequence number (its position), so nothing is applied or sent twice, and what
+    an interrupted run left in the outbox is delivered first.
+    """
     store_path = _sqlite_path(store)
     if source not in SOURCE_OPTIONS:
         err.print(f"[red]--source must be one of[/] {', '.join(SOURCE_OPTIONS)} (got {source!r})")
@@ -95,11 +116,13 @@ def run(
         with path.open("rb") if path is not None else nullcontext(sys.stdin.buffer) as stream:
             for line in stream:
                 if line.strip():
-                    yield line.rstrip(b"\r\n"), None
+                    body = line.rstrip(b"\r\n")
+                    yield body, entity_key_for(body, source=source)
 
     result = _execute(
-        bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path, source=source
-    )
+        bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path, source=source,
+        push_rules=push_rules, input_id=None if path is None else input_identity(path),
+    )  # fmt: skip
     _print(result, as_json=as_json)
 
 
@@ -123,6 +146,8 @@ def _execute(
     store_path: Path | None = None,
     source: str = "auto",
     stub_faults: StubFaults | None = None,
+    push_rules: bool = False,
+    input_id: str | None = None,
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -137,10 +162,11 @@ def _execute(
         try:
             return asyncio.run(
                 run_local(
-                    batch_raw_events(bodies),
+                    batch_raw_events(bodies, input_id=input_id),
                     rules_dir=rules,
                     sfmc_url=sfmc_url,
                     store_path=store_path,
+                    push_rules=push_rules,
                     stub_faults=stub_faults,
                     source=None if source == "auto" else source,  # type: ignore[arg-type]
                     on_batch=lambda report: progress.advance(task, report.events_in),
@@ -150,6 +176,15 @@ def _execute(
             for line in exc.errors:
                 err.print(f"[red]invalid rule[/] {line}")
             raise typer.Exit(1) from exc
+        except NoStoredRules as exc:
+            err.print(f"[red]no rules to run:[/] {exc}")
+            raise typer.Exit(2) from None
+        except DestinationDown as exc:
+            progress.stop()
+            err.print(f"[red]run stopped:[/] {exc}; the undelivered actions wait in the outbox: rerun to send them")
+            stopped = LocalRunResult(report=exc.report, stub_received=None, stub_duplicates=None, batches=0)
+            _print(stopped, as_json=as_json)
+            raise typer.Exit(1) from None
 
 
 def _print(result: LocalRunResult, *, as_json: bool) -> None:

@@ -151,17 +151,37 @@ def run_once(
 
 
 def entry_identity(entry: dict[str, Any]) -> str:
-    """What makes two journey entries the same entry, whatever key or request carried them."""
+    """What makes two journey entries the same entry, whatever key or request carried them (a sync
+    entry spells its fields ``ContactKey``…, an async batch member ``contactKey``…)."""
     return json.dumps(
-        {"contact": entry.get("ContactKey"), "journey": entry.get("EventDefinitionKey"), "data": entry.get("Data")},
+        {
+            "contact": entry.get("ContactKey", entry.get("contactKey")),
+            "journey": entry.get("EventDefinitionKey", entry.get("eventDefinitionKey")),
+            "data": entry.get("Data", entry.get("data")),
+        },
         sort_keys=True,
     )
 
 
-def outbox_left(db: Path) -> int:
-    with sqlite3.connect(db) as connection:
+def _rows(db: Path, query: str) -> list[tuple[Any, ...]]:
+    connection = sqlite3.connect(db)
+    try:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        return connection.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] if "outbox" in tables else 0
+        table = query.split(" FROM ", 1)[1].split()[0]
+        return connection.execute(query).fetchall() if table in tables else []
+    finally:
+        connection.close()
+
+
+def outbox_left(db: Path) -> int:
+    return len(_rows(db, "SELECT key FROM outbox"))
+
+
+def in_flight(db: Path) -> set[str]:
+    """Action keys a killed run had sent without recording the outcome (``sending:`` but no ``action:``)."""
+    keys = [row[0] for row in _rows(db, "SELECT key FROM dedupe")]
+    sending = {key.removeprefix("sending:") for key in keys if key.startswith("sending:")}
+    return sending - {key.removeprefix("action:") for key in keys if key.startswith("action:")}
 
 
 # --- trials ---------------------------------------------------------------------------------------
@@ -176,6 +196,9 @@ class TrialResult:
     missing: int = 0
     unexpected: int = 0
     duplicates: int = 0
+    duplicates_not_in_flight: int = 0
+    in_flight_at_kills: int = 0
+    max_in_flight: int = 0
     uncertain_reported: int = 0
     invariant_failures: list[str] = field(default_factory=list)
     outbox_left: int = 0
@@ -186,7 +209,7 @@ class TrialResult:
         return (
             self.missing == 0
             and self.unexpected == 0
-            and self.duplicates <= self.uncertain_reported
+            and self.duplicates_not_in_flight == 0
             and not self.invariant_failures
             and self.outbox_left == 0
             and not self.failed_runs
@@ -194,17 +217,19 @@ class TrialResult:
 
 
 def invariant_problems(report: dict[str, Any]) -> list[str]:
-    """The report's counts must add up (README, "Delivery": the invariant of a run)."""
-    planned = report["actions_planned"] + report.get("actions_recovered", 0)
-    settled = report["actions_delivered"] + report["actions_dead_lettered"] + report.get("actions_pending", 0)
-    problems = []
-    if planned != settled:
-        problems.append(
-            f"planned {report['actions_planned']} + recovered {report.get('actions_recovered', 0)} != "
-            f"delivered {report['actions_delivered']} + dead-lettered {report['actions_dead_lettered']} "
-            f"+ pending {report.get('actions_pending', 0)}"
-        )
-    return problems
+    """The report's counts must add up (README, "Delivery": the invariant of every report)."""
+    taken = report["actions_planned"] + report["actions_recovered"]
+    settled = (
+        report["actions_delivered"] + report["actions_failed"]
+        + report["actions_skipped_duplicate"] + report["actions_pending"]
+    )  # fmt: skip
+    if taken == settled:
+        return []
+    return [
+        f"planned {report['actions_planned']} + recovered {report['actions_recovered']} != delivered "
+        f"{report['actions_delivered']} + failed {report['actions_failed']} + skipped "
+        f"{report['actions_skipped_duplicate']} + pending {report['actions_pending']}"
+    ]
 
 
 def reference_entries(events: Path, workdir: Path, *, journey_mode: str) -> tuple[Counter[str], float]:
@@ -228,6 +253,7 @@ def kill_trial(
     journey_mode: str,
     clean_seconds: float,
     max_kills: int = 3,
+    kill_window: tuple[float, float] = (0.05, 1.0),
 ) -> TrialResult:
     """Kill `squall run` up to ``max_kills`` times at seeded random moments, then let it finish."""
     rng = random.Random(seed)
@@ -237,12 +263,17 @@ def kill_trial(
         db = workdir / f"trial-{journey_mode}-{seed}.db"
         push_rules(db, env)
         kills_planned = rng.randint(1, max_kills)
+        flying: set[str] = set()
         while result.runs < MAX_RUNS:
-            kill_after = rng.uniform(0.05, 1.0) * clean_seconds if result.kills < kills_planned else None
+            kill_after = rng.uniform(*kill_window) * clean_seconds if result.kills < kills_planned else None
             outcome = run_once(events, db, stub, env, kill_after_s=kill_after)
             result.runs += 1
             if outcome.killed:
                 result.kills += 1
+                at_kill = in_flight(db)
+                result.in_flight_at_kills += len(at_kill)
+                result.max_in_flight = max(result.max_in_flight, len(at_kill))
+                flying |= at_kill
                 continue
             if outcome.exit_code != 0 or outcome.report is None:
                 result.failed_runs.append(f"exit {outcome.exit_code}: {outcome.stderr[-500:]}")
@@ -250,7 +281,10 @@ def kill_trial(
             result.invariant_failures += invariant_problems(outcome.report)
             result.uncertain_reported += outcome.report.get("actions_uncertain", 0)
             break
-        received = Counter(entry_identity(e) for e in stub.entries())
+        entries = stub.entries()
+        received = Counter(entry_identity(e) for e in entries)
+    by_key = Counter(e.get("idempotency_key") for e in entries)
+    result.duplicates_not_in_flight = sum(n - 1 for key, n in by_key.items() if n > 1 and key not in flying)
     result.outbox_left = outbox_left(db)
     result.missing = sum((expected - received).values())
     surplus = received - expected
@@ -287,6 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "missing": sum(r.missing for r in results),
         "unexpected": sum(r.unexpected for r in results),
         "duplicates": sum(r.duplicates for r in results),
+        "duplicates_not_in_flight": sum(r.duplicates_not_in_flight for r in results),
+        "in_flight_at_kills": sum(r.in_flight_at_kills for r in results),
+        "max_in_flight": max((r.max_in_flight for r in results), default=0),
         "uncertain_reported": sum(r.uncertain_reported for r in results),
         "invariant_failures": sum(len(r.invariant_failures) for r in results),
         "outbox_left": sum(r.outbox_left for r in results),

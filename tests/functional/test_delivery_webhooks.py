@@ -218,7 +218,7 @@ def test_router_raises_one_whole_batch_error_with_every_destinations_outcomes(re
     down = WebhookDeliverer({"crm": destination(receiver, max_attempts=2, breaker_failure_threshold=2)})
 
     class Recording:
-        async def deliver(self, actions: list[PlannedAction]) -> list[DeliveryOutcome]:
+        async def deliver(self, actions: list[PlannedAction], **_: object) -> list[DeliveryOutcome]:
             return [DeliveryOutcome(a, DeliveryStatus.DELIVERED, 1) for a in actions]
 
     batch = [webhook_action(1), webhook_action(2, "ok"), webhook_action(3)]

@@ -123,9 +123,45 @@ def test_run_with_a_kept_store_carries_entity_state_into_the_next_run(tmp_path: 
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     first.write_text(failed(0) + "\n" + failed(5) + "\n")
     second.write_text(failed(10) + "\n")
-    # WHEN the two runs go through the pipeline one after the other
-    one = json.loads(squall("run", "--events", str(first), "--store", store, "--json").stdout)
+    # WHEN the two runs go through the pipeline one after the other (the first stores the rules)
+    one = json.loads(squall("run", "--events", str(first), "--store", store, "--push-rules", "--json").stdout)
     two = json.loads(squall("run", "--events", str(second), "--store", store, "--json").stdout)
     # THEN the window counted across runs: the burst rule fires on the third failure
     assert one["matches_by_rule"].get("failed-sign-in-burst", 0) == 0
     assert two["matches_by_rule"].get("failed-sign-in-burst", 0) == 1
+
+
+def synthetic_file(path: Path, count: int) -> Path:
+    from squall.synthetic import generate_o365_records
+
+    path.write_text("".join(json.dumps(record) + "\n" for record in generate_o365_records(count, seed=11)))
+    return path
+
+
+def test_rerunning_the_same_file_on_a_kept_store_is_a_replay_that_sends_nothing_new(tmp_path: Path) -> None:
+    # GIVEN a file run once on a kept store, the rules pushed by that run
+    events = synthetic_file(tmp_path / "events.jsonl", 1500)
+    store = f"sqlite:{tmp_path / 'kept.db'}"
+    first = squall("run", "--events", str(events), "--store", store, "--push-rules", "--json")
+    assert first.returncode == 0, first.stderr
+    one = json.loads(first.stdout)
+    assert one["actions_delivered"] > 0
+    # WHEN the same file runs again on the same store
+    second = squall("run", "--events", str(events), "--store", store, "--push-rules", "--json")
+    assert second.returncode == 0, second.stderr
+    two = json.loads(second.stdout)
+    # THEN every record is recognised: nothing is matched, planned or sent again, the counts add up
+    assert (two["rule_matches"], two["actions_planned"], two["actions_delivered"]) == (0, 0, 0)
+    assert two["actions_recovered"] == two["actions_pending"] == two["actions_uncertain"] == 0
+    # AND pushing the unchanged rules again stored no new version
+    listed = json.loads(squall("rules", "list", "--store", store, "--json").stdout)
+    assert listed["version"] == 1
+
+
+def test_a_kept_store_without_rules_is_refused_with_one_line_that_says_how_to_store_them(tmp_path: Path) -> None:
+    events = synthetic_file(tmp_path / "events.jsonl", 10)
+    result = squall("run", "--events", str(events), "--store", f"sqlite:{tmp_path / 'empty.db'}")
+    assert result.returncode == 2
+    assert "no rules to run" in result.stderr and "--push-rules" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

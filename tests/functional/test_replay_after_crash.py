@@ -41,7 +41,7 @@ class CrashingSender:
     def __init__(self, inner: MarketingCloudDeliverer, *, calls: int) -> None:
         self.inner, self.calls = inner, calls
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(self, actions: Sequence[PlannedAction], **_: object) -> list[DeliveryOutcome]:
         if self.calls == 0:
             raise SimulatedCrash
         self.calls -= 1

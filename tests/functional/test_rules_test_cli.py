@@ -45,7 +45,7 @@ def test_dry_run_reports_each_firing_as_json_with_planned_keys(tmp_path: Path) -
         }
     ]
     assert firings[0]["action_key"] == idempotency_key(
-        "aad-failed-sign-in", 0, "80c76bd2-9d81-4c57-a97a-accfc3443dca", "journey_entry"
+        "aad-failed-sign-in", "80c76bd2-9d81-4c57-a97a-accfc3443dca", "journey_entry", "sfmc"
     )
     lines = (FIXTURES / "o365_microsoft_docs.jsonl").read_text().count("\n") + 1
     assert f"rejected: line {lines}: invalid JSON" in result.stderr

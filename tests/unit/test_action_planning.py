@@ -145,31 +145,35 @@ def test_one_failure_does_not_stop_the_other_matches() -> None:
     assert [a.rule_id for a in result.actions] == ["teams-first-session"] and len(result.failures) == 1
 
 
-def test_idempotency_key_is_deterministic_and_depends_on_rule_version_event_and_kind() -> None:
+def test_idempotency_key_is_deterministic_and_depends_on_rule_event_kind_and_destination() -> None:
     # GIVEN the same match planned twice, and variations of each input
     first = plan_actions(matches_for({}, event())).actions[0].key
     again = plan_actions(matches_for({}, event())).actions[0].key
-    other_version = plan_actions(matches_for({}, event(), version=4)).actions[0].key
     other_event = plan_actions(matches_for({}, event(id="another-id"))).actions[0].key
     # THEN replays give the same 32-hex key; any input change gives another
-    assert first == again == idempotency_key("teams-first-session", 3, event().id, "journey_entry")
+    assert first == again == idempotency_key("teams-first-session", event().id, "journey_entry", "sfmc")
     assert len(first) == 32 and int(first, 16) >= 0
-    assert (
-        len(
-            {
-                first,
-                other_version,
-                other_event,
-                idempotency_key("teams-first-session", 3, event().id, "webhook"),
-            }
-        )
-        == 4
-    )
+    variants = {
+        first,
+        other_event,
+        idempotency_key("other-rule", event().id, "journey_entry", "sfmc"),
+        idempotency_key("teams-first-session", event().id, "webhook", "sfmc"),
+        idempotency_key("teams-first-session", event().id, "journey_entry", "crm-webhook"),
+    }
+    assert len(variants) == 5
+
+
+def test_storing_the_rules_again_does_not_change_the_key_of_a_match() -> None:
+    # GIVEN the same match under rule-set version 3 and, after the rules were stored again, version 4
+    before = plan_actions(matches_for({}, event(), version=3)).actions[0].key
+    after = plan_actions(matches_for({}, event(), version=4)).actions[0].key
+    # THEN the key is the same: an already-sent match never looks new
+    assert before == after
 
 
 def test_known_idempotency_key_value_is_stable_across_releases() -> None:
-    # sha256("r|1|e|journey_entry")[:32] — changing the recipe would re-send every replayed action
-    assert idempotency_key("r", 1, "e", "journey_entry") == "d0ab33dd4c955731b7c47aafc4c2813c"
+    # sha256("v2|r|e|journey_entry|sfmc")[:32] — changing the recipe would re-send every replayed action
+    assert idempotency_key("r", "e", "journey_entry", "sfmc") == "39430c6b1d53e6adc7227b7291bcbd86"
 
 
 def test_naive_looking_utc_time_renders_with_z() -> None:

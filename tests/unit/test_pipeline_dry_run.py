@@ -57,7 +57,7 @@ def test_firings_carry_time_rule_entity_event_and_the_planned_keys() -> None:
             "rule_id": "teams-first",
             "entity": "ada@contoso.com",
             "event_id": "e1",
-            "action_key": idempotency_key("teams-first", 3, "e1", "journey_entry"),
+            "action_key": idempotency_key("teams-first", "e1", "journey_entry", "sfmc"),
             "contact_key": "c-ada@contoso.com",
             "trigger": "event",
             "error": None,
@@ -67,7 +67,7 @@ def test_firings_carry_time_rule_entity_event_and_the_planned_keys() -> None:
             "rule_id": "teams-first",
             "entity": "bob@contoso.com",
             "event_id": "e2",
-            "action_key": idempotency_key("teams-first", 3, "e2", "journey_entry"),
+            "action_key": idempotency_key("teams-first", "e2", "journey_entry", "sfmc"),
             "contact_key": "c-bob@contoso.com",
             "trigger": "event",
             "error": None,
@@ -151,7 +151,7 @@ def test_event_clock_fires_absence_deadlines_at_the_end_with_no_later_event() ->
         ("silent-after-session", "bob@contoso.com", "e2", "deadline", T0 + timedelta(hours=1, minutes=5)),
     ]
     assert report.ended_at == T0 + timedelta(hours=1, minutes=5)  # last event + within
-    assert report.firings[0].action_key == idempotency_key("silent-after-session", 3, "e1", "journey_entry")
+    assert report.firings[0].action_key == idempotency_key("silent-after-session", "e1", "journey_entry", "sfmc")
 
 
 def test_allowed_lateness_extends_the_horizon_and_the_deadline() -> None:

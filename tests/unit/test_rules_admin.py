@@ -160,7 +160,7 @@ def test_dry_run_of_the_stored_set_plans_the_keys_the_pipeline_would(admin: Rule
     [outcome] = report.events
     [firing] = outcome.firings
     assert (report.ruleset, report.version, outcome.matched) == ("default", 2, ("copilot",))
-    assert firing.action_key == idempotency_key("copilot", 2, record["Id"], "journey_entry")
+    assert firing.action_key == idempotency_key("copilot", record["Id"], "journey_entry", "sfmc")
     assert firing.contact_key == record["UserId"]
 
 

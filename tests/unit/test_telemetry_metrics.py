@@ -79,7 +79,7 @@ def test_delivery_outcomes_record_attempts_and_retries_by_outcome(recorded: Reco
 class DownSender:
     """The destination is down: one action got through, the other may be retried later."""
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(self, actions: Sequence[PlannedAction], **_: object) -> list[DeliveryOutcome]:
         first, second = actions
         outcomes = [
             DeliveryOutcome(first, DeliveryStatus.DELIVERED, 1),

@@ -18,8 +18,9 @@ from types import TracebackType
 import httpx
 
 from shared.actions.batching import chunks_by_key
-from shared.actions.models import ActionKind, DeliveryOutcome, FailureKind, PlannedAction
+from shared.actions.models import DEFAULT_DESTINATION, ActionKind, DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, log_summary, raise_if_destination_down
+from shared.actions.ports import SendingCallback, SettledCallback
 from shared.actions.retrying import circuit_open_reason, guarded_retrier
 from shared.actions.sfmc.async_journey import MarketingCloudAsyncJourneyClient
 from shared.actions.sfmc.auth import MarketingCloudTokenProvider
@@ -32,7 +33,7 @@ from shared.log_fields import log_ids
 logger = logging.getLogger("shared.actions")  # one logger for every destination: filter and alert on one name
 
 #: ``PlannedAction.destination`` this deliverer serves.
-SFMC_DESTINATION = "sfmc"
+SFMC_DESTINATION = DEFAULT_DESTINATION
 
 #: One request's worth of actions and the coroutine that sends it.
 _Unit = tuple[list[int], Callable[[], Awaitable[list[DeliveryOutcome]]]]
@@ -102,9 +103,17 @@ class MarketingCloudDeliverer:
             return
         await self._http.aclose()
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(
+        self,
+        actions: Sequence[PlannedAction],
+        *,
+        on_sending: SendingCallback | None = None,
+        on_settled: SettledCallback | None = None,
+    ) -> list[DeliveryOutcome]:
         """One outcome per action, in the order given. A single action's failure is an outcome.
 
+        ``on_sending`` hears each request's actions before it goes out, ``on_settled`` its outcomes
+        as soon as it is done.
         Raises ``DestinationUnavailable`` (with every outcome on ``exc.outcomes``) when the circuit
         breaker is open at the end and some action failed for a retryable reason: Marketing Cloud is
         down for everyone and the batch should be replayed after ``exc.retry_after`` seconds.
@@ -113,7 +122,9 @@ class MarketingCloudDeliverer:
         self._tokens.forget_failure()  # credentials may have been fixed since the last batch
         outcomes: list[DeliveryOutcome | None] = [None] * len(actions)
         units = self._plan_units(actions, outcomes)
-        results = await asyncio.gather(*(self._run_unit(actions, indexes, send) for indexes, send in units))
+        results = await asyncio.gather(
+            *(self._run_unit(actions, indexes, send, on_sending, on_settled) for indexes, send in units)
+        )
         for (indexes, _), unit_outcomes in zip(units, results, strict=True):
             for index, outcome in zip(indexes, unit_outcomes, strict=True):
                 outcomes[index] = outcome
@@ -154,10 +165,19 @@ class MarketingCloudDeliverer:
         actions: Sequence[PlannedAction],
         indexes: list[int],
         send: Callable[[], Awaitable[list[DeliveryOutcome]]],
+        on_sending: SendingCallback | None,
+        on_settled: SettledCallback | None,
     ) -> list[DeliveryOutcome]:
+        outcomes: list[DeliveryOutcome] | None = None
         async with self._slots, self.breaker.admission() as admitted:
             if admitted:
-                return await send()
+                if on_sending is not None:
+                    await on_sending([actions[i] for i in indexes])
+                outcomes = await send()
+        if outcomes is not None:
+            if on_settled is not None:  # after the slot is free: the next request need not wait
+                await on_settled(outcomes)
+            return outcomes
         reason = circuit_open_reason(self.breaker)
         return [failed(actions[i], FailureKind.CIRCUIT_OPEN, reason, attempts=0, what="action") for i in indexes]
 

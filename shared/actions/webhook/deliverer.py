@@ -22,6 +22,7 @@ from shared.actions.breaker import CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, log_summary, outcome_from, raise_if_destination_down
+from shared.actions.ports import SendingCallback, SettledCallback
 from shared.actions.retrying import AttemptResult, AttemptVerdict, Retrier, circuit_open_reason, guarded_retrier
 from shared.actions.sfmc.requests import json_body
 from shared.actions.sfmc.responses import error_summary, retry_after_seconds
@@ -91,16 +92,26 @@ class WebhookDeliverer:
                 lane.breaker.forget_probe()
         self._loop = loop
 
-    async def deliver(self, actions: Sequence[PlannedAction]) -> list[DeliveryOutcome]:
+    async def deliver(
+        self,
+        actions: Sequence[PlannedAction],
+        *,
+        on_sending: SendingCallback | None = None,
+        on_settled: SettledCallback | None = None,
+    ) -> list[DeliveryOutcome]:
         """One outcome per action, in order; raises ``DestinationUnavailable`` (all outcomes on it)
-        when a destination's breaker is open at the end and some of its actions failed retryably."""
+        when a destination's breaker is open at the end and some of its actions failed retryably.
+        ``on_sending`` hears each request's action before it goes out, ``on_settled`` its outcome as
+        soon as it is done."""
         self._follow_running_loop()
         by_destination: dict[str, list[int]] = {}
         for index, action in enumerate(actions):
             by_destination.setdefault(action.destination, []).append(index)
         outcomes: list[DeliveryOutcome | None] = [None] * len(actions)
         groups = list(by_destination.items())
-        results = await asyncio.gather(*(self._deliver_to(name, [actions[i] for i in idx]) for name, idx in groups))
+        results = await asyncio.gather(
+            *(self._deliver_to(name, [actions[i] for i in idx], on_sending, on_settled) for name, idx in groups)
+        )
         for (_, indexes), group_outcomes in zip(groups, results, strict=True):
             for index, outcome in zip(indexes, group_outcomes, strict=True):
                 outcomes[index] = outcome
@@ -118,7 +129,13 @@ class WebhookDeliverer:
             raise down
         return settled
 
-    async def _deliver_to(self, name: str, actions: list[PlannedAction]) -> list[DeliveryOutcome]:
+    async def _deliver_to(
+        self,
+        name: str,
+        actions: list[PlannedAction],
+        on_sending: SendingCallback | None,
+        on_settled: SettledCallback | None,
+    ) -> list[DeliveryOutcome]:
         lane = self._lanes.get(name)
         if lane is None:
             reason = f"no webhook named {name!r} is configured (SQUALL_WEBHOOKS)"
@@ -132,9 +149,25 @@ class WebhookDeliverer:
         except TargetUnresolvable as exc:
             reason = f"webhook {name!r}: {exc}"
             return [failed(a, FailureKind.TRANSIENT, reason, attempts=0, what=_WHAT) for a in actions]
-        return list(await asyncio.gather(*(self._deliver_one(lane, action) for action in actions)))
+        return list(
+            await asyncio.gather(*(self._deliver_settled(lane, action, on_sending, on_settled) for action in actions))
+        )
 
-    async def _deliver_one(self, lane: _Lane, action: PlannedAction) -> DeliveryOutcome:
+    async def _deliver_settled(
+        self,
+        lane: _Lane,
+        action: PlannedAction,
+        on_sending: SendingCallback | None,
+        on_settled: SettledCallback | None,
+    ) -> DeliveryOutcome:
+        outcome = await self._deliver_one(lane, action, on_sending)
+        if on_settled is not None:
+            await on_settled([outcome])
+        return outcome
+
+    async def _deliver_one(
+        self, lane: _Lane, action: PlannedAction, on_sending: SendingCallback | None = None
+    ) -> DeliveryOutcome:
         try:
             body = json_body(webhook_body(action))
         except (TypeError, ValueError) as exc:
@@ -146,6 +179,9 @@ class WebhookDeliverer:
 
             async def attempt() -> AttemptResult:
                 return await self._post(lane.destination, body, action.key)
+
+            if on_sending is not None:
+                await on_sending([action])
 
             settlement = await lane.retrier.settle(attempt, label=f"webhook action {action.key}")
         return outcome_from(action, settlement, what=_WHAT)
