@@ -24,8 +24,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,41 +113,110 @@ class RunOutcome:
 
 
 def run_environment(stub: StubProcess, *, journey_mode: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQUALL_", "SFMC_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SQUALL_", "SFMC_", "COSMOS_", "DEADLETTER"))}
     env.update(SFMC_CLIENT_ID=CLIENT_ID, SFMC_CLIENT_SECRET=CLIENT_SECRET, SFMC_JOURNEY_ENTRY_MODE=journey_mode)
+    env.update(SFMC_AUTH_BASE_URL=stub.base_url, SFMC_REST_BASE_URL=stub.base_url, PYTHONPATH=str(ROOT))
     return env
 
 
-def push_rules(db: Path, env: dict[str, str], rules_dir: Path = RULES_DIR) -> None:
-    done = subprocess.run(
-        [*SQUALL, "rules", "push", str(rules_dir), "--store", f"sqlite:{db}"],
-        cwd=ROOT, env=env, capture_output=True, timeout=120,
-    )  # fmt: skip
+def push_rules(store: str, env: dict[str, str], rules_dir: Path = RULES_DIR) -> None:
+    command = [*SQUALL, "rules", "push", str(rules_dir), "--store", store]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"squall rules push failed: {done.stderr.decode(errors='replace')}")
 
 
-def run_once(
-    events: Path, db: Path, stub: StubProcess, env: dict[str, str], *, kill_after_s: float | None
-) -> RunOutcome:
-    """One `squall run`; SIGKILLed after ``kill_after_s`` unless it finished first."""
-    command = [*SQUALL, "run", "--events", str(events), "--store", f"sqlite:{db}", "--sfmc-url", stub.base_url]
+def run_process(command: list[str], env: dict[str, str], *, cwd: Path, kill_after_s: float | None) -> RunOutcome:
+    """Run ``command``; SIGKILL it after ``kill_after_s`` unless it finished first."""
     started = time.monotonic()
-    process = subprocess.Popen([*command, "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S if kill_after_s is None else kill_after_s)
     except subprocess.TimeoutExpired:
         if kill_after_s is None:
             process.kill()
             process.communicate()
-            raise RuntimeError(f"`squall run` did not finish in {RUN_TIMEOUT_S} s") from None
+            raise RuntimeError(f"{command[3:5]} did not finish in {RUN_TIMEOUT_S} s") from None
         process.send_signal(signal.SIGKILL)
         _, stderr = process.communicate()
         return RunOutcome(True, None, time.monotonic() - started, stderr=stderr.decode(errors="replace"))
     outcome = RunOutcome(False, process.returncode, time.monotonic() - started, stderr=stderr.decode(errors="replace"))
-    if process.returncode == 0:
-        outcome.report = json.loads(stdout.decode().strip().splitlines()[-1])
+    lines = stdout.decode().strip().splitlines()
+    if process.returncode == 0 and lines and lines[-1].startswith("{"):
+        outcome.report = json.loads(lines[-1])
     return outcome
+
+
+class SquallRunTarget:
+    """`squall run --events F --store sqlite:DB --sfmc-url STUB`, its store a SQLite file."""
+
+    name = "squall run (SQLite)"
+    reports = True
+
+    def __init__(self, events: Path, workdir: Path, label: str) -> None:
+        self.events, self.db = events, workdir / f"{label}.db"
+
+    def prepare(self, stub: StubProcess, env: dict[str, str]) -> None:
+        self.stub, self.env = stub, env
+        push_rules(f"sqlite:{self.db}", env)
+
+    def run(self, *, kill_after_s: float | None) -> RunOutcome:
+        command = [*SQUALL, "run", "--events", str(self.events), "--store", f"sqlite:{self.db}"]
+        return run_process([*command, "--sfmc-url", self.stub.base_url, "--json"], self.env, cwd=ROOT,
+                           kill_after_s=kill_after_s)  # fmt: skip
+
+    def in_flight(self) -> set[str]:
+        """Action keys a killed run had sent without recording the outcome (``sending:``, no ``action:``)."""
+        return _in_flight(row[0] for row in _rows(self.db, "SELECT key FROM dedupe"))
+
+    def outbox_left(self) -> int:
+        return len(_rows(self.db, "SELECT key FROM outbox"))
+
+
+class CosmosHandlerTarget:
+    """The Function's Event Hubs handler in its own process (``handler_process.py``: checkpoints
+    after each batch, like the host) on the Cosmos DB protocol server."""
+
+    name = "Function handler (Cosmos DB)"
+    reports = False
+
+    def __init__(self, events: Path, workdir: Path, label: str, *, endpoint: str, key: str) -> None:
+        self.events, self.workdir = events, workdir / label
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.database = f"kill-{label}-{os.getpid()}"
+        self.endpoint, self.key = endpoint, key
+
+    def prepare(self, stub: StubProcess, env: dict[str, str]) -> None:
+        self.env = env | {
+            "SQUALL_STORE": "cosmos", "COSMOS_ENDPOINT": self.endpoint, "COSMOS_KEY": self.key,
+            "COSMOS_DATABASE": self.database, "COSMOS_CREATE_CONTAINERS": "true",
+        }  # fmt: skip
+        push_rules("cosmos", self.env)
+
+    def run(self, *, kill_after_s: float | None) -> RunOutcome:
+        command = [sys.executable, "-m", "tests.crash.handler_process", str(self.events), "checkpoints.json"]
+        return run_process(command, self.env, cwd=self.workdir, kill_after_s=kill_after_s)
+
+    def _keys(self, container: str, query: str) -> list[Any]:
+        import urllib3
+        from azure.cosmos import CosmosClient
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the local server's own certificate
+        client = CosmosClient(self.endpoint, credential=self.key, connection_verify=False)
+        proxy = client.get_database_client(self.database).get_container_client(container)
+        return list(proxy.query_items(query, enable_cross_partition_query=True))
+
+    def in_flight(self) -> set[str]:
+        return _in_flight(self._keys("dedupe", "SELECT VALUE c.key FROM c"))
+
+    def outbox_left(self) -> int:
+        return len(self._keys("state", "SELECT VALUE c.key FROM c WHERE c.type = 'outbox'"))
+
+
+def _in_flight(keys: Iterable[str]) -> set[str]:
+    keys = list(keys)
+    sending = {key.removeprefix("sending:") for key in keys if key.startswith("sending:")}
+    return sending - {key.removeprefix("action:") for key in keys if key.startswith("action:")}
 
 
 def entry_identity(entry: dict[str, Any]) -> str:
@@ -171,17 +240,6 @@ def _rows(db: Path, query: str) -> list[tuple[Any, ...]]:
         return connection.execute(query).fetchall() if table in tables else []
     finally:
         connection.close()
-
-
-def outbox_left(db: Path) -> int:
-    return len(_rows(db, "SELECT key FROM outbox"))
-
-
-def in_flight(db: Path) -> set[str]:
-    """Action keys a killed run had sent without recording the outcome (``sending:`` but no ``action:``)."""
-    keys = [row[0] for row in _rows(db, "SELECT key FROM dedupe")]
-    sending = {key.removeprefix("sending:") for key in keys if key.startswith("sending:")}
-    return sending - {key.removeprefix("action:") for key in keys if key.startswith("action:")}
 
 
 # --- trials ---------------------------------------------------------------------------------------
@@ -232,13 +290,15 @@ def invariant_problems(report: dict[str, Any]) -> list[str]:
     ]
 
 
-def reference_entries(events: Path, workdir: Path, *, journey_mode: str) -> tuple[Counter[str], float]:
+Factory = Callable[[str], "SquallRunTarget | CosmosHandlerTarget"]
+
+
+def reference_entries(make_target: Factory, *, journey_mode: str) -> tuple[Counter[str], float]:
     """What an uninterrupted run sends (the ledger to compare every trial with), and its seconds."""
     with running_stub() as stub:
-        env = run_environment(stub, journey_mode=journey_mode)
-        db = workdir / f"clean-{journey_mode}.db"
-        push_rules(db, env)
-        outcome = run_once(events, db, stub, env, kill_after_s=None)
+        target = make_target(f"clean-{journey_mode}")
+        target.prepare(stub, run_environment(stub, journey_mode=journey_mode))
+        outcome = target.run(kill_after_s=None)
         if outcome.exit_code != 0:
             raise RuntimeError(f"the clean run failed: {outcome.stderr[-2000:]}")
         return Counter(entry_identity(e) for e in stub.entries()), outcome.seconds
@@ -246,46 +306,46 @@ def reference_entries(events: Path, workdir: Path, *, journey_mode: str) -> tupl
 
 def kill_trial(
     seed: int,
-    events: Path,
+    make_target: Factory,
     expected: Counter[str],
-    workdir: Path,
     *,
     journey_mode: str,
     clean_seconds: float,
     max_kills: int = 3,
     kill_window: tuple[float, float] = (0.05, 1.0),
 ) -> TrialResult:
-    """Kill `squall run` up to ``max_kills`` times at seeded random moments, then let it finish."""
+    """Kill the target up to ``max_kills`` times at seeded random moments, then let it finish."""
     rng = random.Random(seed)
     result = TrialResult(seed=seed, journey_mode=journey_mode)
     with running_stub() as stub:
-        env = run_environment(stub, journey_mode=journey_mode)
-        db = workdir / f"trial-{journey_mode}-{seed}.db"
-        push_rules(db, env)
+        target = make_target(f"trial-{journey_mode}-{seed}")
+        target.prepare(stub, run_environment(stub, journey_mode=journey_mode))
         kills_planned = rng.randint(1, max_kills)
         flying: set[str] = set()
         while result.runs < MAX_RUNS:
             kill_after = rng.uniform(*kill_window) * clean_seconds if result.kills < kills_planned else None
-            outcome = run_once(events, db, stub, env, kill_after_s=kill_after)
+            outcome = target.run(kill_after_s=kill_after)
             result.runs += 1
             if outcome.killed:
                 result.kills += 1
-                at_kill = in_flight(db)
+                at_kill = target.in_flight()
                 result.in_flight_at_kills += len(at_kill)
                 result.max_in_flight = max(result.max_in_flight, len(at_kill))
                 flying |= at_kill
                 continue
-            if outcome.exit_code != 0 or outcome.report is None:
+            if outcome.exit_code != 0:
                 result.failed_runs.append(f"exit {outcome.exit_code}: {outcome.stderr[-500:]}")
-                break
-            result.invariant_failures += invariant_problems(outcome.report)
-            result.uncertain_reported += outcome.report.get("actions_uncertain", 0)
+            elif target.reports and outcome.report is None:
+                result.failed_runs.append("no report")
+            elif outcome.report is not None:
+                result.invariant_failures += invariant_problems(outcome.report)
+                result.uncertain_reported += outcome.report.get("actions_uncertain", 0)
             break
         entries = stub.entries()
-        received = Counter(entry_identity(e) for e in entries)
+    received = Counter(entry_identity(e) for e in entries)
     by_key = Counter(e.get("idempotency_key") for e in entries)
     result.duplicates_not_in_flight = sum(n - 1 for key, n in by_key.items() if n > 1 and key not in flying)
-    result.outbox_left = outbox_left(db)
+    result.outbox_left = target.outbox_left()
     result.missing = sum((expected - received).values())
     surplus = received - expected
     result.unexpected = sum(count for key, count in surplus.items() if key not in expected)
@@ -300,20 +360,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--journey-mode", choices=["sync", "async", "both"], default="both")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".squall" / "soak")
+    parser.add_argument(
+        "--target",
+        choices=["run", "handler"],
+        default="run",
+        help="squall run on SQLite, or the Function handler on the Cosmos DB protocol server",
+    )
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     events = write_events(args.workdir / "events.jsonl", args.events, seed=args.seed)
     modes = ["sync", "async"] if args.journey_mode == "both" else [args.journey_mode]
     results: list[TrialResult] = []
-    for mode in modes:
-        expected, clean_seconds = reference_entries(events, args.workdir, journey_mode=mode)
-        print(f"{mode}: clean run sends {sum(expected.values())} entries in {clean_seconds:.1f} s", flush=True)
-        for trial in range(args.trials):
-            result = kill_trial(
-                args.seed * 1000 + trial, events, expected, args.workdir, journey_mode=mode, clean_seconds=clean_seconds
-            )
-            results.append(result)
-            print(json.dumps(asdict(result) | {"ok": result.ok}), flush=True)
+    with ExitStack() as stack:
+        if args.target == "handler":
+            from tests.contract.cosmos_server import start_local_cosmos_server
+
+            server = start_local_cosmos_server()
+            stack.callback(server.stop)
+
+            def make_target(label: str) -> SquallRunTarget | CosmosHandlerTarget:
+                return CosmosHandlerTarget(events, args.workdir, label, endpoint=server.endpoint, key=server.key)
+        else:
+
+            def make_target(label: str) -> SquallRunTarget | CosmosHandlerTarget:
+                return SquallRunTarget(events, args.workdir, label)
+
+        for mode in modes:
+            expected, clean_seconds = reference_entries(make_target, journey_mode=mode)
+            print(f"{mode}: clean run sends {sum(expected.values())} entries in {clean_seconds:.1f} s", flush=True)
+            for trial in range(args.trials):
+                result = kill_trial(
+                    args.seed * 1000 + trial, make_target, expected, journey_mode=mode, clean_seconds=clean_seconds
+                )
+                results.append(result)
+                print(json.dumps(asdict(result) | {"ok": result.ok}), flush=True)
     summary = {
         "trials": len(results),
         "ok": sum(r.ok for r in results),
