@@ -57,6 +57,12 @@ bench: $(STAMP) $(ACCEL_STAMP)
 callgrind: $(STAMP) $(ACCEL_STAMP)
 	$(PY) -m squall.bench.instructions --rules 100 --events 10000
 
+# Long crash soaks (README "Delivery"): SIGKILL `squall run` at random moments, 15 trials per journey
+# mode over 10,000 records, and the Function handler on the Cosmos DB protocol server. Not part of CI.
+soak: $(STAMP) $(ACCEL_STAMP) $(NODE_STAMP)
+	$(PY) -m tests.crash.kill_harness --trials 15 --events 10000 --journey-mode both
+	$(PY) -m tests.crash.kill_harness --trials 5 --events 2000 --journey-mode sync --target handler
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -48,28 +48,29 @@ class DestinationDown(RuntimeError):
 
 
 async def like_the_host(
-    attempt: Callable[[], Awaitable[BatchReport]], total: BatchReport
+    attempt: Callable[[], Awaitable[BatchReport]], total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS
 ) -> BatchReport:
     """Run ``attempt`` again while the destination is down for everyone, as the host's retry policy
     would; each failed attempt's counts go to ``total``. Gives up with ``BatchRetryRequired``."""
-    for number in range(1, HOST_RETRY_ATTEMPTS + 1):
+    for number in range(1, attempts + 1):
         try:
             return await attempt()
         except BatchRetryRequired as retry:
             if retry.report is not None:
                 total += retry.report
-            if number == HOST_RETRY_ATTEMPTS:
+            if number == attempts:
                 raise
             await asyncio.sleep(min(retry.retry_after or 0.2 * number, HOST_RETRY_MAX_WAIT_S))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def drain_outbox(deps: PipelineDeps, total: BatchReport) -> None:
+async def drain_outbox(deps: PipelineDeps, total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS) -> None:
     """Deliver everything in the outbox (no grace: this process runs no batch at the same time)."""
     while True:
         report = await like_the_host(
             lambda: retry_pending_outbox(deps, now=datetime.now(UTC), limit=SCHEDULED_LIMIT, grace=timedelta(0)),
             total,
+            attempts=attempts,
         )
         total += report
         if report.actions_recovered < SCHEDULED_LIMIT:
@@ -82,6 +83,8 @@ async def run_partitions(
     total: BatchReport,
     source: SourceOption | None,
     on_batch: Callable[[BatchReport], None] | None,
+    *,
+    attempts: int = HOST_RETRY_ATTEMPTS,
 ) -> int:
     """Process every batch (partitions concurrently, each in order); the number of batches.
 
@@ -90,7 +93,7 @@ async def run_partitions(
     queues: dict[str, asyncio.Queue[list[RawEvent] | None]] = {}
     workers: list[asyncio.Task[None]] = []
     slots = asyncio.Semaphore(PARTITION_CONCURRENCY)
-    clock = EventTimeClock(deps, total)
+    clock = EventTimeClock(deps, total, attempts=attempts)
     given_up: list[BatchRetryRequired] = []
     count = 0
 
@@ -102,7 +105,9 @@ async def run_partitions(
             partition = batch[0].partition or "0"
             async with slots:
                 try:
-                    report = await like_the_host(functools.partial(process_batch, batch, deps, source=source), total)
+                    report = await like_the_host(
+                        functools.partial(process_batch, batch, deps, source=source), total, attempts=attempts
+                    )
                 except BatchRetryRequired as exc:
                     given_up.append(exc)
                     continue
@@ -142,8 +147,9 @@ class EventTimeClock:
     of all plus the longest absence wait. What fires is added to ``total``.
     """
 
-    def __init__(self, deps: PipelineDeps, total: BatchReport) -> None:
+    def __init__(self, deps: PipelineDeps, total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS) -> None:
         self._deps = deps
+        self._attempts = attempts
         self._total = total
         self._latest: dict[str, datetime] = {}
         self._fired_at: datetime | None = None
@@ -168,7 +174,9 @@ class EventTimeClock:
             self._fired_at = now
             while True:  # a page of due entities at a time, until a page is not full
                 report = await like_the_host(
-                    lambda: fire_due_deadlines(self._deps, now=now, limit=SCHEDULED_LIMIT), self._total
+                    lambda: fire_due_deadlines(self._deps, now=now, limit=SCHEDULED_LIMIT),
+                    self._total,
+                    attempts=self._attempts,
                 )
                 self._total += report
                 if report.state_reads < SCHEDULED_LIMIT:

@@ -32,7 +32,13 @@ from shared.settings import Settings
 from shared.store.sqlite import SqliteStore
 from shared.wiring import open_pipeline
 from squall.local_input import BATCH_SIZE, PARTITIONS, batch_raw_events, partition_for
-from squall.local_partitions import DestinationDown, deadlines_pending, drain_outbox, run_partitions
+from squall.local_partitions import (
+    HOST_RETRY_ATTEMPTS,
+    DestinationDown,
+    deadlines_pending,
+    drain_outbox,
+    run_partitions,
+)
 from squall.stub import MarketingCloudStub
 
 __all__ = [
@@ -110,6 +116,7 @@ async def run_local(
     settings: Settings | None = None,
     store_path: Path | None = None,
     push_rules: bool = False,
+    give_up_after: int = HOST_RETRY_ATTEMPTS,
     on_batch: Callable[[BatchReport], None] | None = None,
     source: SourceOption | None = None,
     stub_faults: StubFaults | None = None,
@@ -147,7 +154,9 @@ async def run_local(
         else:
             base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
-        result = await _run_batches(batches, run_settings, on_batch, source, quick_retries=stub is not None)
+        result = await _run_batches(
+            batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after
+        )
         if stub is not None:
             result.stub_received, result.stub_duplicates = len(stub.received()), stub.duplicates()
         return result
@@ -179,6 +188,7 @@ async def _run_batches(
     source: SourceOption | None,
     *,
     quick_retries: bool,
+    attempts: int,
 ) -> LocalRunResult:
     """Outbox first (what an interrupted run left), then the input, then the outbox again."""
     sender = None
@@ -192,9 +202,9 @@ async def _run_batches(
     started = time.perf_counter()
     count = 0
     try:
-        await drain_outbox(pipeline.deps, total)
-        count = await run_partitions(batches, pipeline.deps, total, source, on_batch)
-        await drain_outbox(pipeline.deps, total)
+        await drain_outbox(pipeline.deps, total, attempts=attempts)
+        count = await run_partitions(batches, pipeline.deps, total, source, on_batch, attempts=attempts)
+        await drain_outbox(pipeline.deps, total, attempts=attempts)
         pending = await deadlines_pending(pipeline.deps)
     except BatchRetryRequired as exc:
         total.elapsed_s = time.perf_counter() - started

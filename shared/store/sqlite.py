@@ -201,6 +201,26 @@ class _SqliteDedupe:
             )
 
 
+#: The file format this code writes (``PRAGMA user_version``). 0: a file from before the stamp (it is
+#: brought up to date); 1: the tables above with ``states.due_at``. A file stamped higher was written
+#: by a newer Squall and is refused rather than misread.
+FORMAT_VERSION = 1
+
+
+def _check_format(db: sqlite3.Connection, target: str) -> None:
+    found = db.execute("PRAGMA user_version").fetchone()[0]
+    if found > FORMAT_VERSION:
+        raise StoreUnavailable(
+            f"SQLite store at {target!r} has format {found}, written by a newer Squall; this version reads "
+            f"formats up to {FORMAT_VERSION}: upgrade Squall, or point SQUALL_STORE at another file"
+        )
+
+
+def _stamp_format(db: sqlite3.Connection) -> None:
+    with db:
+        db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+
+
 def _add_due_at(db: sqlite3.Connection) -> None:
     """Files written before deadlines existed get the indexed ``due_at`` column (epoch seconds)."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(states)")}
@@ -227,8 +247,13 @@ class SqliteStore:
             # WAL + NORMAL: durable against a crashed process (what replays are about), fsync at checkpoints.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
+            _check_format(self._db, target)
             self._db.executescript(_SCHEMA)
             _add_due_at(self._db)
+            _stamp_format(self._db)
+        except StoreUnavailable:
+            self._db.close()
+            raise
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)") from exc
         self.path = target

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from shared.events.options import SOURCE_OPTIONS
 from squall.local_input import entity_key_for, input_identity
+from squall.local_partitions import HOST_RETRY_ATTEMPTS
 from squall.local_runtime import (
     DestinationDown,
     InvalidRules,
@@ -95,6 +96,13 @@ def run(
         bool,
         typer.Option("--push-rules", help="With --store: store --rules as the rule set first (if they changed)."),
     ] = False,
+    give_up_after: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Attempts per batch while a destination is down (the host retries for ever) before the run "
+            "stops; what was not delivered waits in the outbox."
+        ),
+    ] = HOST_RETRY_ATTEMPTS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
 ) -> None:
     """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline.
@@ -121,7 +129,7 @@ def run(
 
     result = _execute(
         bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path, source=source,
-        push_rules=push_rules, input_id=None if path is None else input_identity(path),
+        push_rules=push_rules, input_id=None if path is None else input_identity(path), give_up_after=give_up_after,
     )  # fmt: skip
     _print(result, as_json=as_json)
 
@@ -148,6 +156,7 @@ def _execute(
     stub_faults: StubFaults | None = None,
     push_rules: bool = False,
     input_id: str | None = None,
+    give_up_after: int = HOST_RETRY_ATTEMPTS,
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -167,6 +176,7 @@ def _execute(
                     sfmc_url=sfmc_url,
                     store_path=store_path,
                     push_rules=push_rules,
+                    give_up_after=give_up_after,
                     stub_faults=stub_faults,
                     source=None if source == "auto" else source,  # type: ignore[arg-type]
                     on_batch=lambda report: progress.advance(task, report.events_in),

@@ -69,8 +69,9 @@ class StubProcess:
 
 
 @contextmanager
-def running_stub() -> Iterator[StubProcess]:
-    command = [*SQUALL, "stub", "--port", "0", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
+def running_stub(*extra: str) -> Iterator[StubProcess]:
+    """``squall stub`` on a free port (``extra``: more of its options, e.g. ``--error-rate 1``)."""
+    command = [*SQUALL, "stub", "--port", "0", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, *extra]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         banner = _read_until(process, b"Ctrl+C stops.")
@@ -142,7 +143,7 @@ def run_process(command: list[str], env: dict[str, str], *, cwd: Path, kill_afte
         return RunOutcome(True, None, time.monotonic() - started, stderr=stderr.decode(errors="replace"))
     outcome = RunOutcome(False, process.returncode, time.monotonic() - started, stderr=stderr.decode(errors="replace"))
     lines = stdout.decode().strip().splitlines()
-    if process.returncode == 0 and lines and lines[-1].startswith("{"):
+    if lines and lines[-1].startswith("{"):  # the report, also of a run that stopped early
         outcome.report = json.loads(lines[-1])
     return outcome
 

@@ -1,0 +1,51 @@
+"""A SQLite store file from an older Squall keeps working; one from a newer Squall is refused by name."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from shared.store.errors import StoreUnavailable
+from shared.store.models import EntityState
+from shared.store.sqlite import FORMAT_VERSION, SqliteStore
+
+# The tables as a release before deadlines and the format stamp wrote them (no states.due_at, user_version 0).
+OLDER_FILE = """
+CREATE TABLE rulesets (name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version));
+CREATE TABLE states (entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL);
+INSERT INTO rulesets VALUES ('default', 3, '[]', '2026-01-01T00:00:00+00:00');
+INSERT INTO states VALUES ('ana@contoso.com', '{"rules": {}}', 4);
+"""
+
+
+def test_a_file_from_an_older_release_is_brought_up_to_date_and_keeps_its_data(tmp_path: Path) -> None:
+    # GIVEN a store file written before the format stamp and the due_at column
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(OLDER_FILE)
+
+    async def read() -> tuple[int, EntityState]:
+        store = SqliteStore(path)
+        try:
+            states = await store.states.load_states(["ana@contoso.com"])
+            return await store.rules.ruleset_version("default"), states["ana@contoso.com"]
+        finally:
+            await store.close()
+
+    # WHEN this release opens it THEN its rules and state are there, and the file is stamped
+    version, state = asyncio.run(read())
+    assert (version, state.data) == (3, {"rules": {}})
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION
+
+
+def test_a_file_from_a_newer_release_is_refused_with_its_format_named(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {FORMAT_VERSION + 1}")
+    with pytest.raises(StoreUnavailable, match=rf"has format {FORMAT_VERSION + 1}, written by a newer Squall"):
+        SqliteStore(path)
