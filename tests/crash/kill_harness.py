@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,9 @@ class SquallRunTarget:
     def outbox_left(self) -> int:
         return len(_rows(self.db, "SELECT key FROM outbox"))
 
+    def evidence(self, data: dict[str, Any]) -> None:
+        self.db.with_suffix(".evidence.json").write_text(json.dumps(data, indent=1, default=str))
+
 
 class CosmosHandlerTarget:
     """The Function's Event Hubs handler in its own process (``handler_process.py``: checkpoints
@@ -212,6 +216,9 @@ class CosmosHandlerTarget:
 
     def outbox_left(self) -> int:
         return len(self._keys("state", "SELECT VALUE c.key FROM c WHERE c.type = 'outbox'"))
+
+    def evidence(self, data: dict[str, Any]) -> None:
+        (self.workdir / "evidence.json").write_text(json.dumps(data, indent=1, default=str))
 
 
 def _in_flight(keys: Iterable[str]) -> set[str]:
@@ -323,12 +330,14 @@ def kill_trial(
         target.prepare(stub, run_environment(stub, journey_mode=journey_mode))
         kills_planned = rng.randint(1, max_kills)
         flying: set[str] = set()
+        kills_at: list[str] = []
         while result.runs < MAX_RUNS:
             kill_after = rng.uniform(*kill_window) * clean_seconds if result.kills < kills_planned else None
             outcome = target.run(kill_after_s=kill_after)
             result.runs += 1
             if outcome.killed:
                 result.kills += 1
+                kills_at.append(datetime.now(UTC).isoformat())
                 at_kill = target.in_flight()
                 result.in_flight_at_kills += len(at_kill)
                 result.max_in_flight = max(result.max_in_flight, len(at_kill))
@@ -351,6 +360,10 @@ def kill_trial(
     surplus = received - expected
     result.unexpected = sum(count for key, count in surplus.items() if key not in expected)
     result.duplicates = sum(count for key, count in surplus.items() if key in expected)
+    if not result.ok:  # keep the evidence: every receipt of a duplicated key, and when the runs were killed
+        doubled = {key for key, n in by_key.items() if n > 1 and key not in flying}
+        evidence = {"kills_at": kills_at, "doubled": [e for e in entries if e.get("idempotency_key") in doubled]}
+        target.evidence(evidence)
     return result
 
 
