@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,3 +115,17 @@ def test_a_later_deadline_still_fires_after_a_2099_record(tmp_path: Path) -> Non
     ]
     # WHEN run  THEN event time reaches the deadline: the absence fires once, the 2099 record is counted
     assert run_locally(tmp_path, bodies) == (1, 1, {EVENT_TIME_AHEAD: 1})
+
+
+def test_a_malformed_skew_setting_is_one_line_at_the_cli(tmp_path: Path) -> None:
+    # GIVEN SQUALL_MAX_CLOCK_SKEW that is no duration  WHEN any squall command runs
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQUALL_")} | {"SQUALL_MAX_CLOCK_SKEW": "soon"}
+    done = subprocess.run(
+        [sys.executable, "-m", "squall", "deadletter", "list", "--store", f"sqlite:{tmp_path / 'none.db'}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    # THEN it exits 2 with one line naming the setting, no traceback
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "invalid setting SQUALL_MAX_CLOCK_SKEW='soon': Input should be a valid timedelta, invalid digit in duration"
+    ]
