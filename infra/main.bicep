@@ -111,6 +111,13 @@ param eventFormat string = 'auto'
 @description('For plain JSON events: JSON object mapping canonical fields to source field paths (SQUALL_JSON_FIELD_MAP); empty for none.')
 param jsonFieldMap string = ''
 
+@description('How far an event time may be ahead of its enqueued time before the event is dead-lettered (SQUALL_MAX_CLOCK_SKEW): seconds or an ISO 8601 duration.')
+@minLength(1)
+param maxClockSkew string = '300'
+
+@description('When set, events older than this behind their enqueued time are dead-lettered as stale (SQUALL_MAX_EVENT_AGE): seconds or an ISO 8601 duration; empty for no limit.')
+param maxEventAge string = ''
+
 // --- Salesforce Marketing Cloud ------------------------------------------------------------------
 
 @description('Marketing Cloud tenant auth base URL, e.g. https://SUBDOMAIN.auth.marketingcloudapis.com')
@@ -291,6 +298,8 @@ module api './app/api.bicep' = {
     eventFormat: eventFormat
     jsonFieldMap: jsonFieldMap
     dedupeTtlSeconds: dedupeTtlSeconds
+    maxClockSkew: maxClockSkew
+    maxEventAge: maxEventAge
   }
 }
 

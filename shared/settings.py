@@ -6,11 +6,30 @@ the README's settings table; a test keeps the four in step.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_SECONDS = re.compile(r"\s*\d+(\.\d+)?\s*")
+
+
+def _seconds_or_iso_duration(value: object) -> object:
+    """``300`` (seconds) or an ISO 8601 duration (``PT5M``); an empty string means unset."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        if _SECONDS.fullmatch(value):
+            return timedelta(seconds=float(value))
+    return value
+
+
+#: A duration setting: seconds (``300``) or ISO 8601 (``PT5M``, ``P1D``); never negative.
+Duration = Annotated[timedelta, BeforeValidator(_seconds_or_iso_duration)]
+OptionalDuration = Annotated[timedelta | None, BeforeValidator(_seconds_or_iso_duration)]
 
 
 class Settings(BaseSettings):
@@ -48,6 +67,18 @@ class Settings(BaseSettings):
         default=7 * 24 * 3600,
         alias="SQUALL_DEDUPE_TTL_S",
         description="How long processed event ids and delivered action keys are remembered (seconds).",
+    )
+    max_clock_skew: Duration = Field(
+        default=timedelta(seconds=300),
+        alias="SQUALL_MAX_CLOCK_SKEW",
+        description="How far an event's time may be ahead of its enqueued time (or the wall clock) before "
+        "it is dead-lettered: seconds or an ISO 8601 duration.",
+    )
+    max_event_age: OptionalDuration = Field(
+        default=None,
+        alias="SQUALL_MAX_EVENT_AGE",
+        description="When set, events older than this behind their enqueued time (or the wall clock) are "
+        "dead-lettered as stale: seconds or an ISO 8601 duration; unset: no limit.",
     )
 
     # --- Cosmos DB -------------------------------------------------------------------------------
@@ -141,6 +172,14 @@ class Settings(BaseSettings):
         alias="APPLICATIONINSIGHTS_CONNECTION_STRING",
         description="Application Insights connection string (no secret; set by infra).",
     )
+
+
+    @field_validator("max_clock_skew", "max_event_age")
+    @classmethod
+    def _not_negative(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(0):
+            raise ValueError("a duration cannot be negative")
+        return value
 
 
 @lru_cache(maxsize=1)

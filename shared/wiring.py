@@ -15,7 +15,7 @@ from pathlib import Path
 from shared.actions.ports import ActionSender
 from shared.actions.routing import open_action_sender
 from shared.events import NormalizeOptions
-from shared.pipeline import PipelineDeps
+from shared.pipeline import EventTimePolicy, PipelineDeps
 from shared.rules import RuleSetCache
 from shared.settings import Settings
 from shared.store.errors import StoreError
@@ -114,6 +114,7 @@ async def open_pipeline(
             sender=sender if isinstance(sender, MeasuredSender) else MeasuredSender(sender),
             normalize_options=normalize_options_from(settings),
             dedupe_ttl_s=settings.dedupe_ttl_s,
+            event_time=EventTimePolicy(max_skew=settings.max_clock_skew, max_age=settings.max_event_age),
         )
     except BaseException:
         await stack.aclose()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 import typer
+from pydantic import ValidationError
 
 from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
 
@@ -27,4 +29,12 @@ def main() -> None:
     logging.basicConfig(
         level=os.environ.get("SQUALL_LOG_LEVEL", "ERROR").upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    app()
+    try:
+        app()
+    except ValidationError as invalid:  # a setting from the environment (shared/settings.py) is malformed
+        if invalid.title != "Settings":
+            raise
+        for error in invalid.errors():
+            setting = ".".join(str(part) for part in error["loc"])
+            print(f"invalid setting {setting}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -114,6 +114,12 @@ param jsonFieldMap string
 @description('Seconds processed event ids and delivered action keys are remembered.')
 param dedupeTtlSeconds int
 
+@description('How far an event time may be ahead of its enqueued time: seconds or an ISO 8601 duration.')
+param maxClockSkew string
+
+@description('Maximum event age behind its enqueued time: seconds or an ISO 8601 duration; empty for no limit.')
+param maxEventAge string
+
 // Every setting of shared/settings.py, by its env var name, except COSMOS_KEY and
 // DEADLETTER_CONNECTION_STRING (local emulators only: in Azure the identity is used). tests/infra/test_settings_contract.py fails when this object, the
 // Settings model, local.settings.json.example and the README table drift apart.
@@ -126,6 +132,8 @@ var squallSettings = [
   { name: 'SQUALL_EVENT_FORMAT', value: eventFormat }
   { name: 'SQUALL_JSON_FIELD_MAP', value: jsonFieldMap }
   { name: 'SQUALL_DEDUPE_TTL_S', value: string(dedupeTtlSeconds) }
+  { name: 'SQUALL_MAX_CLOCK_SKEW', value: maxClockSkew }
+  { name: 'SQUALL_MAX_EVENT_AGE', value: maxEventAge }
   { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
   { name: 'COSMOS_DATABASE', value: cosmosDatabaseName }
   { name: 'COSMOS_RULES_CONTAINER', value: cosmosRulesContainerName }

@@ -15,6 +15,7 @@ from __future__ import annotations
 from shared.pipeline.batch import process_batch
 from shared.pipeline.deps import BatchRetryRequired, PipelineDeps, RuleSetSource
 from shared.pipeline.dry_run import DryRun, DryRunReport, dry_run
+from shared.pipeline.event_time import EventTimePolicy
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import Outbox
 from shared.pipeline.report import BatchReport
@@ -26,6 +27,7 @@ __all__ = [
     "BatchRetryRequired",
     "DryRun",
     "DryRunReport",
+    "EventTimePolicy",
     "Outbox",
     "PipelineDeps",
     "RuleSetSource",

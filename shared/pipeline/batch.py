@@ -4,6 +4,7 @@ Errors are data at this boundary: every event is processed or dead-lettered with
 the BatchReport says which. Only a failure of the whole batch (a store or destination that is down
 for everyone) raises, so the Functions retry policy replays the batch. Replays are safe:
 
+0. events are normalized, and those whose time is not sane (``event_time``) dead-lettered;
 1. entity state and the actions it planned commit together (the outbox), per entity;
 2. then the batch's event ids are remembered, so a replay skips them (and a per-partition
    sequence watermark in the state stops a half-committed batch from being applied twice);
@@ -22,6 +23,7 @@ from shared.events.models import Event, RawEvent
 from shared.events.options import SOURCE_OPTIONS, SourceOption
 from shared.pipeline.commit import evaluate_and_commit
 from shared.pipeline.deps import BatchRetryRequired, PipelineDeps
+from shared.pipeline.event_time import EventTimePolicy, screen_event_times
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import EVENT_KEY_PREFIX, Outbox
 from shared.pipeline.report import BatchReport
@@ -41,7 +43,7 @@ async def process_batch(
     started = time.perf_counter()
     ledger = BatchLedger()
     options = deps.normalize_options if source is None else dataclasses.replace(deps.normalize_options, source=source)
-    events = _normalize(raw_events, options, ledger)
+    events = _normalize(raw_events, options, deps.event_time, ledger)
     fresh, replayed = await _split_duplicates(events, deps.dedupe, ledger)
     ruleset = await deps.rules.current()
     committed = await evaluate_and_commit(fresh, ruleset, deps.states, ledger)
@@ -59,13 +61,17 @@ async def process_batch(
     return ledger.report
 
 
-def _normalize(raw_events: Sequence[RawEvent], options: NormalizeOptions, ledger: BatchLedger) -> list[Event]:
+def _normalize(
+    raw_events: Sequence[RawEvent], options: NormalizeOptions, policy: EventTimePolicy, ledger: BatchLedger
+) -> list[Event]:
+    """Normalized events whose time is sane; the rest are dead-lettered before any clock sees them."""
     if any(raw.properties and FORMAT_PROPERTY in raw.properties for raw in raw_events):
         normalized = _normalize_by_format(raw_events, options)
     else:
         normalized = normalize_batch(raw_events, options)  # the whole batch in one call: the hot path
-    ledger.normalized(raw_events, normalized)
-    return normalized.events
+    events, refused = screen_event_times(normalized.events, policy)
+    ledger.normalized(raw_events, normalized, events=events, refused=refused)
+    return events
 
 
 def _normalize_by_format(raw_events: Sequence[RawEvent], options: NormalizeOptions) -> BatchNormalized:

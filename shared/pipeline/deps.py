@@ -10,6 +10,7 @@ from typing import Protocol
 
 from shared.actions.ports import ActionSender
 from shared.events import NormalizeOptions
+from shared.pipeline.event_time import EventTimePolicy
 from shared.pipeline.report import BatchReport
 from shared.rules import CompiledRuleSet
 from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
@@ -32,6 +33,7 @@ class PipelineDeps:
     sender: ActionSender
     normalize_options: NormalizeOptions = field(default_factory=NormalizeOptions)
     dedupe_ttl_s: int = 7 * 24 * 3600
+    event_time: EventTimePolicy = field(default_factory=EventTimePolicy)
 
 
 class BatchRetryRequired(Exception):

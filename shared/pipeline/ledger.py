@@ -19,6 +19,7 @@ from shared.actions.planning import PlanFailure
 from shared.events import BatchNormalized, Rejection
 from shared.events.models import Event, RawEvent
 from shared.log_fields import log_ids
+from shared.pipeline.event_time import RefusedEvent
 from shared.pipeline.report import BatchReport
 from shared.rules import RuleMatch
 from shared.store.models import DeadLetter, DeadLetterKind
@@ -40,15 +41,41 @@ class BatchLedger:
 
     # --- events ----------------------------------------------------------------------------------
 
-    def normalized(self, raw_events: Sequence[RawEvent], normalized: BatchNormalized) -> None:
-        """Count a batch's normalization and letter each message (or record) the normalizer refused."""
+    def normalized(
+        self,
+        raw_events: Sequence[RawEvent],
+        normalized: BatchNormalized,
+        *,
+        events: Sequence[Event] | None = None,
+        refused: Sequence[RefusedEvent] = (),
+    ) -> None:
+        """Count a batch's normalization and letter each message (or record) the normalizer refused,
+        and each event whose time was refused (``refused``; ``events`` are the ones kept)."""
+        kept = normalized.events if events is None else events
         for message, rejection in normalized.rejections:
             self._rejected(raw_events[message], rejection)
+        for refusal in refused:
+            self._time_refused(refusal)
         report = self.report
         report.events_in += normalized.records
-        report.events_normalized += len(normalized.events)
-        report.events_dead_lettered += len(normalized.rejections)
-        report.latest_event_time = max((e.time for e in normalized.events), default=None)
+        report.events_normalized += len(kept)
+        report.events_dead_lettered += len(normalized.rejections) + len(refused)
+        report.latest_event_time = max((e.time for e in kept), default=None)
+
+    def _time_refused(self, refusal: RefusedEvent) -> None:
+        """An event whose time is not sane: parked as the canonical event, its provenance kept."""
+        event = refusal.event
+        self.letters.append(
+            DeadLetter(
+                kind=DeadLetterKind.EVENT, reason=refusal.reason, payload=event.model_dump_json().encode(),
+                partition=event.partition, sequence_number=event.sequence_number,
+                enqueued_time=event.enqueued_time, event_id=event.id,
+            )
+        )  # fmt: skip
+        log.warning(
+            "event dead-lettered: %s", refusal.reason,
+            extra=log_ids(event_id=event.id, partition=event.partition, sequence_number=event.sequence_number),
+        )  # fmt: skip
 
     def _rejected(self, raw: RawEvent, rejection: Rejection) -> None:
         self.letters.append(

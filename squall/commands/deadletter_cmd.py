@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -26,12 +28,12 @@ from shared.settings import Settings, get_settings
 from shared.store import StoreError
 from shared.store.deadletter_archive import DeadLetterArchive, DeadLetterKind, DeadLetterSummary
 from shared.store.models import DeadLetter
-from shared.wiring import LOCAL_DEADLETTERS
+from shared.store.ports import Store
+from shared.wiring import LOCAL_DEADLETTERS, open_store
 from squall.commands.deadletter_models import ReplayResult, ReplayStatus
 from squall.commands.deadletter_replay import replay_letters
 from squall.local_runtime import InvalidRules
 
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
 err = Console(stderr=True, soft_wrap=True)
 
 StoreOption = Annotated[
@@ -119,7 +121,13 @@ def replay(
     blob: BlobOption = False,
     kind: KindOption = None,
     limit: Annotated[int, typer.Option(min=1, help="With --all: at most this many, oldest first.")] = 1000,
-    rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            help="Replay events with the rules of this folder on a fresh store; default: the store's own rule "
+            "set and entity state (SQUALL_RULESET).",
+        ),
+    ] = None,
     sfmc_url: Annotated[
         str | None,
         typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
@@ -144,9 +152,11 @@ def replay(
 
     async def run(archive: DeadLetterArchive) -> ReplayResult:
         letters = await _select(archive, letter_ids or [], kind=kind, limit=limit if replay_all else None)
-        return await replay_letters(
-            archive, letters, rules_dir=rules, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run
-        )
+        async with _pipeline_store(store, settings, needed=rules is None, dry_run=dry_run) as (pipeline_store, name):
+            return await replay_letters(
+                archive, letters, rules_dir=rules, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run,
+                store=pipeline_store, store_name=name,
+            )  # fmt: skip
 
     try:
         result = _run(run, store=store, blob=blob)
@@ -167,6 +177,39 @@ async def _select(
     if missing:
         raise _Refused(f"no dead letter {', '.join(missing)}; nothing was replayed")
     return [letter for letter in found if letter is not None and (kind is None or letter.kind == kind)]
+
+
+@asynccontextmanager
+async def _pipeline_store(
+    store: str | None, settings: Settings, *, needed: bool, dry_run: bool
+) -> AsyncIterator[tuple[Store | None, str]]:
+    """The store whose rules, state and de-duplication a replay uses: the ``--store`` file, else
+    ``SQUALL_STORE``. Opened only when ``needed`` (no ``--rules``) or when it is the ``--store`` file.
+    A dry run works on a copy of a SQLite store; other stores it refuses (it would change their state)."""
+    spec = store or settings.store
+    if not (needed or store):
+        yield None, spec
+        return
+    kind, _, argument = spec.partition(":")
+    with tempfile.TemporaryDirectory(prefix="squall-replay-") as workdir:
+        opened_spec = spec
+        if dry_run and kind == "sqlite":
+            opened_spec = f"sqlite:{_copy_sqlite(_sqlite_path(spec), Path(workdir) / 'dry-run.db')}"
+        elif dry_run and needed and kind != "memory":
+            raise _Refused(f"--dry-run would change the state of {spec}; add --rules DIR to rehearse on a fresh store")
+        elif store:
+            _sqlite_path(store)  # the same checks as for reading the letters
+        opened = await open_store(opened_spec, settings)
+        try:
+            yield opened, spec
+        finally:
+            await opened.close()
+
+
+def _copy_sqlite(source: Path, target: Path) -> Path:
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+    return target
 
 
 class _Refused(Exception):

@@ -1,8 +1,10 @@
-"""Replay dead letters: event letters go through the real pipeline again, via the local runtime.
+"""Replay dead letters: event letters go through the real pipeline again.
 
-(Action letters are re-sent by ``squall/commands/deadletter_actions.py``.)
+By default against the store the letters belong to (its rule set, entity state and de-duplication:
+``deadletter_store_replay.py``); with ``--rules DIR``, via the local runtime on a fresh store, as
+below. Action letters are re-sent by ``squall/commands/deadletter_actions.py``.
 
-Each event letter becomes one RawEvent with its original provenance (partition, sequence number,
+With ``--rules DIR``, each event letter becomes one RawEvent with its original provenance (partition, sequence number,
 offset, enqueued time) and is run as its own batch by ``squall.local_runtime.run_local``, so every
 letter's outcome is known. A letter is deleted only after its event was processed: normalized now,
 or dead-lettered again — then the new letters (attempts counted on) are written first and kept.
@@ -21,9 +23,11 @@ from shared.pipeline.report import BatchReport
 from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.models import DeadLetter
+from shared.store.ports import Store
 from shared.store.sqlite import SqliteStore
-from squall.commands.deadletter_actions import resend_action_letters
+from squall.commands.deadletter_actions import action_deliverer, resend_action_letters
 from squall.commands.deadletter_models import ReplayOutcome, ReplayResult, ReplayStatus
+from squall.commands.deadletter_store_replay import replay_events_in_store
 from squall.local_runtime import run_local
 
 #: Letters replayed per local run; progress is committed (new letters written, old deleted) per chunk.
@@ -34,32 +38,51 @@ async def replay_letters(
     archive: DeadLetterArchive,
     letters: Sequence[DeadLetter],
     *,
-    rules_dir: Path,
+    rules_dir: Path | None,
     sfmc_url: str | None,
     settings: Settings,
     dry_run: bool = False,
+    store: Store | None = None,
+    store_name: str = "the store",
 ) -> ReplayResult:
     """Replay ``letters`` (stored, with ids) from ``archive``; ``dry_run`` changes no letter.
 
-    Event letters go through the pipeline; action letters are re-sent (``deadletter_actions``).
+    Event letters go through the pipeline: against ``store`` (its rules and state) when
+    ``rules_dir`` is ``None``, else on a fresh store with the rules of ``rules_dir``. Action letters
+    are re-sent (``deadletter_actions``), checked against and recorded in ``store``'s de-duplication.
     """
     if dry_run and sfmc_url is not None:
         raise ValueError("a dry run sends to the local stub only; leave out sfmc_url")
+    if rules_dir is None and store is None:
+        raise ValueError("replaying against the store needs the store; or give rules_dir")
     result = ReplayResult()
     events = [letter for letter in letters if letter.kind == "event"]
     actions = [letter for letter in letters if letter.kind != "event"]
     if actions:
         outcomes, received = await resend_action_letters(
-            archive, actions, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run
-        )
+            archive, actions, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run,
+            dedupe=store.dedupe if store is not None else None,
+        )  # fmt: skip
         result.outcomes.extend(outcomes)
         result.add_stub_received(received)
-    with tempfile.TemporaryDirectory(prefix="squall-replay-") as workdir:
-        replay_db = Path(workdir) / "replay.db"
-        for start in range(0, len(events), CHUNK):
-            chunk = events[start : start + CHUNK]
-            outcomes = await _replay_chunk(archive, chunk, replay_db, result, rules_dir, sfmc_url, settings, dry_run)
-            result.outcomes.extend(outcomes)
+    if events and store is not None and rules_dir is None:
+        async with action_deliverer(sfmc_url, settings) as (deliverer, _, stub):
+            result.outcomes.extend(
+                await replay_events_in_store(
+                    archive, events, store=store, store_name=store_name, sender=deliverer, settings=settings,
+                    result=result, dry_run=dry_run,
+                )
+            )  # fmt: skip
+            result.add_stub_received(len(stub.received()) if stub is not None else None)
+    elif events and rules_dir is not None:
+        with tempfile.TemporaryDirectory(prefix="squall-replay-") as workdir:
+            replay_db = Path(workdir) / "replay.db"
+            for start in range(0, len(events), CHUNK):
+                chunk = events[start : start + CHUNK]
+                outcomes = await _replay_chunk(
+                    archive, chunk, replay_db, result, rules_dir, sfmc_url, settings, dry_run
+                )
+                result.outcomes.extend(outcomes)
     order = {_id(letter): index for index, letter in enumerate(letters)}
     result.outcomes.sort(key=lambda outcome: order[outcome.letter_id])
     return result

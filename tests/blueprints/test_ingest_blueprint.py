@@ -33,14 +33,19 @@ def o365_record(record_id: str, user: str, operation: str = "TeamsSessionStarted
     ).encode()
 
 
-def hub_batch(partition: str, first_sequence: int, bodies: list[bytes]) -> list[Any]:
-    """Decode a cardinality=many batch with the worker's own converter, as the host would send it."""
+def hub_batch(
+    partition: str, first_sequence: int, bodies: list[bytes], *, enqueued: str = "2026-11-20T09:16"
+) -> list[Any]:
+    """Decode a cardinality=many batch with the worker's own converter, as the host would send it.
+
+    ``enqueued`` is the minute the hub enqueued them (``YYYY-MM-DDTHH:MM``, UTC); an event time more than
+    SQUALL_MAX_CLOCK_SKEW after it is dead-lettered."""
     system = [
         {
             "SequenceNumber": first_sequence + i,
             "Offset": 4096 * (first_sequence + i),
             "PartitionKey": None,
-            "EnqueuedTimeUtc": f"2026-11-20T09:16:{i:02d}.000Z",
+            "EnqueuedTimeUtc": f"{enqueued}:{i:02d}.000Z",
         }
         for i in range(len(bodies))
     ]
@@ -49,9 +54,7 @@ def hub_batch(partition: str, first_sequence: int, bodies: list[bytes]) -> list[
         "PropertiesArray": meta.Datum(type="json", value=json.dumps([{} for _ in bodies])),
         "PartitionContext": meta.Datum(
             type="json",
-            value=json.dumps(
-                {"EventHubName": "usage-events", "ConsumerGroup": "squall", "PartitionId": partition}
-            ),
+            value=json.dumps({"EventHubName": "usage-events", "ConsumerGroup": "squall", "PartitionId": partition}),
         ),
     }
     data = meta.Datum(type="collection_bytes", value=SimpleNamespace(bytes=bodies))

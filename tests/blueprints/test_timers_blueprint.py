@@ -58,6 +58,7 @@ def test_timer_fires_an_absence_deadline_on_time_alone(configured_app) -> None:
     store = SqliteStore(db)
     asyncio.run(store.rules.save_ruleset("default", ABSENCE_RULES))
     signed_in = (datetime.now(UTC) - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%S")
+    enqueued = (datetime.now(UTC) - timedelta(days=4) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     record = {
         "CreationTime": signed_in, "Id": "login-1", "Operation": "UserLoggedIn", "OrganizationId": "t",
         "RecordType": 15, "ResultStatus": "Success", "UserKey": "k", "UserType": 0,
@@ -66,7 +67,7 @@ def test_timer_fires_an_absence_deadline_on_time_alone(configured_app) -> None:
     ingest, timer = registered_handler("process_usage_events"), registered_handler("run_scheduled_work")
 
     async def sign_in_then_wait() -> list[int]:  # one event loop, as in the Functions worker
-        await ingest(hub_batch("2", 1, [json.dumps(record).encode()]))
+        await ingest(hub_batch("2", 1, [json.dumps(record).encode()], enqueued=enqueued))
         seen = [len(stub.received())]  # the deadline has not been looked at yet
         # WHEN the timer fires (twice: the second finds nothing due)
         await timer(TimerRequest(past_due=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import secrets
@@ -15,11 +16,16 @@ from pathlib import Path
 import pytest
 from azure.storage.blob.aio import ContainerClient
 
+from shared.events.models import RawEvent
+from shared.pipeline import PipelineDeps, process_batch
+from shared.rules import RuleSetCache
 from shared.store.blob_deadletters import BlobDeadLetterStore
 from shared.store.models import DeadLetter
 from shared.store.sqlite import SqliteStore
+from squall.local_runtime import load_rules
 from squall.stub import MarketingCloudStub
 from tests.contract.azurite_server import LocalAzurite
+from tests.fakes import RecordingSender
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -80,10 +86,13 @@ def sqlite_letters(tmp_path: Path) -> Iterator[str]:
     yield seed_sqlite(tmp_path / "squall.db", [rejected_copilot(), still_broken(), failed_delivery()])
 
 
-def seed_sqlite(path: Path, letters: list[DeadLetter]) -> str:
+def seed_sqlite(path: Path, letters: list[DeadLetter], *, rules: Path | None = ROOT / "rules") -> str:
+    """Letters in a SQLite store, with the sample rules stored as its rule set (``rules=None``: none)."""
 
     async def seed() -> None:
         store = SqliteStore(path)
+        if rules is not None:
+            await store.rules.save_ruleset("default", load_rules(rules))
         await store.deadletters.write(letters)
         await store.close()
 
@@ -250,10 +259,13 @@ def test_a_missing_sqlite_store_is_named(tmp_path: Path) -> None:
     assert "no SQLite store" in result.stderr
 
 
-def test_blob_letters_are_listed_from_settings_and_replayed(azurite: LocalAzurite) -> None:
-    # GIVEN letters in an Azurite container named by the emulator settings
+def test_blob_letters_are_listed_from_settings_and_replayed(azurite: LocalAzurite, tmp_path: Path) -> None:
+    # GIVEN letters in an Azurite container named by the emulator settings, rules in the SQUALL_STORE
     container = f"deadletter-{uuid.uuid4().hex[:12]}"
-    env = {"DEADLETTER_CONNECTION_STRING": azurite.connection_string, "DEADLETTER_CONTAINER": container}
+    env = {
+        "DEADLETTER_CONNECTION_STRING": azurite.connection_string, "DEADLETTER_CONTAINER": container,
+        "SQUALL_STORE": seed_sqlite(tmp_path / "squall.db", []),
+    }  # fmt: skip
 
     async def seed() -> None:
         client = ContainerClient.from_connection_string(azurite.connection_string, container)
@@ -274,3 +286,94 @@ def test_blob_letters_are_listed_from_settings_and_replayed(azurite: LocalAzurit
     assert json.loads(replayed.stdout)["outcomes"][0]["status"] == "processed"
     assert json.loads(shown.stdout)["rule_id"] == "broken-template"
     assert [d["kind"] for d in after] == ["action"]
+
+
+def enter_contact_in_store(db: Path, record: dict) -> int:
+    """Run one record through the pipeline on the store (its rules and state); the actions it planned."""
+
+    async def run() -> int:
+        store = SqliteStore(db)
+        deps = PipelineDeps(
+            rules=RuleSetCache(store.rules, "default"), states=store.states, dedupe=store.dedupe,
+            deadletters=store.deadletters, sender=RecordingSender(),
+        )  # fmt: skip
+        report = await process_batch(
+            [RawEvent(body=json.dumps(record).encode(), partition="3", sequence_number=1)], deps
+        )
+        await store.close()
+        return report.actions_delivered
+
+    return asyncio.run(run())
+
+
+def test_replay_does_not_re_enter_a_contact_in_cool_down(tmp_path: Path) -> None:
+    # GIVEN a store whose rules entered a user into the Copilot journey (cool-down P365D) ...
+    db = tmp_path / "squall.db"
+    first = json.loads(copilot_record())
+    store = seed_sqlite(db, [])
+    assert enter_contact_in_store(db, first) == 1
+    # ... and a dead letter of a later Copilot interaction of the same user
+    later = {**first, "Id": "later-interaction"}
+    seed_sqlite(
+        db, [DeadLetter(kind="event", reason="store unavailable", payload=json.dumps(later).encode())], rules=None
+    )
+    # WHEN it is replayed (by default with the store's rule set and entity state)
+    result = squall("replay", "--all", "--store", store, "--json")
+    # THEN the event is processed, the contact is not entered again, the letter is gone
+    assert result.returncode == 0, result.stderr
+    replayed = json.loads(result.stdout)
+    assert [o["status"] for o in replayed["outcomes"]] == ["processed"]
+    assert replayed["report"]["events_normalized"] == 1 and replayed["report"]["actions_planned"] == 0
+    assert not replayed["stub_received"]
+    assert listed(store) == []
+
+
+def test_replay_with_a_rules_folder_uses_a_fresh_store_as_before(tmp_path: Path) -> None:
+    # GIVEN the same contact in cool-down in the store, and the letter
+    db = tmp_path / "squall.db"
+    first = json.loads(copilot_record())
+    store = seed_sqlite(db, [])
+    enter_contact_in_store(db, first)
+    later = {**first, "Id": "later-interaction"}
+    seed_sqlite(
+        db, [DeadLetter(kind="event", reason="store unavailable", payload=json.dumps(later).encode())], rules=None
+    )
+    # WHEN rehearsed with --rules (a fresh store, empty state)  THEN the contact would be entered
+    result = squall("replay", "--all", "--store", store, "--rules", str(ROOT / "rules"), "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["stub_received"] == 1
+    assert len(listed(store)) == 1  # a dry run changes no letter
+
+
+def test_an_action_the_store_remembers_as_delivered_is_not_sent_again(tmp_path: Path) -> None:
+    # GIVEN two failed deliveries; the pipeline has since delivered the first (its key is remembered)
+    db = tmp_path / "squall.db"
+    other = dataclasses.replace(failed_delivery(key="APIEvent-other"), action_key="k2")
+    store = seed_sqlite(db, [failed_delivery(), other])
+
+    async def remember_first() -> None:
+        opened = SqliteStore(db)
+        await opened.dedupe.remember(["action:k1"], ttl_s=3600)
+        await opened.close()
+
+    asyncio.run(remember_first())
+    letters = listed(store)
+    # WHEN both are replayed
+    result = squall("replay", "--all", "--store", store, "--json")
+    # THEN the first is settled without a request, the second is sent once; both letters are gone
+    assert result.returncode == 0, result.stderr
+    replayed = json.loads(result.stdout)
+    assert [o["status"] for o in replayed["outcomes"]] == ["processed", "processed"]
+    assert "already delivered" in replayed["outcomes"][0]["reasons"][0]
+    assert replayed["stub_received"] == 1
+    assert listed(store) == [] and len(letters) == 2
+
+    async def remembered() -> set[str]:
+        opened = SqliteStore(db)
+        try:
+            return await opened.dedupe.seen(["action:k1", "action:k2"])
+        finally:
+            await opened.close()
+
+    # AND the key it delivered now is remembered where the pipeline's outbox looks
+    assert asyncio.run(remembered()) == {"action:k1", "action:k2"}
