@@ -27,6 +27,7 @@ from shared.pipeline.event_time import EventTimePolicy, screen_event_times
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import EVENT_KEY_PREFIX, Outbox
 from shared.pipeline.report import BatchReport
+from shared.store.models import OutboxEntry
 from shared.store.ports import DedupeStore
 
 __all__ = ["FORMAT_PROPERTY", "process_batch"]
@@ -48,8 +49,8 @@ async def process_batch(
     ruleset = await deps.rules.current()
     committed = await evaluate_and_commit(fresh, ruleset, deps.states, ledger)
     await deps.dedupe.remember([EVENT_KEY_PREFIX + e.id for e in fresh], ttl_s=deps.dedupe_ttl_s)
-    if replayed:  # a replay: deliver what an earlier attempt committed but never delivered
-        committed += await deps.states.pending_outbox(entities=replayed, limit=_REPLAY_OUTBOX_LIMIT)
+    if replayed:  # a replay: deliver what an earlier attempt of these events committed but never delivered
+        committed += await _left_by_earlier_attempt(deps, replayed)
     try:
         await Outbox.of(deps).deliver(committed, ledger)
     except BatchRetryRequired as retry:
@@ -98,18 +99,28 @@ def _options_for(raw: RawEvent, options: NormalizeOptions, per_format: dict[str,
 
 async def _split_duplicates(
     events: list[Event], dedupe: DedupeStore, ledger: BatchLedger
-) -> tuple[list[Event], list[str]]:
-    """Fresh events, and the entities of events seen before (a replayed batch, a producer retry)."""
+) -> tuple[list[Event], dict[str, set[str]]]:
+    """Fresh events, and entity -> ids of its events seen before (a replayed batch, a producer retry)."""
     if not events:
-        return [], []
+        return [], {}
     seen = {key[len(EVENT_KEY_PREFIX) :] for key in await dedupe.seen(EVENT_KEY_PREFIX + e.id for e in events)}
     fresh: list[Event] = []
-    replayed: dict[str, None] = {}
+    replayed: dict[str, set[str]] = {}
     for event in events:
         if event.id in seen:
-            replayed[event.entity] = None
+            replayed.setdefault(event.entity, set()).add(event.id)
             continue
         seen.add(event.id)
         fresh.append(event)
     ledger.duplicates(len(events) - len(fresh))
-    return fresh, list(replayed)
+    return fresh, replayed
+
+
+async def _left_by_earlier_attempt(deps: PipelineDeps, replayed: dict[str, set[str]]) -> list[OutboxEntry]:
+    """Outbox entries of the replayed entities planned for the replayed events themselves.
+
+    Only those: another entry of the same entity may belong to work running right now (the timer
+    firing a deadline, another batch) and delivering it here too would send it twice. Whatever this
+    leaves is the timer's (``retry_pending_outbox``, after its grace)."""
+    pending = await deps.states.pending_outbox(entities=list(replayed), limit=_REPLAY_OUTBOX_LIMIT)
+    return [entry for entry in pending if entry.action.get("event_id") in replayed.get(entry.entity, ())]

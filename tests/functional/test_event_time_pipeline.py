@@ -85,24 +85,30 @@ def test_a_2099_record_is_dead_lettered_and_moves_neither_the_batch_clock_nor_th
     asyncio.run(scenario())
 
 
-def run_locally(tmp_path: Path, bodies: list[tuple[bytes, datetime]]) -> tuple[int, int, dict[str, int]]:
-    """The local runtime over one partition's batches (one record each); planned, delivered, reasons."""
+def run_locally(
+    tmp_path: Path, bodies: list[tuple[bytes, datetime]]
+) -> tuple[int, int, dict[str, int], datetime | None]:
+    """The local runtime over one partition's batches (one record each); planned, delivered, reasons,
+    and the newest event time its clock saw."""
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
     shutil.copy(SIGN_IN_RULE, rules)
     batches = [[raw(body, index, enqueued=enqueued)] for index, (body, enqueued) in enumerate(bodies)]
-    result = asyncio.run(run_local(batches, rules_dir=rules, store_path=tmp_path / f"run{len(bodies)}.db"))
+    result = asyncio.run(run_local(batches, rules_dir=rules, store_path=tmp_path / f"run{len(bodies)}.db",
+                                   push_rules=True))  # fmt: skip
     report = result.report
     assert report.events_in == report.events_normalized + report.events_dead_lettered
-    return report.actions_planned, report.actions_delivered, report.dead_letter_reasons
+    assert report.invariant_problems() == []
+    return report.actions_planned, report.actions_delivered, report.dead_letter_reasons, report.latest_event_time
 
 
 def test_a_2099_record_does_not_fire_a_pending_absence_in_the_local_runtime(tmp_path: Path) -> None:
     # GIVEN a sign-in (an absence deadline 30 minutes later), then a record dated 2099
     enqueued = T0 + timedelta(seconds=5)
     bodies = [(sign_in("now", "ada@contoso.com", T0), enqueued), (FROM_2099, enqueued)]
-    # WHEN the local runtime runs them  THEN the deadline is still pending: nothing fired
-    assert run_locally(tmp_path, bodies) == (0, 0, {EVENT_TIME_AHEAD: 1})
+    # WHEN the local runtime runs them  THEN the 2099 record is parked and its time reached no clock: the
+    # one absence is decided by the end-of-input policy (newest real event + the rule's wait), once
+    assert run_locally(tmp_path, bodies) == (1, 1, {EVENT_TIME_AHEAD: 1}, T0)
 
 
 def test_a_later_deadline_still_fires_after_a_2099_record(tmp_path: Path) -> None:
@@ -113,8 +119,9 @@ def test_a_later_deadline_still_fires_after_a_2099_record(tmp_path: Path) -> Non
         (FROM_2099, T0),
         (sign_in("later", "cy@contoso.com", later), later),
     ]
-    # WHEN run  THEN event time reaches the deadline: the absence fires once, the 2099 record is counted
-    assert run_locally(tmp_path, bodies) == (1, 1, {EVENT_TIME_AHEAD: 1})
+    # WHEN run  THEN event time reaches ada's deadline and the end of input cy's: each absence fires once,
+    # the 2099 record is counted, and the clock's newest time is the real event's
+    assert run_locally(tmp_path, bodies) == (2, 2, {EVENT_TIME_AHEAD: 1}, later)
 
 
 def test_a_malformed_skew_setting_is_one_line_at_the_cli(tmp_path: Path) -> None:

@@ -207,3 +207,27 @@ def test_a_replayed_batch_parks_its_rejected_messages_once(store: SqliteStore) -
     # THEN both attempts count the rejection, and the dead-letter store holds it once
     assert (first.events_dead_lettered, again.events_dead_lettered) == (1, 1)
     assert [letter.sequence_number for letter in asyncio.run(store.deadletters.list())] == [1]
+
+
+def test_a_replayed_batch_leaves_alone_the_entity_entries_other_work_is_delivering(store: SqliteStore) -> None:
+    # GIVEN a batch whose events were processed before, one of its actions left in the outbox by that
+    # attempt, and another entry of the same entity that the timer committed a moment ago and is
+    # delivering right now (a deadline fired for an older event)
+    from shared.actions.models import ActionKind, PlannedAction
+    from shared.pipeline.outbox import EVENT_KEY_PREFIX, outbox_entries
+
+    def entry(key: str, event_id: str) -> PlannedAction:
+        return PlannedAction(key=key, kind=ActionKind.JOURNEY_ENTRY, rule_id="r", event_id=event_id, entity="u1",
+                             contact_key="u1", event_definition_key="APIEvent-teams")  # fmt: skip
+
+    sender = RecordingSender()
+    batch = [raw(record("t1", "u1", "MicrosoftTeams", "TeamsSessionStarted"), 0)]
+    asyncio.run(store.dedupe.remember([EVENT_KEY_PREFIX + "t1"], ttl_s=3600))
+    left = outbox_entries([entry("left-by-earlier-attempt", "t1"), entry("timer-is-sending-it", "older-event")])
+    asyncio.run(store.states.save_states([], outbox=left))
+    # WHEN the batch is replayed
+    report = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    # THEN it delivers what its own earlier attempt left, and not the timer's entry
+    assert [a.key for a in sender.sent] == ["left-by-earlier-attempt"]
+    assert (report.actions_recovered, report.actions_delivered) == (1, 1)
+    assert [e.key for e in asyncio.run(store.states.pending_outbox())] == ["timer-is-sending-it"]
