@@ -118,7 +118,7 @@ class CompiledRuleSet:
 
     def rule_slot(self, rule_id: str, state: EntityState | None) -> dict[str, object] | None:
         """What a window, sequence, absence or machine rule keeps for ``state``'s entity (read only;
-        layouts in windows.py, sequences.py, absence.py, machines.py), or ``None``."""
+        its layout is the pattern's slot TypedDict in stateful/memory.py), or ``None``."""
         program = self._stateful.programs.get(rule_id)
         if state is None or program is None or program.pattern is None:
             return None

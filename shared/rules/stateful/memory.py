@@ -42,11 +42,19 @@ class RuleSlot(TypedDict, total=False):
     fp: str
 
 
+# Each pattern's slot: a TypedDict (what the type checker sees) and a constant per key (what the code
+# indexes with), side by side so they cannot drift (tests/unit/test_state_layout.py checks both).
+
+
 class SlidingWindowSlot(RuleSlot, total=False):
     """Event times (sorted) and, unless the aggregate is ``count``, their values (``distinct``: hashes)."""
 
     t: list[int]
     v: list[Any]
+
+
+SLIDING_TIMES: Final = "t"
+SLIDING_VALUES: Final = "v"
 
 
 class TumblingBucket(TypedDict, total=False):
@@ -59,22 +67,43 @@ class TumblingBucket(TypedDict, total=False):
     d: list[str]  # distinct: short hashes of the values
 
 
+BUCKET_COUNT: Final = "n"
+BUCKET_SUM: Final = "s"
+BUCKET_MIN: Final = "lo"
+BUCKET_MAX: Final = "hi"
+BUCKET_DISTINCT: Final = "d"
+
+
 class TumblingWindowSlot(RuleSlot, total=False):
     b: dict[str, TumblingBucket]  # bucket start (ms, as text) -> bucket
+
+
+TUMBLING_BUCKETS: Final = "b"
 
 
 class SequenceSlot(RuleSlot, total=False):
     r: list[int | None]  # per number of steps completed (1 .. n-1): the start of the newest such run
 
 
+SEQUENCE_RUNS: Final = "r"
+
+
 class AbsenceSlot(RuleSlot, total=False):
     due: int  # the pending deadline, ms
-    a: dict[str, Any]  # the snapshot of the ``after`` event (stateful/snapshot.py)
+    a: dict[str, Any]  # the snapshot of the ``after`` event (``EventSnapshotter``, stateful/absence.py)
+
+
+ABSENCE_DUE: Final = "due"
+ABSENCE_EVENT: Final = "a"
 
 
 class MachineSlot(RuleSlot, total=False):
     s: str  # the current state
     since: int  # entered at, ms
+
+
+MACHINE_STATE: Final = "s"
+MACHINE_SINCE: Final = "since"
 
 
 class EntityData(TypedDict, total=False):
@@ -151,8 +180,6 @@ def drop_unknown_slots(state: EntityState, known: Iterable[str]) -> None:
 
 def _empty(slot: Any) -> bool:
     return not isinstance(slot, dict) or slot.keys() <= {FINGERPRINT_KEY}
-
-
 
 
 def reset_slot(slot: dict[str, Any], print_: str) -> None:
