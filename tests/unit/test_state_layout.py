@@ -25,7 +25,7 @@ OTHER_MEANINGS: dict[tuple[str, str], int] = {
     ("shared/rules/explain/state.py", "due"): 1,  # explain's JSON output: an absence's details
     ("shared/rules/explain/state.py", "since"): 1,  # explain's JSON output: a machine's details
     ("shared/rules/explain/state.py", "held"): 1,  # explain's JSON output: re-arm's details
-    ("shared/rules/authoring/references.py", "since"): 2,  # the rule language's part: state.<machine>.since
+    ("shared/rules/authoring/lint.py", "since"): 1,  # the rule language's part: state.<machine>.since
     ("shared/rules/authoring/loader.py", "rules"): 4,  # a rule file's top-level key
     ("shared/rules_admin/admin.py", "rules"): 2,  # the admin API's request body
     ("shared/rules_admin/dry_run_request.py", "rules"): 2,  # the dry-run API's request body

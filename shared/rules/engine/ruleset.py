@@ -15,9 +15,9 @@ from shared.rules.engine.stateful_pass import StatefulEvaluator, log_condition_f
 from shared.rules.index.buckets import RuleIndex
 from shared.rules.index.candidates import CandidateList
 from shared.rules.language.fields import parse_field_path
-from shared.rules.stateful.cooldown import is_cooling_down, record_firing
 from shared.rules.stateful.memory import peek_slot
 from shared.rules.stateful.reader import StateView
+from shared.rules.stateful.suppression import is_cooling_down, record_firing
 from shared.store.models import EntityState
 
 log = logging.getLogger(__name__)

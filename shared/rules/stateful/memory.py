@@ -5,7 +5,7 @@ the TypedDicts (typing only, no run-time cost) and the helpers below.
 
     {"rules": {"<rule id>": {"fp": "<fingerprint>", ...the pattern's slot...}},   # RuleSlots
      "wm": <the entity's watermark, ms: newest event time a stateful rule took>,  # stateful/clock.py
-     "cooldowns": {"<rule id>": "<last firing, ISO 8601 Z>"},                     # stateful/cooldown.py
+     "cooldowns": {"<rule id>": "<last firing, ISO 8601 Z>"},                     # stateful/suppression.py
      "fired": {"<rule id>": [ms, ...]},          # max_per_period: the newest firings (suppression.py)
      "held": ["<rule id>", ...],                 # rearm: fired, condition not false since
      "_applied": {"<partition>": <sequence number>}}   # the pipeline's replay guard (applied_sequences)
@@ -90,7 +90,7 @@ SEQUENCE_RUNS: Final = "r"
 
 class AbsenceSlot(RuleSlot, total=False):
     due: int  # the pending deadline, ms
-    a: dict[str, Any]  # the snapshot of the ``after`` event (``EventSnapshotter``, stateful/absence.py)
+    a: dict[str, Any]  # the snapshot of the ``after`` event (``EventSnapshotter`` in stateful/absence.py)
 
 
 ABSENCE_DUE: Final = "due"
@@ -122,17 +122,6 @@ def applied_sequences(state: EntityState) -> dict[str, int]:
     empty when absent; the caller updates it in place)."""
     applied: dict[str, int] = state.data.setdefault(APPLIED_KEY, {})
     return applied
-
-
-def forget_suppression(state: EntityState, rule_id: str) -> None:
-    """Drop ``rule_id``'s cool-down, rate and re-arm entries (explain asks "would it fire without them?")."""
-    data = state.data
-    for table in (data.get(COOLDOWNS_KEY), data.get(FIRED_KEY)):
-        if isinstance(table, dict):
-            table.pop(rule_id, None)
-    held = data.get(HELD_KEY)
-    if isinstance(held, list):
-        data[HELD_KEY] = [item for item in held if item != rule_id]
 
 
 def fingerprint(parts: Any) -> str:
