@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from shared.rules.authoring.lint import lint_rule
-from shared.rules.authoring.references import lint_state_references, lint_stateful_rule
+from shared.rules.authoring.lint import lint_rule, lint_stateful_rule
+from shared.rules.authoring.references import lint_state_references
 from shared.rules.definitions.rule import RuleDefinition
 from shared.rules.errors import RuleError
 
@@ -61,6 +61,16 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
         positions[rule.id] = index
     _check_references(result, positions)
     return result
+
+
+def lint_stateful_rules(rules: Sequence[RuleDefinition]) -> list[RuleError]:
+    """Every rule's own stateful problems, then the references between rules (``compile_ruleset``'s check)."""
+    errors = [
+        RuleError(rule.id, path, message, index)
+        for index, rule in enumerate(rules)
+        for path, message in lint_stateful_rule(rule)
+    ]
+    return errors + lint_state_references(rules)
 
 
 def _check_references(result: RuleValidation, positions: dict[str, int]) -> None:

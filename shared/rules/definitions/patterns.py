@@ -1,6 +1,7 @@
 """The stateful parts of a rule as users write them: windows, sequences, absence, entity states
 (machines) and rate limits. Shapes and bounds are checked here; what needs the whole rule or the
-whole rule set (unknown states, unreachable states, references) in ``stateful_lint.py``.
+whole rule set in ``authoring/lint.py`` (unknown and unreachable states) and
+``authoring/references.py``.
 
 Every bound below keeps one entity's state small (a Cosmos item holds at most 2 MB, and the state
 is read and written once per batch).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.rules.authoring.references import lint_stateful_rules
+from shared.rules.authoring.validation import lint_stateful_rules
 from shared.rules.compiled import CompiledRule
 from shared.rules.conditions.compiler import compile_condition
 from shared.rules.conditions.state_split import event_filter

@@ -15,9 +15,9 @@ from shared.rules.engine.stateful_pass import StatefulEvaluator, log_condition_f
 from shared.rules.index.buckets import RuleIndex
 from shared.rules.index.candidates import CandidateList
 from shared.rules.language.fields import parse_field_path
-from shared.rules.stateful.cooldown import is_cooling_down, record_firing
 from shared.rules.stateful.memory import peek_slot
 from shared.rules.stateful.reader import StateView
+from shared.rules.stateful.suppression import is_cooling_down, record_firing
 from shared.store.models import EntityState
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class CompiledRuleSet:
 
     def rule_slot(self, rule_id: str, state: EntityState | None) -> dict[str, object] | None:
         """What a window, sequence, absence or machine rule keeps for ``state``'s entity (read only;
-        layouts in windows.py, sequences.py, absence.py, machines.py), or ``None``."""
+        its layout is the pattern's slot TypedDict in stateful/memory.py), or ``None``."""
         program = self._stateful.programs.get(rule_id)
         if state is None or program is None or program.pattern is None:
             return None

@@ -8,7 +8,7 @@ event found, ``after`` the state the engine left (evaluated on a copy; the calle
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from shared.events.models import Event
 from shared.rules.definitions.conditions import EventFilter
@@ -18,7 +18,21 @@ from shared.rules.explain.models import StateExplanation
 from shared.rules.language.durations import format_duration
 from shared.rules.language.fields import MISSING, STATE_TOP, FieldPath
 from shared.rules.language.times import format_datetime, from_ms, ms_value, span_ms, to_ms
-from shared.rules.stateful.memory import FIRED_KEY, HELD_KEY, peek_slot
+from shared.rules.stateful.memory import (
+    ABSENCE_DUE,
+    ABSENCE_EVENT,
+    FIRED_KEY,
+    HELD_KEY,
+    MACHINE_SINCE,
+    MACHINE_STATE,
+    SEQUENCE_RUNS,
+    SLIDING_TIMES,
+    AbsenceSlot,
+    MachineSlot,
+    SequenceSlot,
+    SlidingWindowSlot,
+    peek_slot,
+)
 from shared.rules.stateful.pattern import type_matches
 from shared.rules.stateful.program import RuleProgram
 from shared.store.models import EntityState
@@ -45,11 +59,11 @@ def explain_stateful_parts(
         if rule.window is not None:
             parts.append(_window(rule, program, event, slot_after))
         elif rule.sequence is not None:
-            parts.append(_sequence(rule, event, slot_before, read))
+            parts.append(_sequence(rule, event, cast(SequenceSlot, slot_before), read))
         elif rule.absence is not None:
-            parts.append(_absence(rule, event, slot_before, slot_after, read))
+            parts.append(_absence(rule, event, cast(AbsenceSlot, slot_before), cast(AbsenceSlot, slot_after), read))
         elif rule.machine is not None:
-            parts.append(_machine(rule.machine.initial, slot_before, slot_after))
+            parts.append(_machine(rule.machine.initial, cast(MachineSlot, slot_before), cast(MachineSlot, slot_after)))
     parts.extend(_suppression(rule, event, before))
     return tuple(parts)
 
@@ -71,7 +85,8 @@ def _window(rule: RuleDefinition, program: RuleProgram, event: Event, slot: dict
     }
     if spec.kind == "sliding":
         start = end - span_ms(spec.size)
-        times = [t for t in slot.get("t", []) if type(t) is int and start < t <= end]
+        entries = cast(SlidingWindowSlot, slot).get(SLIDING_TIMES, [])
+        times = [t for t in entries if type(t) is int and start < t <= end]
         details.update(start=_iso(start), end=_iso(end), events=len(times))
         details["times"] = [_iso(t) for t in times[-MAX_LISTED_TIMES:]]
         span = f"({_iso(start)}, {_iso(end)}]"
@@ -94,11 +109,11 @@ def _holds(op: str, left: Any, right: Any) -> bool:
     }[op]  # fmt: skip
 
 
-def _sequence(rule: RuleDefinition, event: Event, slot: dict[str, Any], read: FieldReader) -> StateExplanation:
+def _sequence(rule: RuleDefinition, event: Event, slot: SequenceSlot, read: FieldReader) -> StateExplanation:
     spec = rule.sequence
     assert spec is not None
     within = span_ms(spec.within)
-    raw = slot.get("r")
+    raw = slot.get(SEQUENCE_RUNS)
     stored: list[Any] = raw if isinstance(raw, list) else []
     now = to_ms(event.time)
     partial = [
@@ -120,7 +135,7 @@ def _sequence(rule: RuleDefinition, event: Event, slot: dict[str, Any], read: Fi
 
 
 def _absence(
-    rule: RuleDefinition, event: Event, before: dict[str, Any], after: dict[str, Any], read: FieldReader
+    rule: RuleDefinition, event: Event, before: AbsenceSlot, after: AbsenceSlot, read: FieldReader
 ) -> StateExplanation:
     spec = rule.absence
     assert spec is not None
@@ -128,8 +143,9 @@ def _absence(
     roles = [name for name, side in (("after", spec.after), ("missing", spec.missing)) if _takes(side, event, read)]
     details: dict[str, Any] = {"within": format_duration(spec.within), "event_is": roles}
     for label, slot in (("before", before), ("after", after)):
-        due = ms_value(slot.get("due"))
-        armed_by = slot.get("a", {}).get("id") if isinstance(slot.get("a"), dict) else None
+        due = ms_value(slot.get(ABSENCE_DUE))
+        snapshot = slot.get(ABSENCE_EVENT)
+        armed_by = snapshot.get("id") if isinstance(snapshot, dict) else None
         details[label] = None if due is None else {"due": _iso(due), "fires_at": _iso(due + lateness), "by": armed_by}
     pending = details["after"]
     if pending is not None:
@@ -144,17 +160,18 @@ def _absence(
     return StateExplanation("absence", f"{role}; {state}", details)
 
 
-def _machine(initial: str, before: dict[str, Any], after: dict[str, Any]) -> StateExplanation:
-    old, new = before.get("s"), after.get("s")
-    since = ms_value(after.get("since"))
-    details = {"from": old, "to": new, "since": None if since is None else _iso(since)}
+def _machine(initial: str, before: MachineSlot, after: MachineSlot) -> StateExplanation:
+    old, new = before.get(MACHINE_STATE), after.get(MACHINE_STATE)
+    since = ms_value(after.get(MACHINE_SINCE))
+    entered = None if since is None else _iso(since)
+    details = {"from": old, "to": new, "since": entered}
     if old is None and new is not None:
         then = "" if new == initial else f", then moves to {new!r}"
         summary = f"a new entity for this machine: enters {initial!r}{then}"
     elif old != new:
         summary = f"moves {old!r} -> {new!r}"
     else:
-        summary = f"stays in {new!r}" + (f" (since {details['since']})" if since is not None else "")
+        summary = f"stays in {new!r}" + (f" (since {entered})" if entered is not None else "")
     return StateExplanation("machine", summary, details)
 
 

@@ -35,10 +35,9 @@ from shared.rules.explain.models import (
 from shared.rules.explain.state import explain_stateful_parts
 from shared.rules.language.durations import format_duration
 from shared.rules.language.times import format_datetime
-from shared.rules.stateful.cooldown import last_fired
-from shared.rules.stateful.memory import forget_suppression
 from shared.rules.stateful.pattern import type_matches as any_type_matches
 from shared.rules.stateful.program import index_type_patterns
+from shared.rules.stateful.suppression import forget_suppression, last_fired
 from shared.store.models import EntityState
 
 

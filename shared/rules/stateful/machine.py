@@ -1,8 +1,9 @@
 """Entity states (orchestrations): each entity is in one named state of the machine; events move it
 along transitions; entering a state plans that state's ``on_enter`` action.
 
-Slot: ``{"s": <current state>, "since": <entered at, ms>}``. The first event the machine takes puts
-the entity in ``initial`` (planning its ``on_enter``, if any); the same event may then move it on.
+Slot (``MachineSlot`` in ``memory.py``): the current state and when it was entered (ms). The first
+event the machine takes puts the entity in ``initial`` (planning its ``on_enter``, if any); the
+same event may then move it on.
 Per event at most one transition is taken: ``global`` transitions first (from any state other than
 their target), then the current state's own, in the order written.
 
@@ -25,13 +26,14 @@ from shared.rules.definitions.patterns import MachineSpec
 from shared.rules.language.fields import MISSING, FieldPath
 from shared.rules.language.times import from_ms, ms_value
 from shared.rules.stateful.clock import EventClock
-from shared.rules.stateful.pattern import Firing, StepFilter, Verdict
+from shared.rules.stateful.memory import MACHINE_SINCE, MACHINE_STATE, MachineSlot
+from shared.rules.stateful.pattern import Firing, Pattern, StepFilter, Verdict
 
 #: Machines keep their slot across versions (see the module docstring), so the print is constant.
 MACHINE_FINGERPRINT = "machine"
 
 
-class MachinePattern:
+class MachinePattern(Pattern[MachineSlot]):
     fingerprint = MACHINE_FINGERPRINT
 
     def __init__(self, spec: MachineSpec) -> None:
@@ -46,9 +48,9 @@ class MachinePattern:
     def might_take(self, event: Event) -> bool:
         return True  # a new entity enters ``initial`` on any event the rule's filter lets through
 
-    def observe(self, event: Event, slot: dict[str, Any], clock: EventClock, reader: StateReader) -> Verdict:
+    def observe(self, event: Event, slot: MachineSlot, clock: EventClock, reader: StateReader) -> Verdict:
         firings: list[Firing] = []
-        current = slot.get("s")
+        current = slot.get(MACHINE_STATE)
         if current not in self._states:
             current = self._enter(slot, self._initial, event, clock, firings)
         target = self._next_state(current, event, reader)
@@ -65,24 +67,24 @@ class MachinePattern:
                 return target
         return None
 
-    def _enter(self, slot: dict[str, Any], name: str, event: Event, clock: EventClock, firings: list[Firing]) -> str:
-        slot["s"], slot["since"] = name, clock.at
+    def _enter(self, slot: MachineSlot, name: str, event: Event, clock: EventClock, firings: list[Firing]) -> str:
+        slot[MACHINE_STATE], slot[MACHINE_SINCE] = name, clock.at
         action = self._states[name].on_enter
         if action is not None:
             entry = event.model_copy(update={"id": f"{event.id}#{name}"})
             firings.append(Firing(action, entry, event.time))
         return name
 
-    def deadline(self, slot: dict[str, Any]) -> datetime | None:
+    def deadline(self, slot: MachineSlot) -> datetime | None:
         return None
 
-    def fire_due(self, slot: dict[str, Any], now: datetime) -> tuple[Firing, ...]:
+    def fire_due(self, slot: MachineSlot, now: datetime) -> tuple[Firing, ...]:
         return ()
 
-    def read(self, slot: dict[str, Any] | None, path: FieldPath, at: datetime) -> Any:
-        if slot is None or slot.get("s") not in self._states:
+    def read(self, slot: MachineSlot | None, path: FieldPath, at: datetime) -> Any:
+        if slot is None or slot.get(MACHINE_STATE) not in self._states:
             return MISSING
         if len(path.keys) == 1:
-            return slot["s"]
-        since = ms_value(slot.get("since"))
+            return slot[MACHINE_STATE]
+        since = ms_value(slot.get(MACHINE_SINCE))
         return MISSING if since is None else from_ms(since)

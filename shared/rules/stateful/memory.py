@@ -5,7 +5,7 @@ the TypedDicts (typing only, no run-time cost) and the helpers below.
 
     {"rules": {"<rule id>": {"fp": "<fingerprint>", ...the pattern's slot...}},   # RuleSlots
      "wm": <the entity's watermark, ms: newest event time a stateful rule took>,  # stateful/clock.py
-     "cooldowns": {"<rule id>": "<last firing, ISO 8601 Z>"},                     # stateful/cooldown.py
+     "cooldowns": {"<rule id>": "<last firing, ISO 8601 Z>"},                     # stateful/suppression.py
      "fired": {"<rule id>": [ms, ...]},          # max_per_period: the newest firings (suppression.py)
      "held": ["<rule id>", ...],                 # rearm: fired, condition not false since
      "_applied": {"<partition>": <sequence number>}}   # the pipeline's replay guard (applied_sequences)
@@ -42,11 +42,19 @@ class RuleSlot(TypedDict, total=False):
     fp: str
 
 
+# Each pattern's slot: a TypedDict (what the type checker sees) and a constant per key (what the code
+# indexes with), side by side so they cannot drift (tests/unit/test_state_layout.py checks both).
+
+
 class SlidingWindowSlot(RuleSlot, total=False):
     """Event times (sorted) and, unless the aggregate is ``count``, their values (``distinct``: hashes)."""
 
     t: list[int]
     v: list[Any]
+
+
+SLIDING_TIMES: Final = "t"
+SLIDING_VALUES: Final = "v"
 
 
 class TumblingBucket(TypedDict, total=False):
@@ -59,22 +67,43 @@ class TumblingBucket(TypedDict, total=False):
     d: list[str]  # distinct: short hashes of the values
 
 
+BUCKET_COUNT: Final = "n"
+BUCKET_SUM: Final = "s"
+BUCKET_MIN: Final = "lo"
+BUCKET_MAX: Final = "hi"
+BUCKET_DISTINCT: Final = "d"
+
+
 class TumblingWindowSlot(RuleSlot, total=False):
     b: dict[str, TumblingBucket]  # bucket start (ms, as text) -> bucket
+
+
+TUMBLING_BUCKETS: Final = "b"
 
 
 class SequenceSlot(RuleSlot, total=False):
     r: list[int | None]  # per number of steps completed (1 .. n-1): the start of the newest such run
 
 
+SEQUENCE_RUNS: Final = "r"
+
+
 class AbsenceSlot(RuleSlot, total=False):
     due: int  # the pending deadline, ms
-    a: dict[str, Any]  # the snapshot of the ``after`` event (stateful/snapshot.py)
+    a: dict[str, Any]  # the snapshot of the ``after`` event (``EventSnapshotter`` in stateful/absence.py)
+
+
+ABSENCE_DUE: Final = "due"
+ABSENCE_EVENT: Final = "a"
 
 
 class MachineSlot(RuleSlot, total=False):
     s: str  # the current state
     since: int  # entered at, ms
+
+
+MACHINE_STATE: Final = "s"
+MACHINE_SINCE: Final = "since"
 
 
 class EntityData(TypedDict, total=False):
@@ -93,17 +122,6 @@ def applied_sequences(state: EntityState) -> dict[str, int]:
     empty when absent; the caller updates it in place)."""
     applied: dict[str, int] = state.data.setdefault(APPLIED_KEY, {})
     return applied
-
-
-def forget_suppression(state: EntityState, rule_id: str) -> None:
-    """Drop ``rule_id``'s cool-down, rate and re-arm entries (explain asks "would it fire without them?")."""
-    data = state.data
-    for table in (data.get(COOLDOWNS_KEY), data.get(FIRED_KEY)):
-        if isinstance(table, dict):
-            table.pop(rule_id, None)
-    held = data.get(HELD_KEY)
-    if isinstance(held, list):
-        data[HELD_KEY] = [item for item in held if item != rule_id]
 
 
 def fingerprint(parts: Any) -> str:
@@ -151,8 +169,6 @@ def drop_unknown_slots(state: EntityState, known: Iterable[str]) -> None:
 
 def _empty(slot: Any) -> bool:
     return not isinstance(slot, dict) or slot.keys() <= {FINGERPRINT_KEY}
-
-
 
 
 def reset_slot(slot: dict[str, Any], print_: str) -> None:

@@ -13,6 +13,7 @@ from shared.rules.definitions.actions import ActionSpec
 from shared.rules.definitions.conditions import EventFilter
 from shared.rules.language.fields import FieldPath
 from shared.rules.stateful.clock import EventClock
+from shared.rules.stateful.memory import RuleSlot
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,10 @@ class StepFilter:
         return self.might_take(event) and self._check(event, reader)
 
 
-class Pattern(Protocol):
-    """One stateful rule's logic over its slot (a JSON dict in the entity's state)."""
+class Pattern[Slot: RuleSlot](Protocol):
+    """One stateful rule's logic over its slot: a JSON dict in the entity's state whose layout is the
+    pattern's ``Slot`` TypedDict of ``memory.py`` (each pattern class names its own,
+    ``class SequencePattern(Pattern[SequenceSlot])``)."""
 
     fingerprint: str
 
@@ -69,18 +72,18 @@ class Pattern(Protocol):
         """Whether ``event`` can concern the pattern (cheap; decides whether state is loaded)."""
         ...
 
-    def observe(self, event: Event, slot: dict[str, Any], clock: EventClock, reader: StateReader) -> Verdict:
+    def observe(self, event: Event, slot: Slot, clock: EventClock, reader: StateReader) -> Verdict:
         """Take ``event`` (which passed the rule's filter) into the slot; report firings."""
         ...
 
-    def deadline(self, slot: dict[str, Any]) -> datetime | None:
+    def deadline(self, slot: Slot) -> datetime | None:
         """When ``fire_due`` should next look at this slot (``None``: nothing pending)."""
         ...
 
-    def fire_due(self, slot: dict[str, Any], now: datetime) -> tuple[Firing, ...]:
+    def fire_due(self, slot: Slot, now: datetime) -> tuple[Firing, ...]:
         """Fire and remove what is due at ``now``."""
         ...
 
-    def read(self, slot: dict[str, Any] | None, path: FieldPath, at: datetime) -> Any:
+    def read(self, slot: Slot | None, path: FieldPath, at: datetime) -> Any:
         """The value of ``state.<rule id>[.<part>]`` (``MISSING`` when there is none)."""
         ...

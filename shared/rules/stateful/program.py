@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from shared.events.models import Event
 from shared.rules.conditions.state_split import StateCheck, compile_state_condition, state_part
@@ -23,7 +24,7 @@ from shared.rules.stateful.window import window_pattern
 class RuleProgram:
     rule_id: str
     definition: RuleDefinition  # as written (the compiled rule's own may hold only the event filter)
-    pattern: Pattern | None
+    pattern: Pattern[Any] | None
     state_check: StateCheck | None
     suppression: Suppression
     lateness_ms: int
@@ -56,7 +57,7 @@ def build_program(definition: RuleDefinition) -> RuleProgram | None:
     )
 
 
-def build_pattern(definition: RuleDefinition) -> Pattern | None:
+def build_pattern(definition: RuleDefinition) -> Pattern[Any] | None:
     lateness = definition.allowed_lateness or timedelta(0)
     print_ = stateful_fingerprint(definition)
     if definition.window is not None:

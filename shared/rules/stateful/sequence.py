@@ -1,11 +1,11 @@
 """Sequences per entity: step 1, then step 2, ... then the last step, all within ``within`` of the
 first step, in event time, with any other events in between.
 
-Slot: ``{"r": [start | null, ...]}`` — one entry per number of steps completed (1 .. n-1): the
-latest start time of a partial match that got that far. A later start with the same progress is
-always at least as good (its deadline is later), so this is exact for "did the steps occur in order
-within the time" and bounded by the number of steps. When the last step completes, the rule fires
-and every partial match is cleared (the sequence starts over).
+Slot (``SequenceSlot`` in ``memory.py``): ``[start | null, ...]`` — one entry per number of steps
+completed (1 .. n-1): the latest start time of a partial match that got that far. A later start
+with the same progress is always at least as good (its deadline is later), so this is exact for
+"did the steps occur in order within the time" and bounded by the number of steps. When the last
+step completes, the rule fires and every partial match is cleared (the sequence starts over).
 
 Lateness policy: sequences follow events in arrival order; a step must not be older than the start
 of the partial match it extends. A late event is still applied, and counted.
@@ -23,10 +23,11 @@ from shared.rules.definitions.patterns import SequenceSpec
 from shared.rules.language.fields import MISSING, FieldPath
 from shared.rules.language.times import span_ms
 from shared.rules.stateful.clock import EventClock
-from shared.rules.stateful.pattern import Firing, StepFilter, Verdict
+from shared.rules.stateful.memory import SEQUENCE_RUNS, SequenceSlot
+from shared.rules.stateful.pattern import Firing, Pattern, StepFilter, Verdict
 
 
-class SequencePattern:
+class SequencePattern(Pattern[SequenceSlot]):
     def __init__(self, spec: SequenceSpec, *, action: ActionSpec, fingerprint: str) -> None:
         self.fingerprint = fingerprint
         self._steps = tuple(StepFilter(step) for step in spec.steps)
@@ -36,7 +37,7 @@ class SequencePattern:
     def might_take(self, event: Event) -> bool:
         return any(step.might_take(event) for step in self._steps)
 
-    def observe(self, event: Event, slot: dict[str, Any], clock: EventClock, reader: StateReader) -> Verdict:
+    def observe(self, event: Event, slot: SequenceSlot, clock: EventClock, reader: StateReader) -> Verdict:
         runs = self._runs(slot, clock.at)
         last = len(self._steps) - 1
         firings: tuple[Firing, ...] = ()
@@ -51,24 +52,24 @@ class SequencePattern:
             runs[done] = _later(runs[done], start)
         if self._steps[0].takes(event, reader):
             runs[0] = _later(runs[0], clock.at)
-        slot["r"] = runs
+        slot[SEQUENCE_RUNS] = runs
         return Verdict(firings)
 
-    def _runs(self, slot: dict[str, Any], now: int) -> list[int | None]:
+    def _runs(self, slot: SequenceSlot, now: int) -> list[int | None]:
         """The partial matches still inside ``within`` of their start (damaged entries dropped)."""
-        stored = slot.get("r")
+        stored = slot.get(SEQUENCE_RUNS)
         size = len(self._steps) - 1
         if not isinstance(stored, list) or len(stored) != size:
             return [None] * size
         return [start if type(start) is int and now - start <= self._within else None for start in stored]
 
-    def deadline(self, slot: dict[str, Any]) -> datetime | None:
+    def deadline(self, slot: SequenceSlot) -> datetime | None:
         return None
 
-    def fire_due(self, slot: dict[str, Any], now: datetime) -> tuple[Firing, ...]:
+    def fire_due(self, slot: SequenceSlot, now: datetime) -> tuple[Firing, ...]:
         return ()
 
-    def read(self, slot: dict[str, Any] | None, path: FieldPath, at: datetime) -> Any:
+    def read(self, slot: SequenceSlot | None, path: FieldPath, at: datetime) -> Any:
         return MISSING
 
 

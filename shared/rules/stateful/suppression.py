@@ -1,6 +1,10 @@
 """Suppression per (rule, entity), in event time: cool-down, at most N firings per period, re-arm.
 
-- ``cooldown``: quiet for that long after a firing (``cooldown.py``; ``EntityData.cooldowns``).
+- ``cooldown``: after a rule fires for an entity at event time t, it stays quiet for that entity
+  until t + cooldown (event time, never wall-clock time). State: ``EntityData.cooldowns`` (rule ->
+  last firing, ISO 8601 Z). Storing the firing time (not the end of the cool-down) lets an edited
+  cool-down apply at once. Plain rules with only a cool-down use it straight from the evaluator's
+  fast loop (``is_cooling_down``, ``record_firing``); the others through ``Suppression``.
 - ``max_per_period: {count, period}``: a firing is suppressed when ``count`` firings already
   happened in the ``period`` before it. State: ``EntityData.fired`` (rule -> [ms, ...]), the newest
   ``count`` firings at most.
@@ -8,7 +12,9 @@
   for an event before it can fire again. State: ``EntityData.held`` (rule ids); layouts in ``memory.py``.
 
 A suppressed match counts as not matched (it does not trigger ``stop_after_match``). The checks
-run in that order and a firing is recorded only when all of them allow it.
+run in that order and a firing is recorded only when all of them allow it. Forgetting:
+``forget_suppression`` drops one rule's entries (explain asks "would it fire without them?"),
+``forget_unknown_rules`` those of rules no longer in the set (cool-downs age out instead).
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.rules.definitions.patterns import RateLimitSpec
-from shared.rules.language.times import span_ms, to_ms
-from shared.rules.stateful.cooldown import is_cooling_down, record_firing
-from shared.rules.stateful.memory import FIRED_KEY, HELD_KEY
+from shared.rules.language.operands import parse_datetime
+from shared.rules.language.times import format_datetime, span_ms, to_ms
+from shared.rules.stateful.memory import COOLDOWNS_KEY, FIRED_KEY, HELD_KEY
 from shared.store.models import EntityState
+
+#: Cool-down entries of rules no longer in the rule set are dropped once this old.
+FORGET_UNKNOWN_AFTER = timedelta(days=400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,36 @@ class Suppression:
                 _store_held(state, held)
 
 
+def last_fired(state: EntityState, rule_id: str) -> datetime | None:
+    table = state.data.get(COOLDOWNS_KEY)
+    stamp = table.get(rule_id) if isinstance(table, dict) else None
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return parse_datetime(stamp)
+    except ValueError:
+        return None  # a damaged entry must not block the rule forever
+
+
+def is_cooling_down(state: EntityState, rule_id: str, cooldown: timedelta, at: datetime) -> bool:
+    """True while ``at`` is before the end of the cool-down (or before the last firing itself)."""
+    fired = last_fired(state, rule_id)
+    return fired is not None and at < fired + cooldown
+
+
+def record_firing(state: EntityState, rule_id: str, at: datetime, cooldowns: Mapping[str, timedelta]) -> None:
+    """Remember that ``rule_id`` fired at ``at``; drop entries whose cool-down is over."""
+    table: Any = state.data.get(COOLDOWNS_KEY)
+    if not isinstance(table, dict):
+        table = state.data[COOLDOWNS_KEY] = {}
+    for other in list(table):
+        fired = last_fired(state, other)
+        keep_for = cooldowns.get(other, FORGET_UNKNOWN_AFTER)
+        if fired is None or fired + keep_for <= at:
+            del table[other]
+    table[rule_id] = format_datetime(at)
+
+
 def _held(state: EntityState) -> set[str]:
     held = state.data.get(HELD_KEY)
     return {item for item in held if isinstance(item, str)} if isinstance(held, list) else set()
@@ -95,6 +134,17 @@ def _record_rate(state: EntityState, rule_id: str, at: int, rate: RateLimitSpec)
     if not isinstance(table, dict):
         table = state.data[FIRED_KEY] = {}
     table[rule_id] = kept
+
+
+def forget_suppression(state: EntityState, rule_id: str) -> None:
+    """Drop ``rule_id``'s cool-down, rate and re-arm entries (explain asks "would it fire without them?")."""
+    data = state.data
+    for table in (data.get(COOLDOWNS_KEY), data.get(FIRED_KEY)):
+        if isinstance(table, dict):
+            table.pop(rule_id, None)
+    held = data.get(HELD_KEY)
+    if isinstance(held, list):
+        data[HELD_KEY] = [item for item in held if item != rule_id]
 
 
 def forget_unknown_rules(state: EntityState, known: Iterable[str]) -> None:

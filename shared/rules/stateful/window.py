@@ -5,13 +5,13 @@ or tumbling windows, compared with a threshold each time an event is taken.
 and each aggregate is one entry of ``AGGREGATES`` (how it reduces a list of values, how it adds a value
 to a bucket, what a bucket gives): no string test per event.
 
-Slot layouts (bounded; times in ms):
-- sliding:  ``{"t": [time, ...], "v": [value, ...]}`` sorted by time, at most ``MAX_SLIDING_EVENTS``
-  (the newest), pruned once older than ``size + allowed_lateness`` behind the watermark;
-  ``v`` is left out for ``count``; ``distinct`` stores short hashes of the values.
-- tumbling: ``{"b": {"<bucket start>": {"n": count, "s": sum, "lo": min, "hi": max, "d": [hash]}}}``
-  with only the keys the aggregate needs; buckets aligned on the epoch (UTC), kept while
-  ``end + allowed_lateness`` is after the watermark, at most ``MAX_OPEN_BUCKETS``.
+Slot layouts (``SlidingWindowSlot``, ``TumblingWindowSlot`` in ``memory.py``; bounded; times in ms):
+- sliding: event times and their values, sorted by time, at most ``MAX_SLIDING_EVENTS`` (the
+  newest), pruned once older than ``size + allowed_lateness`` behind the watermark; the values are
+  left out for ``count``; ``distinct`` stores short hashes of the values.
+- tumbling: bucket start -> count, sum, min, max, distinct hashes, with only the figures the
+  aggregate needs; buckets aligned on the epoch (UTC), kept while ``end + allowed_lateness`` is
+  after the watermark, at most ``MAX_OPEN_BUCKETS``.
 
 Lateness policy: an event is added to every window still open for it. A sliding window evaluates
 the window ending at the event (``(t - size, t]``); a late event (older than the watermark minus
@@ -40,8 +40,21 @@ from shared.rules.definitions.patterns import MAX_DISTINCT, MAX_OPEN_BUCKETS, MA
 from shared.rules.language.fields import MISSING, FieldPath, compile_getter, parse_field_path
 from shared.rules.language.times import span_ms, to_ms
 from shared.rules.stateful.clock import EventClock
-from shared.rules.stateful.memory import SlidingWindowSlot, TumblingBucket, TumblingWindowSlot
-from shared.rules.stateful.pattern import NO_VERDICT, Firing, Verdict
+from shared.rules.stateful.memory import (
+    BUCKET_COUNT,
+    BUCKET_DISTINCT,
+    BUCKET_MAX,
+    BUCKET_MIN,
+    BUCKET_SUM,
+    SLIDING_TIMES,
+    SLIDING_VALUES,
+    TUMBLING_BUCKETS,
+    RuleSlot,
+    SlidingWindowSlot,
+    TumblingBucket,
+    TumblingWindowSlot,
+)
+from shared.rules.stateful.pattern import NO_VERDICT, Firing, Pattern, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -62,47 +75,56 @@ class Aggregate:
 
 
 def _add_count(bucket: TumblingBucket, value: Any) -> None:
-    bucket["n"] = bucket.get("n", 0) + 1
+    bucket[BUCKET_COUNT] = bucket.get(BUCKET_COUNT, 0) + 1
 
 
 def _add_sum(bucket: TumblingBucket, value: Any) -> None:
-    bucket["n"] = bucket.get("n", 0) + 1
-    bucket["s"] = bucket.get("s", 0) + value
+    bucket[BUCKET_COUNT] = bucket.get(BUCKET_COUNT, 0) + 1
+    bucket[BUCKET_SUM] = bucket.get(BUCKET_SUM, 0) + value
 
 
 def _add_min(bucket: TumblingBucket, value: Any) -> None:
-    bucket["n"] = bucket.get("n", 0) + 1
-    bucket["lo"] = min(bucket["lo"], value) if "lo" in bucket else value
+    bucket[BUCKET_COUNT] = bucket.get(BUCKET_COUNT, 0) + 1
+    bucket[BUCKET_MIN] = min(bucket[BUCKET_MIN], value) if BUCKET_MIN in bucket else value
 
 
 def _add_max(bucket: TumblingBucket, value: Any) -> None:
-    bucket["n"] = bucket.get("n", 0) + 1
-    bucket["hi"] = max(bucket["hi"], value) if "hi" in bucket else value
+    bucket[BUCKET_COUNT] = bucket.get(BUCKET_COUNT, 0) + 1
+    bucket[BUCKET_MAX] = max(bucket[BUCKET_MAX], value) if BUCKET_MAX in bucket else value
 
 
 def _add_distinct(bucket: TumblingBucket, value: Any) -> None:
-    seen = bucket.setdefault("d", [])
+    seen = bucket.setdefault(BUCKET_DISTINCT, [])
     if value not in seen and len(seen) < MAX_DISTINCT:
         seen.append(value)
 
 
+def _bucket_sum(bucket: TumblingBucket) -> Any:
+    return bucket.get(BUCKET_SUM, 0) if bucket.get(BUCKET_COUNT) else None
+
+
+def _bucket_avg(bucket: TumblingBucket) -> Any:
+    taken = bucket.get(BUCKET_COUNT)
+    return bucket.get(BUCKET_SUM, 0) / taken if taken else None
+
+
 AGGREGATES: dict[str, Aggregate] = {
-    "count": Aggregate(len, _add_count, lambda bucket: bucket.get("n", 0)),
-    "sum": Aggregate(
-        lambda values: sum(values), _add_sum, lambda bucket: bucket.get("s", 0) if bucket.get("n") else None
+    "count": Aggregate(len, _add_count, lambda bucket: bucket.get(BUCKET_COUNT, 0)),
+    "sum": Aggregate(lambda values: sum(values), _add_sum, _bucket_sum),
+    "avg": Aggregate(lambda values: sum(values) / len(values) if values else None, _add_sum, _bucket_avg),
+    "min": Aggregate(
+        lambda values: min(values, default=None), _add_min, lambda b: b.get(BUCKET_MIN) if b.get(BUCKET_COUNT) else None
     ),
-    "avg": Aggregate(
-        lambda values: sum(values) / len(values) if values else None,
-        _add_sum,
-        lambda bucket: bucket.get("s", 0) / bucket["n"] if bucket.get("n") else None,
+    "max": Aggregate(
+        lambda values: max(values, default=None), _add_max, lambda b: b.get(BUCKET_MAX) if b.get(BUCKET_COUNT) else None
     ),
-    "min": Aggregate(lambda values: min(values, default=None), _add_min, lambda b: b.get("lo") if b.get("n") else None),
-    "max": Aggregate(lambda values: max(values, default=None), _add_max, lambda b: b.get("hi") if b.get("n") else None),
-    "distinct": Aggregate(lambda values: len(set(values)), _add_distinct, lambda bucket: len(bucket.get("d", ()))),
+    "distinct": Aggregate(
+        lambda values: len(set(values)), _add_distinct, lambda bucket: len(bucket.get(BUCKET_DISTINCT, ()))
+    ),
 }
 
 
-class _Window:
+class _Window[Slot: RuleSlot](Pattern[Slot]):
     """What both kinds share: the value an event contributes, the threshold, the protocol's no-ops."""
 
     def __init__(
@@ -122,7 +144,7 @@ class _Window:
     def might_take(self, event: Event) -> bool:
         return True  # the rule's own filter decides which events the window counts
 
-    def observe(self, event: Event, slot: Any, clock: EventClock, reader: StateReader) -> Verdict:
+    def observe(self, event: Event, slot: Slot, clock: EventClock, reader: StateReader) -> Verdict:
         value = self._value_of(event)
         if value is _SKIP:
             return NO_VERDICT
@@ -132,22 +154,22 @@ class _Window:
         holds = result is not None and self._compare(result, self.spec.value)
         return Verdict((Firing(self._action, event, event.time),) if holds else (), holds)
 
-    def deadline(self, slot: Any) -> datetime | None:
+    def deadline(self, slot: Slot) -> datetime | None:
         return None
 
-    def fire_due(self, slot: Any, now: datetime) -> tuple[Firing, ...]:
+    def fire_due(self, slot: Slot, now: datetime) -> tuple[Firing, ...]:
         return ()
 
-    def read(self, slot: Any, path: FieldPath, at: datetime) -> Any:
+    def read(self, slot: Slot | None, path: FieldPath, at: datetime) -> Any:
         if slot is None:
             return MISSING
         result = self._current(slot, to_ms(at))
         return MISSING if result is None else result
 
-    def _take(self, slot: Any, clock: EventClock, value: Any) -> Any:
+    def _take(self, slot: Slot, clock: EventClock, value: Any) -> Any:
         raise NotImplementedError
 
-    def _current(self, slot: Any, end: int) -> Any:
+    def _current(self, slot: Slot, end: int) -> Any:
         raise NotImplementedError
 
     def _value_of(self, event: Event) -> Any:
@@ -167,8 +189,8 @@ class _Window:
         return value
 
 
-class SlidingWindow(_Window):
-    """The window ending at each event: ``(t - size, t]``; entries kept in the slot's ``t``/``v``."""
+class SlidingWindow(_Window[SlidingWindowSlot]):
+    """The window ending at each event: ``(t - size, t]``; entries kept in the slot's times and values."""
 
     def __init__(
         self, rule_id: str, spec: WindowSpec, *, action: ActionSpec, lateness: timedelta, fingerprint: str
@@ -190,9 +212,9 @@ class SlidingWindow(_Window):
         del times[:drop]
         if self._keeps_values:
             del values[:drop]
-        slot["t"] = times
+        slot[SLIDING_TIMES] = times
         if self._keeps_values:
-            slot["v"] = values
+            slot[SLIDING_VALUES] = values
         if not clock.is_late(self._lateness):
             return self._aggregate_range(times, values, clock.at)
         if clock.at > newest - self._size:
@@ -210,17 +232,17 @@ class SlidingWindow(_Window):
         return self._aggregate.of_values(values[low:high])
 
 
-class TumblingWindow(_Window):
-    """Buckets aligned on the epoch (UTC), ``[start, start + size)``, kept in the slot's ``b``."""
+class TumblingWindow(_Window[TumblingWindowSlot]):
+    """Buckets aligned on the epoch (UTC), ``[start, start + size)``, kept in the slot's buckets."""
 
     def _take(self, slot: TumblingWindowSlot, clock: EventClock, value: Any) -> Any:
         start = clock.at - clock.at % self._size
         newest = clock.newest
         if start + self._size + self._lateness <= newest:
             return _SKIP  # its bucket has closed
-        buckets = slot.get("b")
+        buckets = slot.get(TUMBLING_BUCKETS)
         if not isinstance(buckets, dict):
-            buckets = slot["b"] = {}
+            buckets = slot[TUMBLING_BUCKETS] = {}
         bucket = buckets.setdefault(str(start), {})
         self._aggregate.add(bucket, value)
         closed = [key for key in buckets if int(key) + self._size + self._lateness <= newest]
@@ -230,23 +252,23 @@ class TumblingWindow(_Window):
 
     def _current(self, slot: TumblingWindowSlot, end: int) -> Any:
         start = end - end % self._size
-        bucket = (slot.get("b") or {}).get(str(start))
+        bucket = (slot.get(TUMBLING_BUCKETS) or {}).get(str(start))
         return self._aggregate.of_bucket(bucket) if isinstance(bucket, dict) else None
 
 
-WINDOW_KINDS: dict[str, type[_Window]] = {"sliding": SlidingWindow, "tumbling": TumblingWindow}
+WINDOW_KINDS: dict[str, type[_Window[Any]]] = {"sliding": SlidingWindow, "tumbling": TumblingWindow}
 
 
 def window_pattern(
     rule_id: str, spec: WindowSpec, *, action: ActionSpec, lateness: timedelta, fingerprint: str
-) -> _Window:
+) -> _Window[Any]:
     """The window of ``spec.kind``, chosen once here (never per event)."""
     return WINDOW_KINDS[spec.kind](rule_id, spec, action=action, lateness=lateness, fingerprint=fingerprint)
 
 
 def _entries(slot: SlidingWindowSlot) -> tuple[list[int], list[Any]]:
     """The sliding entries, or fresh lists when the slot holds none (or damaged ones)."""
-    times, values = slot.get("t"), slot.get("v")
+    times, values = slot.get(SLIDING_TIMES), slot.get(SLIDING_VALUES)
     if not isinstance(times, list):
         return [], []
     if not isinstance(values, list) or len(values) != len(times):
