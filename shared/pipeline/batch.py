@@ -8,8 +8,12 @@ for everyone) raises, so the Functions retry policy replays the batch. Replays a
 1. entity state and the actions it planned commit together (the outbox), per entity;
 2. then the batch's event ids are remembered, so a replay skips them (and a per-partition
    sequence watermark in the state stops a half-committed batch from being applied twice);
-3. then the outbox is delivered; delivered keys are remembered and their entries completed, so a
-   replay re-sends only what was never delivered.
+3. then the batch delivers the entries it committed; each request is booked as it ends.
+
+An entry has one deliverer at a time: the attempt that committed it, and after that only the timer
+(``retry_pending_outbox``, a singleton, for entries older than its grace). A replayed batch does not
+pick up entries an earlier attempt left: one of them may be on its way at that moment (the timer
+firing a deadline for an event of this batch), and delivering it here too would send it twice.
 """
 
 from __future__ import annotations
@@ -27,14 +31,12 @@ from shared.pipeline.event_time import EventTimePolicy, screen_event_times
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import EVENT_KEY_PREFIX, Outbox
 from shared.pipeline.report import BatchReport
-from shared.store.models import OutboxEntry
 from shared.store.ports import DedupeStore
 
 __all__ = ["FORMAT_PROPERTY", "process_batch"]
 
 #: Message (application) property that names the event format of that one message.
 FORMAT_PROPERTY = "squall-format"
-_REPLAY_OUTBOX_LIMIT = 1000
 
 
 async def process_batch(
@@ -45,12 +47,10 @@ async def process_batch(
     ledger = BatchLedger()
     options = deps.normalize_options if source is None else dataclasses.replace(deps.normalize_options, source=source)
     events = _normalize(raw_events, options, deps.event_time, ledger)
-    fresh, replayed = await _split_duplicates(events, deps.dedupe, ledger)
+    fresh = await _split_duplicates(events, deps.dedupe, ledger)
     ruleset = await deps.rules.current()
     committed = await evaluate_and_commit(fresh, ruleset, deps.states, ledger)
     await deps.dedupe.remember([EVENT_KEY_PREFIX + e.id for e in fresh], ttl_s=deps.dedupe_ttl_s)
-    if replayed:  # a replay: deliver what an earlier attempt of these events committed but never delivered
-        committed += await _left_by_earlier_attempt(deps, replayed)
     try:
         await Outbox.of(deps).deliver(committed, ledger)
     except BatchRetryRequired as retry:
@@ -97,30 +97,16 @@ def _options_for(raw: RawEvent, options: NormalizeOptions, per_format: dict[str,
     return per_format[wanted]
 
 
-async def _split_duplicates(
-    events: list[Event], dedupe: DedupeStore, ledger: BatchLedger
-) -> tuple[list[Event], dict[str, set[str]]]:
-    """Fresh events, and entity -> ids of its events seen before (a replayed batch, a producer retry)."""
+async def _split_duplicates(events: list[Event], dedupe: DedupeStore, ledger: BatchLedger) -> list[Event]:
+    """The events not seen before (a replayed batch's, a producer's retried, are skipped)."""
     if not events:
-        return [], {}
+        return []
     seen = {key[len(EVENT_KEY_PREFIX) :] for key in await dedupe.seen(EVENT_KEY_PREFIX + e.id for e in events)}
     fresh: list[Event] = []
-    replayed: dict[str, set[str]] = {}
     for event in events:
         if event.id in seen:
-            replayed.setdefault(event.entity, set()).add(event.id)
             continue
         seen.add(event.id)
         fresh.append(event)
     ledger.duplicates(len(events) - len(fresh))
-    return fresh, replayed
-
-
-async def _left_by_earlier_attempt(deps: PipelineDeps, replayed: dict[str, set[str]]) -> list[OutboxEntry]:
-    """Outbox entries of the replayed entities planned for the replayed events themselves.
-
-    Only those: another entry of the same entity may belong to work running right now (the timer
-    firing a deadline, another batch) and delivering it here too would send it twice. Whatever this
-    leaves is the timer's (``retry_pending_outbox``, after its grace)."""
-    pending = await deps.states.pending_outbox(entities=list(replayed), limit=_REPLAY_OUTBOX_LIMIT)
-    return [entry for entry in pending if entry.action.get("event_id") in replayed.get(entry.entity, ())]
+    return fresh

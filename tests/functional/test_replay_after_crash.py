@@ -1,16 +1,18 @@
-"""Effectively once: a batch that crashed after some deliveries is replayed; nothing is lost or doubled."""
+"""Effectively once: a batch that crashed after some deliveries is replayed and the timer delivers what
+it left; nothing is lost or doubled."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.actions.models import DeliveryOutcome, PlannedAction
 from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
-from shared.pipeline import PipelineDeps, process_batch
+from shared.pipeline import PipelineDeps, process_batch, retry_pending_outbox
 from shared.rules import RuleSetCache
 from shared.store.sqlite import SqliteStore
 from squall.stub import MarketingCloudStub
@@ -87,6 +89,8 @@ async def run_twice(stub: MarketingCloudStub, db: Path) -> None:
         assert 0 < len(stub.received()) < 300  # some, not all, were delivered before the crash
         report = await process_batch(usage_batch(), deps(deliverer))  # the host replays the batch
         assert report.events_duplicate == 300
+        # the timer delivers what the crashed attempt left in the outbox
+        await retry_pending_outbox(deps(deliverer), now=datetime.now(UTC) + timedelta(minutes=5))
     await store.close()
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.events import NormalizeOptions
 from shared.events.models import RawEvent
-from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch
+from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch, retry_pending_outbox
 from shared.rules import compile_ruleset, validate_rules
 from shared.store.sqlite import SqliteStore
 from tests.fakes import DownAfterSender, FixedRuleSource, RecordingSender
@@ -189,12 +190,16 @@ def test_destination_down_for_everyone_raises_for_a_replay_that_sends_only_the_r
     assert raised.value.retry_after == 30
     assert raised.value.report is not None and raised.value.report.actions_delivered == 3
     assert asyncio.run(store.deadletters.list()) == []  # nothing parked: it can still succeed
-    # WHEN the host replays the batch once the destination is back
+    # WHEN the host replays the batch once the destination is back, and the timer runs
     sender = RecordingSender()
     replay = asyncio.run(process_batch(batch, deps_for(store, sender)))
-    # THEN only the seven undelivered actions are sent, and the outbox is empty
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    retried = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later))
+    # THEN the replay applies nothing twice, the timer sends only the seven undelivered actions, and
+    # the outbox is empty
+    assert (replay.events_duplicate, replay.actions_delivered) == (10, 0)
     assert sorted(a.contact_key for a in sender.sent) == [f"u{i}" for i in range(3, 10)]
-    assert (replay.events_duplicate, replay.actions_delivered) == (10, 7)
+    assert (retried.actions_recovered, retried.actions_delivered) == (7, 7)
     assert asyncio.run(store.states.pending_outbox()) == []
 
 
@@ -209,25 +214,27 @@ def test_a_replayed_batch_parks_its_rejected_messages_once(store: SqliteStore) -
     assert [letter.sequence_number for letter in asyncio.run(store.deadletters.list())] == [1]
 
 
-def test_a_replayed_batch_leaves_alone_the_entity_entries_other_work_is_delivering(store: SqliteStore) -> None:
-    # GIVEN a batch whose events were processed before, one of its actions left in the outbox by that
-    # attempt, and another entry of the same entity that the timer committed a moment ago and is
-    # delivering right now (a deadline fired for an older event)
+def test_a_replayed_batch_leaves_the_outbox_to_the_timer(store: SqliteStore) -> None:
+    # GIVEN a batch whose events were processed before, an action its earlier attempt left in the
+    # outbox, and an entry of the same event that the timer committed a moment ago (a deadline fired
+    # for it) and is delivering right now
     from shared.actions.models import ActionKind, PlannedAction
     from shared.pipeline.outbox import EVENT_KEY_PREFIX, outbox_entries
 
-    def entry(key: str, event_id: str) -> PlannedAction:
-        return PlannedAction(key=key, kind=ActionKind.JOURNEY_ENTRY, rule_id="r", event_id=event_id, entity="u1",
+    def entry(key: str) -> PlannedAction:
+        return PlannedAction(key=key, kind=ActionKind.JOURNEY_ENTRY, rule_id="r", event_id="t1", entity="u1",
                              contact_key="u1", event_definition_key="APIEvent-teams")  # fmt: skip
 
     sender = RecordingSender()
     batch = [raw(record("t1", "u1", "MicrosoftTeams", "TeamsSessionStarted"), 0)]
     asyncio.run(store.dedupe.remember([EVENT_KEY_PREFIX + "t1"], ttl_s=3600))
-    left = outbox_entries([entry("left-by-earlier-attempt", "t1"), entry("timer-is-sending-it", "older-event")])
-    asyncio.run(store.states.save_states([], outbox=left))
+    asyncio.run(store.states.save_states([], outbox=outbox_entries([entry("left"), entry("timer-is-sending-it")])))
     # WHEN the batch is replayed
     report = asyncio.run(process_batch(batch, deps_for(store, sender)))
-    # THEN it delivers what its own earlier attempt left, and not the timer's entry
-    assert [a.key for a in sender.sent] == ["left-by-earlier-attempt"]
-    assert (report.actions_recovered, report.actions_delivered) == (1, 1)
-    assert [e.key for e in asyncio.run(store.states.pending_outbox())] == ["timer-is-sending-it"]
+    # THEN it sends nothing: no entry can have two deliverers at once
+    assert sender.sent == [] and report.invariant_problems() == []
+    # AND the timer, the entries' one deliverer after its grace, delivers both once
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    retried = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later))
+    assert sorted(a.key for a in sender.sent) == ["left", "timer-is-sending-it"]
+    assert (retried.actions_recovered, retried.actions_delivered) == (2, 2)
