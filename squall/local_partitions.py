@@ -24,6 +24,7 @@ from shared.events.options import SourceOption
 from shared.pipeline import BatchRetryRequired, PipelineDeps, fire_due_deadlines, process_batch, retry_pending_outbox
 from shared.pipeline.dry_run import longest_wait
 from shared.pipeline.report import BatchReport
+from squall.local_input import PARTITIONS
 
 #: Partitions processed at once, like a few host instances sharing the hub.
 PARTITION_CONCURRENCY = 8
@@ -143,12 +144,22 @@ class EventTimeClock:
     """The local runtime's clock: event time, as a watermark over partitions.
 
     Deadlines fire when the slowest partition's newest event has passed them, so a "B" still waiting
-    in another partition's queue is not missed; when the input ends, time runs on to the newest event
-    of all plus the longest absence wait. What fires is added to ``total``.
+    in another partition's queue is not missed — and not before every partition of the input has
+    reported once (``partitions``): a partition not heard from yet may hold anything. When the input
+    ends, time runs on to the newest event of all plus the longest absence wait. What fires is added
+    to ``total``.
     """
 
-    def __init__(self, deps: PipelineDeps, total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS) -> None:
+    def __init__(
+        self,
+        deps: PipelineDeps,
+        total: BatchReport,
+        *,
+        attempts: int = HOST_RETRY_ATTEMPTS,
+        partitions: int = PARTITIONS,
+    ) -> None:
         self._deps = deps
+        self._partitions = partitions
         self._attempts = attempts
         self._total = total
         self._latest: dict[str, datetime] = {}
@@ -158,7 +169,8 @@ class EventTimeClock:
     async def advance(self, partition: str, latest: datetime | None) -> None:
         if latest is not None and latest > self._latest.get(partition, latest.min.replace(tzinfo=UTC)):
             self._latest[partition] = latest
-        await self._fire(min(self._latest.values(), default=None))
+        if len(self._latest) >= self._partitions:
+            await self._fire(min(self._latest.values()))
 
     async def finish(self) -> None:
         newest = max(self._latest.values(), default=None)

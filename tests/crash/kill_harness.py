@@ -360,9 +360,15 @@ def kill_trial(
     surplus = received - expected
     result.unexpected = sum(count for key, count in surplus.items() if key not in expected)
     result.duplicates = sum(count for key, count in surplus.items() if key in expected)
-    if not result.ok:  # keep the evidence: every receipt of a duplicated key, and when the runs were killed
+    if not result.ok:  # keep the evidence: duplicated keys' receipts, extra entries, when runs were killed
         doubled = {key for key, n in by_key.items() if n > 1 and key not in flying}
-        evidence = {"kills_at": kills_at, "doubled": [e for e in entries if e.get("idempotency_key") in doubled]}
+        extra = {key for key in surplus if key not in expected}
+        evidence = {
+            "kills_at": kills_at,
+            "doubled": [e for e in entries if e.get("idempotency_key") in doubled],
+            "unexpected": [e for e in entries if entry_identity(e) in extra],
+            "missing": list((expected - received).elements()),
+        }
         target.evidence(evidence)
     return result
 
