@@ -61,7 +61,7 @@ callgrind: $(STAMP) $(ACCEL_STAMP)
 # mode over 10,000 records, and the Function handler on the Cosmos DB protocol server. Not part of CI.
 soak: $(STAMP) $(ACCEL_STAMP) $(NODE_STAMP)
 	$(PY) -m tests.crash.kill_harness --trials 15 --events 10000 --journey-mode both
-	$(PY) -m tests.crash.kill_harness --trials 5 --events 2000 --journey-mode sync --target handler
+	$(PY) -m tests.crash.kill_harness --trials 6 --events 2000 --journey-mode sync --target handler --kill-window 0.05 0.6
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -380,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--journey-mode", choices=["sync", "async", "both"], default="both")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".squall" / "soak")
+    parser.add_argument("--kill-window", type=float, nargs=2, default=(0.05, 1.0), metavar=("FROM", "TO"),
+                        help="kill between these fractions of the clean run's duration")  # fmt: skip
     parser.add_argument(
         "--target",
         choices=["run", "handler"],
@@ -410,8 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{mode}: clean run sends {sum(expected.values())} entries in {clean_seconds:.1f} s", flush=True)
             for trial in range(args.trials):
                 result = kill_trial(
-                    args.seed * 1000 + trial, make_target, expected, journey_mode=mode, clean_seconds=clean_seconds
-                )
+                    args.seed * 1000 + trial, make_target, expected, journey_mode=mode, clean_seconds=clean_seconds,
+                    kill_window=tuple(args.kill_window),
+                )  # fmt: skip
                 results.append(result)
                 print(json.dumps(asdict(result) | {"ok": result.ok}), flush=True)
     summary = {
