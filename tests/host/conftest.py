@@ -15,25 +15,13 @@ import pytest
 
 from shared.store.sqlite import SqliteStore
 from squall.stub import MarketingCloudStub
+from tests.blueprints.conftest import JOURNEY_KEY, RULES
 from tests.host.host_standin import REPO_ROOT, WorkerProcess, compile_protos
 
-JOURNEY_KEY = "APIEvent-teams-adoption"
+__all__ = ["JOURNEY_KEY", "RULES", "App", "app_settings", "host_environment"]
+
 CLIENT_ID = "host-test"
 CLIENT_SECRET = "not-a-real-secret"
-RULES = [
-    {
-        "id": "teams-session",
-        "description": "Teams session -> adoption journey",
-        "when": {"source": "o365", "types": ["MicrosoftTeams/TeamsSessionStarted"]},
-        "condition": {"field": "attributes.result_status", "op": "eq", "value": "succeeded"},
-        "action": {
-            "kind": "journey_entry",
-            "event_definition_key": JOURNEY_KEY,
-            "contact_key": "{entity}",
-            "data": {"Tenant": "{tenant}", "Workload": "{attributes.workload}"},
-        },
-    }
-]
 # Settings the host would not pass on from the test runner's own environment.
 _OWN_SETTINGS = ("SQUALL_", "SFMC_", "EVENTHUB", "APPLICATIONINSIGHTS_", "AzureWebJobs", "FUNCTIONS_")
 

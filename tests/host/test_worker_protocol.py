@@ -16,6 +16,7 @@ from shared.actions.models import ActionKind, PlannedAction
 from shared.pipeline.outbox import outbox_entries
 from shared.store.models import OutboxEntry
 from squall.stub import MarketingCloudStub
+from tests.blueprints.test_ingest_blueprint import o365_record
 from tests.host.conftest import JOURNEY_KEY, RULES, App, app_settings, host_environment
 from tests.host.host_standin import (
     REPO_ROOT,
@@ -38,25 +39,6 @@ EXPECTED_FUNCTIONS = {
     "dry_run_rules",
     "run_scheduled_work",
 }
-
-
-def o365_record(record_id: str, user: str, operation: str = "TeamsSessionStarted") -> bytes:
-    return json.dumps(
-        {
-            "CreationTime": "2026-11-20T09:15:00",
-            "Id": record_id,
-            "Operation": operation,
-            "OrganizationId": "b7f3c1de-0000-4000-8000-00000000a001",
-            "RecordType": 25,
-            "ResultStatus": "Succeeded",
-            "UserKey": f"{user}-key",
-            "UserType": 0,
-            "Version": 1,
-            "Workload": "MicrosoftTeams",
-            "UserId": user,
-            "ClientIP": "203.0.113.7",
-        }
-    ).encode()
 
 
 def raw_bindings(function: Any) -> dict[str, dict[str, Any]]:
