@@ -56,6 +56,19 @@ def logged(outcome: DeliveryOutcome, *, what: str) -> DeliveryOutcome:
     return outcome
 
 
+def in_action_order(
+    outcomes: list[DeliveryOutcome | None],
+    groups: Sequence[Sequence[int]],
+    results: Sequence[Sequence[DeliveryOutcome]],
+) -> list[DeliveryOutcome]:
+    """Put each group's results (the actions at those indexes, in order) into ``outcomes`` — which
+    may already hold outcomes decided without a request — and return them in action order."""
+    for indexes, group_outcomes in zip(groups, results, strict=True):
+        for index, outcome in zip(indexes, group_outcomes, strict=True):
+            outcomes[index] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
 def log_summary(destination: str, outcomes: Sequence[DeliveryOutcome]) -> None:
     if not outcomes:
         return

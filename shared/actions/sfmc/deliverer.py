@@ -19,7 +19,7 @@ import httpx
 
 from shared.actions.batching import chunks_by_key
 from shared.actions.models import DEFAULT_DESTINATION, ActionKind, DeliveryOutcome, FailureKind, PlannedAction
-from shared.actions.outcomes import failed, log_summary, raise_if_destination_down
+from shared.actions.outcomes import failed, in_action_order, log_summary, raise_if_destination_down
 from shared.actions.ports import SendingCallback, SettledCallback
 from shared.actions.retrying import circuit_open_reason, guarded_retrier
 from shared.actions.sfmc.async_journey import MarketingCloudAsyncJourneyClient
@@ -125,10 +125,7 @@ class MarketingCloudDeliverer:
         results = await asyncio.gather(
             *(self._run_unit(actions, indexes, send, on_sending, on_settled) for indexes, send in units)
         )
-        for (indexes, _), unit_outcomes in zip(units, results, strict=True):
-            for index, outcome in zip(indexes, unit_outcomes, strict=True):
-                outcomes[index] = outcome
-        settled = [outcome for outcome in outcomes if outcome is not None]
+        settled = in_action_order(outcomes, [indexes for indexes, _ in units], results)
         log_summary("Marketing Cloud", settled)
         raise_if_destination_down(self.breaker, settled)
         return settled

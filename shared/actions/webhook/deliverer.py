@@ -21,7 +21,7 @@ import httpx
 from shared.actions.breaker import CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
-from shared.actions.outcomes import failed, log_summary, outcome_from, raise_if_destination_down
+from shared.actions.outcomes import failed, in_action_order, log_summary, outcome_from, raise_if_destination_down
 from shared.actions.ports import SendingCallback, SettledCallback
 from shared.actions.retrying import AttemptResult, AttemptVerdict, Retrier, circuit_open_reason, guarded_retrier
 from shared.actions.sfmc.requests import json_body
@@ -112,10 +112,7 @@ class WebhookDeliverer:
         results = await asyncio.gather(
             *(self._deliver_to(name, [actions[i] for i in idx], on_sending, on_settled) for name, idx in groups)
         )
-        for (_, indexes), group_outcomes in zip(groups, results, strict=True):
-            for index, outcome in zip(indexes, group_outcomes, strict=True):
-                outcomes[index] = outcome
-        settled = [outcome for outcome in outcomes if outcome is not None]
+        settled = in_action_order(outcomes, [indexes for _, indexes in groups], results)
         log_summary("webhook", settled)
         down: DestinationUnavailable | None = None
         for name, _ in groups:
