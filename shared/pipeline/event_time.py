@@ -84,20 +84,24 @@ def _plus(moment: datetime, span: timedelta) -> datetime:
 
 
 def _ahead_reason(event: Event, reference: datetime, wall: bool, skew: timedelta) -> str:
-    what = "the wall clock" if wall else "enqueued time"
-    return (
-        f"{EVENT_TIME_AHEAD}: event {event.id} time {event.time.isoformat()} is "
-        f"{describe_span(event.time - reference)} ahead of {what} {reference.isoformat()}, over the "
-        f"{describe_span(skew)} allowed by SQUALL_MAX_CLOCK_SKEW"
-    )
+    return _reason(EVENT_TIME_AHEAD, event, event.time - reference, "ahead of", reference, wall, skew,
+                   "SQUALL_MAX_CLOCK_SKEW")  # fmt: skip
 
 
 def _stale_reason(event: Event, reference: datetime, wall: bool, age: timedelta) -> str:
+    return _reason(EVENT_TOO_OLD, event, reference - event.time, "behind", reference, wall, age,
+                   "SQUALL_MAX_EVENT_AGE")  # fmt: skip
+
+
+def _reason(
+    code: str, event: Event, by: timedelta, side: str, reference: datetime, wall: bool, limit: timedelta, setting: str
+) -> str:
+    """``<code>: event E time T is <by> <side> <enqueued time|the wall clock> R, over the <limit>
+    allowed by <setting>``: both times, so a person can tell which clock was wrong."""
     what = "the wall clock" if wall else "enqueued time"
     return (
-        f"{EVENT_TOO_OLD}: event {event.id} time {event.time.isoformat()} is "
-        f"{describe_span(reference - event.time)} behind {what} {reference.isoformat()}, over the "
-        f"{describe_span(age)} allowed by SQUALL_MAX_EVENT_AGE"
+        f"{code}: event {event.id} time {event.time.isoformat()} is {describe_span(by)} {side} {what} "
+        f"{reference.isoformat()}, over the {describe_span(limit)} allowed by {setting}"
     )
 
 

@@ -75,7 +75,7 @@ def running_stub(*extra: str) -> Iterator[StubProcess]:
     command = [*SQUALL, "stub", "--port", "0", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, *extra]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        banner = _read_until(process, b"Ctrl+C stops.")
+        banner = read_until(process, b"Ctrl+C stops.")
         match = re.search(r"SFMC_REST_BASE_URL=(\S+)", banner)
         if match is None:
             raise RuntimeError(f"no base URL in the stub's banner: {banner!r}")
@@ -87,7 +87,8 @@ def running_stub(*extra: str) -> Iterator[StubProcess]:
             process.stdout.close()
 
 
-def _read_until(process: subprocess.Popen[bytes], marker: bytes, timeout_s: float = 30.0) -> str:
+def read_until(process: subprocess.Popen[bytes], marker: bytes, timeout_s: float = 30.0) -> str:
+    """What the process printed up to ``marker`` (a banner), read without blocking for ever."""
     assert process.stdout is not None
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -14,25 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.crash.kill_harness import read_until
+
 ROOT = Path(__file__).resolve().parents[2]
 SQUALL = [sys.executable, "-m", "squall"]  # the installed `squall` script runs the same app
 BANNER_TIMEOUT_S = 30
 
 
 def _read_banner(process: subprocess.Popen[bytes]) -> str:
-    """Output up to the 'Ctrl+C stops.' line, read from the pipe without blocking forever."""
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    output = b""
-    while b"Ctrl+C stops." not in output:
-        if not selector.select(timeout=BANNER_TIMEOUT_S):
-            raise AssertionError(f"no banner from `squall stub`; got {output!r}")
-        chunk = os.read(process.stdout.fileno(), 4096)
-        if not chunk:
-            raise AssertionError(f"`squall stub` exited early: {output!r}")
-        output += chunk
-    return output.decode()
+    """Output up to the 'Ctrl+C stops.' line."""
+    return read_until(process, b"Ctrl+C stops.", BANNER_TIMEOUT_S)
 
 
 @pytest.fixture
