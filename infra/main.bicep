@@ -72,10 +72,15 @@ param cosmosCapacityMode string = 'serverless'
 @maxValue(1000000)
 param cosmosAutoscaleMaxThroughput int = 1000
 
-@description('Seconds processed event ids and delivered action keys are remembered (Cosmos `dedupe` TTL and SQUALL_DEDUPE_TTL_S).')
+@description('Seconds the keys of dead-lettered messages are remembered (Cosmos `dedupe` TTL and SQUALL_DEDUPE_TTL_S).')
 @minValue(60)
 @maxValue(2147483647)
 param dedupeTtlSeconds int = 604800
+
+@description('Seconds a settled outbox document keeps its action keys, so a replayed batch plans nothing twice: at least the Event Hubs retention (SQUALL_OUTBOX_TOMBSTONE_TTL_S).')
+@minValue(60)
+@maxValue(2147483647)
+param outboxTombstoneTtlSeconds int = 86400
 
 // --- Function App --------------------------------------------------------------------------------
 
@@ -285,6 +290,9 @@ module api './app/api.bicep' = {
     cosmosRulesContainerName: cosmos.outputs.rulesContainerName
     cosmosStateContainerName: cosmos.outputs.stateContainerName
     cosmosDedupeContainerName: cosmos.outputs.dedupeContainerName
+    cosmosOutboxContainerName: cosmos.outputs.outboxContainerName
+    cosmosLeasesContainerName: cosmos.outputs.leasesContainerName
+    outboxTombstoneTtlSeconds: outboxTombstoneTtlSeconds
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     sfmcClientSecretUri: keyVault.outputs.sfmcClientSecretUri
     sfmcAuthBaseUrl: sfmcAuthBaseUrl

@@ -34,7 +34,7 @@ from shared.rules.explain import (
 from shared.rules.language.durations import format_duration, parse_duration
 from shared.rules.language.templates import TemplateFieldMissing, compile_template
 from shared.rules.language.times import format_datetime
-from shared.rules.stateful.memory import applied_sequences
+from shared.rules.stateful.memory import applied_sequences, seen_recently, state_meaning
 
 __all__ = [
     "ActionSpec",
@@ -67,5 +67,7 @@ __all__ = [
     "load_rule_files",
     "parse_duration",
     "applied_sequences",
+    "seen_recently",
+    "state_meaning",
     "validate_rules",
 ]
