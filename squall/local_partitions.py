@@ -113,12 +113,13 @@ class LocalRelay:
                 await asyncio.sleep(min(retry.retry_after or 0.2 * failures, HOST_RETRY_MAX_WAIT_S))
                 continue
             failures = 0
-            self._total += report
             if report.actions_recovered == 0:
                 if self._stopping:
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=RELAY_IDLE_S)
+                continue
+            self._total += report
 
 
 async def run_partitions(

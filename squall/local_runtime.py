@@ -157,7 +157,8 @@ async def run_local(
             batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after
         )
         if stub is not None:
-            result.stub_received, result.stub_duplicates = len(stub.received()), stub.duplicates()
+            received = len(stub.received()) + len(stub.received_async()) + len(stub.received_rows())
+            result.stub_received, result.stub_duplicates = received, stub.duplicates()
         return result
 
 

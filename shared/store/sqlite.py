@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
 from shared.store.models import EntityState, OutboxEntry, RuleSetSnapshot
 from shared.store.sqlite_deadletters import SqliteDeadLetters
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS outbox_entries (
     batch TEXT NOT NULL, key TEXT NOT NULL, entity TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,
     attempts INTEGER NOT NULL, sending_at TEXT, done_at REAL, PRIMARY KEY (batch, key));
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox_entries (created_at, key) WHERE done_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_tombstones ON outbox_entries (done_at) WHERE done_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS deadletters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL,
@@ -73,6 +76,7 @@ class _SqliteStates:
     def __init__(self, db: sqlite3.Connection, *, tombstone_ttl_s: float) -> None:
         self._db = db
         self._tombstone_ttl_s = tombstone_ttl_s
+        self._next_purge = 0.0
 
     async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
         wanted = sorted(set(entities))
@@ -83,29 +87,31 @@ class _SqliteStates:
                 f"SELECT entity, data, etag, due_at FROM states WHERE entity IN ({marks})", tuple(chunk)
             ):
                 found[entity] = EntityState(
-                    entity=entity, data=json.loads(data), etag=str(etag), due_at=_from_epoch(due_at)
+                    entity=entity, data=msgspec.json.decode(data), etag=str(etag), due_at=_from_epoch(due_at)
                 )
         return found
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
-        """The outbox first (write-ahead), then each entity in its own transaction; a conflicting
-        entity's new entries are taken back, and conflicts don't stop the rest."""
+        """The outbox, then the states, in one transaction (one commit for the batch: SQLite makes
+        the write-ahead atomic). A conflicting entity's write changes nothing (its etag no longer
+        matches, or it exists already): its new entries are taken back, and the others commit."""
+        first_conflict: str | None = None
+        committed: list[tuple[EntityState, str]] = []
         with self._db:
             added = self._add_outbox(outbox)
-        first_conflict: str | None = None
-        for state in states:
-            try:
-                with self._db:
+            for state in states:
+                try:
                     new_etag = self._write_state(state)
-            except ConcurrencyConflict:
-                first_conflict = first_conflict or state.entity
-                with self._db:
+                except ConcurrencyConflict:
+                    first_conflict = first_conflict or state.entity
                     self._db.executemany(
                         "DELETE FROM outbox_entries WHERE batch = ? AND key = ? AND sending_at IS NULL",
                         [(e.doc, e.key) for e in added.get(state.entity, [])],
                     )
-                continue
-            state.etag = new_etag
+                else:
+                    committed.append((state, new_etag))
+        for state, etag in committed:  # only once the transaction is in the file
+            state.etag = etag
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
@@ -128,7 +134,7 @@ class _SqliteStates:
             rows = sorted(rows, key=lambda r: (r[4], r[1]))[:limit]
         return [
             OutboxEntry(
-                entity=r[2], key=r[1], action=json.loads(r[3]), created_at=datetime.fromisoformat(r[4]),
+                entity=r[2], key=r[1], action=msgspec.json.decode(r[3]), created_at=datetime.fromisoformat(r[4]),
                 attempts=r[5], batch="" if r[0].startswith("entity:") else r[0],
                 sending_at=datetime.fromisoformat(r[6]) if r[6] else None,
             )
@@ -151,7 +157,9 @@ class _SqliteStates:
                 "WHERE batch = ? AND key = ? AND done_at IS NULL",
                 [(now, e.doc, e.key) for e in entries],
             )
-            self._db.execute("DELETE FROM outbox_entries WHERE done_at < ?", (now - self._tombstone_ttl_s,))
+            if now >= self._next_purge:  # expired tombstones, at most once a minute (indexed by done_at)
+                self._db.execute("DELETE FROM outbox_entries WHERE done_at < ?", (now - self._tombstone_ttl_s,))
+                self._next_purge = now + 60
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         count, oldest = self._db.execute(
@@ -167,7 +175,7 @@ class _SqliteStates:
         return [row[0] for row in rows]
 
     def _write_state(self, state: EntityState) -> str:
-        data = json.dumps(state.data, separators=(",", ":"))
+        data = msgspec.json.encode(state.data).decode()
         due_at = state.due_at.timestamp() if state.due_at else None
         if state.etag is None:
             try:
@@ -195,7 +203,7 @@ class _SqliteStates:
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO outbox_entries (batch, key, entity, action, created_at, attempts) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (e.doc, e.key, e.entity, json.dumps(e.action, default=str),
+                (e.doc, e.key, e.entity, msgspec.json.encode(e.action).decode(),
                  e.created_at.isoformat() if e.created_at else now, e.attempts),
             )  # fmt: skip
             if inserted.rowcount:

@@ -25,6 +25,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, Final, TypedDict
 
+import msgspec
+
 from shared.store.models import EntityState
 
 RULES_KEY: Final = "rules"
@@ -130,11 +132,11 @@ def applied_sequences(state: EntityState) -> dict[str, int]:
     return applied
 
 
-def state_meaning(state: EntityState) -> str:
+def state_meaning(state: EntityState) -> bytes:
     """The state without the pipeline's guards (``_applied``, ``_recent``): when an evaluation leaves
     this as it was, the state need not be written (a replay derives the same nothing)."""
     data = {key: value for key, value in state.data.items() if key not in (APPLIED_KEY, RECENT_KEY)}
-    return json.dumps([data, state.due_at.isoformat() if state.due_at else None], default=str)
+    return msgspec.json.encode([data, state.due_at])
 
 
 def seen_recently(state: EntityState, event_id: str) -> bool:
