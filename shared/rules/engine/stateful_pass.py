@@ -47,10 +47,13 @@ class _Pass:
 
 
 class StatefulEvaluator:
-    def __init__(self, programs: Sequence[RuleProgram], *, version: int, cooldowns: dict[str, timedelta]) -> None:
+    def __init__(
+        self, programs: Sequence[RuleProgram], *, version: int, cooldowns: dict[str, timedelta], lateness_ms: int = 0
+    ) -> None:
         self.version = version
         self.programs = {program.rule_id: program for program in programs}
         self._cooldowns = cooldowns
+        self._lateness_ms = lateness_ms
         self._timed = [program for program in programs if program.pattern is not None]
         self.late_events = 0
 
@@ -131,7 +134,7 @@ class StatefulEvaluator:
         for firing in firings:
             if not program.suppression.allows(state, firing.fired_at):
                 continue
-            program.suppression.record(state, firing.fired_at, self._cooldowns)
+            program.suppression.record(state, firing.fired_at, self._cooldowns, lateness_ms=self._lateness_ms)
             matches.append(
                 RuleMatch(program.rule_id, self.version, firing.event, firing.action, state.entity, firing.fired_at)
             )
