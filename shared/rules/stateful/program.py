@@ -74,7 +74,7 @@ def build_pattern(definition: RuleDefinition) -> Pattern[Any] | None:
             definition.id, definition.absence, action=definition.action, lateness=lateness, fingerprint=print_
         )
     if definition.machine is not None:
-        return MachinePattern(definition.machine)
+        return MachinePattern(definition.machine, rule_id=definition.id)
     return None
 
 
