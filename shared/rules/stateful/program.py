@@ -67,7 +67,9 @@ def build_pattern(definition: RuleDefinition) -> Pattern[Any] | None:
         )
     if definition.sequence is not None:
         assert definition.action is not None
-        return SequencePattern(definition.sequence, action=definition.action, fingerprint=print_)
+        return SequencePattern(
+            definition.sequence, action=definition.action, fingerprint=print_, lateness_ms=span_ms(lateness)
+        )
     if definition.absence is not None:
         assert definition.action is not None
         return AbsencePattern(
