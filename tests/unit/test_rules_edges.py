@@ -170,8 +170,8 @@ def machine(**extra: Any) -> dict[str, Any]:
         },
         "transitions": [
             {"from": "trial", "to": "active", "when": {"types": [PURCHASE]}},
-            {"from": "gone", "to": "active", "when": {"types": [DELETE],
-                                                      "condition": {"field": "attributes.undo", "op": "eq", "value": True}}},
+            {"from": "gone", "to": "active",
+             "when": {"types": [DELETE], "condition": {"field": "attributes.undo", "op": "eq", "value": True}}},
         ],
         "global": [{"to": "gone", "when": {"types": [DELETE]}}],
     }  # fmt: skip

@@ -139,7 +139,8 @@ def test_types_a_false_child_decides_all_even_after_a_surprise() -> None:
     condition = {"all": [leaf("lt", 5, "attributes.level"), leaf("eq", True, "attributes.on")]}
     entity = Entity(compiled(rule("r", when={"types": [A]}, condition=condition, rearm=True)))
     # WHEN it fires, then level is text and on is false (the all is false whatever the order), then it holds
-    outcome = [entity.fired(event(m, A, level=lv, on=on)) for m, lv, on in ((0, 1, True), (1, "x", False), (2, 1, True))]
+    steps = ((0, 1, True), (1, "x", False), (2, 1, True))
+    outcome = [entity.fired(event(minute, A, level=level, on=on)) for minute, level, on in steps]
     # THEN the false `on` re-armed it
     assert outcome == [["r"], [], ["r"]]
 
@@ -147,7 +148,7 @@ def test_types_a_false_child_decides_all_even_after_a_surprise() -> None:
 # End of input (squall rules test)
 
 
-def test_end_of_input_the_event_clock_runs_to_the_last_event_plus_the_longest_wait_and_decides_pending_deadlines() -> None:
+def test_end_of_input_the_event_clock_runs_to_the_last_event_plus_the_longest_wait_deciding_every_deadline() -> None:
     # GIVEN an absence of 30 minutes with 10 of allowed lateness, and a cart at 0:00 as the only event
     run = DryRun(compiled(absence(allowed_lateness="PT10M")), clock="event")
     body = {"id": "cart-1", "source": "json", "type": CART, "time": "2024-05-01T08:00:00Z", "entity": "ada"}
@@ -155,4 +156,5 @@ def test_end_of_input_the_event_clock_runs_to_the_last_event_plus_the_longest_wa
     # WHEN the input ends  THEN the clock runs to 0:40 and the pending deadline fires, at its time (0:30)
     report = run.finish()
     assert report.ended_at == T0 + timedelta(minutes=40)
-    assert [(f.rule_id, f.time, f.trigger) for f in report.firings] == [("cart", T0 + timedelta(minutes=30), "deadline")]
+    firings = [(firing.rule_id, firing.time, firing.trigger) for firing in report.firings]
+    assert firings == [("cart", T0 + timedelta(minutes=30), "deadline")]

@@ -122,9 +122,11 @@ def record_firing(
     for other in list(table):
         fired = last_fired(state, other)
         keep_for = cooldowns.get(other)
-        if fired is None or (keep_for is None and fired + FORGET_UNKNOWN_AFTER <= at):
-            del table[other]
-        elif keep_for is not None and oldest is not None and to_ms(fired + keep_for) <= oldest:
+        if keep_for is None:  # a rule no longer in the set (or junk)
+            over = fired is None or fired + FORGET_UNKNOWN_AFTER <= at
+        else:
+            over = fired is None or (oldest is not None and to_ms(fired + keep_for) <= oldest)
+        if over:
             del table[other]
     newest = last_fired(state, rule_id)
     if newest is None or newest < at:
