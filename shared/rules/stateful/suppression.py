@@ -17,9 +17,10 @@ run in that order and a firing is recorded only when all of them allow it.
 
 History is pruned only where no event the rules still accept can need it. The *horizon* is the
 entity's watermark minus the rule set's largest ``allowed_lateness`` (``horizon``): a cool-down entry
-goes once its end is at or before the horizon, a firing time once it is a period before it. An entity
-without a watermark keeps its cool-down entries (one per rule) and the firings within two periods of
-the newest (at most ``MAX_RATE_HISTORY``). Forgetting:
+goes once its end is at or before the horizon; a firing time once it is more than a period before
+both the horizon and the newest firing less a period. An entity without a watermark keeps its
+cool-down entries (one per rule) and the firings within two periods of the newest; at most
+``MAX_RATE_HISTORY`` per rule. Forgetting:
 ``forget_suppression`` drops one rule's entries (explain asks "would it fire without them?"),
 ``forget_unknown_rules`` those of rules no longer in the set (cool-downs age out instead).
 """
