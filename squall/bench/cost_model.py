@@ -86,10 +86,10 @@ class Request:
     def ru(self, *, fan_out: int = 1) -> float:
         """The modelled charge; ``fan_out`` physical partitions for a query without a partition key."""
         kind = self.kind
-        if kind == "metadata" or self.status >= 400 and self.status not in (409, 412):
+        if kind == "metadata" or self.status >= 400 and self.status not in (404, 409, 412):
             return 0.0
-        if self.status in (409, 412):
-            return 1.0  # a refused conditional write: charged about a read
+        if self.status in (404, 409, 412):
+            return 1.0  # not found, or a refused conditional write: charged about a read
         if kind == "read":
             return read_ru(self.response_bytes)
         if kind == "query":
