@@ -1,0 +1,82 @@
+"""Regular expressions for the ``matches`` operator, run by RE2: time linear in the text, whatever the pattern.
+
+Python's ``re`` backtracks, so a pattern like ``^(a+)+$`` takes seconds to minutes on a few dozen
+characters and stalls the partition that evaluates it. RE2 (``google-re2``) never backtracks; what it
+cannot do in linear time — back-references, look-around, atomic groups, possessive quantifiers,
+conditionals — it refuses to compile, so such a pattern is refused when the rule is written, with
+RE2's reason (``compile_search`` raises ``OperandError``).
+
+Semantics kept from ``re.search``: a match anywhere in the text (anchor with ``^...$``), inline flags
+``(?i)``, ``(?m)``, ``(?s)``; Python's end-of-text ``\\Z`` is rewritten to RE2's ``\\z``. RE2 differs
+in: ``\\d``, ``\\w``, ``\\s``, ``\\b`` are ASCII; ``$`` (without ``(?m)``) matches only at the very end;
+repetition counts are at most 1000 (docs/rules.md, "Limits").
+
+The predicate calls the binding's ``RE2.Match`` directly (``re2._re2``): the package's ``re``-like
+``search`` is Python code costing several microseconds per call, and a leaf only needs a yes or no.
+Compiled expressions are shared by pattern (``lru_cache``): a thousand rules with one e-mail pattern
+hold one RE2 object, which is thread-safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import re2
+from re2 import _re2
+
+from shared.rules.errors import OperandError
+
+Search = Callable[[str], bool]
+
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # RE2 would print its own line on stderr; the reason goes into OperandError
+_OPTIONS.never_capture = True  # a leaf asks "is there a match", never for groups
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+_NOT_FOUND = (-1, -1)
+
+
+@lru_cache(maxsize=1024)
+def compile_search(pattern: str) -> Search:
+    """``search(text)``: True when ``pattern`` matches somewhere in ``text``. ``OperandError`` when
+    RE2 cannot compile the pattern, with its reason on one line."""
+    regexp = _re2.RE2(_re2_syntax(pattern).encode("utf-8", "surrogatepass"), _OPTIONS)
+    if not regexp.ok():
+        raise OperandError(f"invalid regular expression for RE2 (linear-time matching): {_reason(regexp)}")
+    match = regexp.Match
+
+    def search(text: str) -> bool:
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) is data, not an error
+            data = text.encode("utf-8", "surrogatepass")
+        return match(_UNANCHORED, data, 0, len(data))[0] != _NOT_FOUND
+
+    return search
+
+
+def _re2_syntax(pattern: str) -> str:
+    r"""``pattern`` with Python's ``\Z`` (end of text) written as RE2's ``\z``; other escapes kept."""
+    if "\\Z" not in pattern:
+        return pattern
+    out: list[str] = []
+    position = 0
+    while position < len(pattern):
+        if pattern[position] == "\\" and position + 1 < len(pattern):
+            escaped = pattern[position + 1]
+            out.append("\\z" if escaped == "Z" else "\\" + escaped)
+            position += 2
+        else:
+            out.append(pattern[position])
+            position += 1
+    return "".join(out)
+
+
+def _reason(regexp: _re2.RE2) -> str:
+    """RE2's error (``invalid perl operator: (?=``) on one line, with a hint for the usual causes."""
+    reason = regexp.error().decode("utf-8", "replace").replace("\r", "\\r").replace("\n", "\\n")
+    if "(?=" in reason or "(?!" in reason or "(?<=" in reason or "(?<!" in reason:
+        return f"{reason} (look-around is not supported)"
+    if reason.startswith("invalid escape sequence: \\") and reason[-1:].isdigit():
+        return f"{reason} (back-references are not supported)"
+    return reason
