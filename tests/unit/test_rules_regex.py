@@ -100,6 +100,12 @@ def test_a_pattern_with_a_newline_is_reported_on_one_line() -> None:
         (r"Word\Z", "Copilot in Word", True),  # Python's end of text, rewritten for RE2
         (r"Word\Z", "Word in Copilot", False),
         (r"\\Z", "a\\Z", True),  # an escaped backslash before Z stays a backslash and a Z
+        (r"^a{,2}b$", "aab", True),  # Python's {,n} is {0,n} (RE2 would read it as text)
+        (r"^a{,2}b$", "aaab", False),
+        (r"^a{,}b$", "aaab", True),
+        (r"^[{,2}]$", "{", True),  # inside a class it is four characters, as in Python
+        (r"^[]{,2}]x$", "]x", True),  # a first ']' is a member, not the end of the class
+        (r"^[[:alpha:]]{,2}$", "ab", True),  # an RE2 POSIX class holds a "]" that ends nothing
         ("^é+$", "ééé", True),  # UTF-8 text, counted in characters
         (r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "ada@contoso.com", True),  # the sample rules' pattern
         (r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "S-1-5-18", False),

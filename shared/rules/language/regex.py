@@ -7,9 +7,9 @@ conditionals — it refuses to compile, so such a pattern is refused when the ru
 RE2's reason (``compile_search`` raises ``OperandError``).
 
 Semantics kept from ``re.search``: a match anywhere in the text (anchor with ``^...$``), inline flags
-``(?i)``, ``(?m)``, ``(?s)``; Python's end-of-text ``\\Z`` is rewritten to RE2's ``\\z``. RE2 differs
-in: ``\\d``, ``\\w``, ``\\s``, ``\\b`` are ASCII; ``$`` (without ``(?m)``) matches only at the very end;
-repetition counts are at most 1000 (docs/rules.md, "Limits").
+``(?i)``, ``(?m)``, ``(?s)``; Python's ``\\Z`` and ``{,n}``, which RE2 spells ``\\z`` and ``{0,n}``, are
+rewritten. RE2 differs in: ``\\d``, ``\\w``, ``\\s``, ``\\b`` are ASCII; ``$`` (without ``(?m)``)
+matches only at the very end; repetition counts are at most 1000 (docs/rules.md, "Limits").
 
 The predicate calls the binding's ``RE2.Match`` directly (``re2._re2``): the package's ``re``-like
 ``search`` is Python code costing several microseconds per call, and a leaf only needs a yes or no.
@@ -19,6 +19,7 @@ hold one RE2 object, which is thread-safe.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -34,6 +35,9 @@ _OPTIONS.log_errors = False  # RE2 would print its own line on stderr; the reaso
 _OPTIONS.never_capture = True  # a leaf asks "is there a match", never for groups
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
 _NOT_FOUND = (-1, -1)
+_CLASS_OPENING = re.compile(r"\[\^?\]?")
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+_OPEN_LOWER_BOUND = re.compile(r"\{,(\d*)\}")
 
 
 @lru_cache(maxsize=1024)
@@ -56,19 +60,39 @@ def compile_search(pattern: str) -> Search:
 
 
 def _re2_syntax(pattern: str) -> str:
-    r"""``pattern`` with Python's ``\Z`` (end of text) written as RE2's ``\z``; other escapes kept."""
-    if "\\Z" not in pattern:
+    r"""``pattern`` with the two Python spellings RE2 reads differently rewritten, outside ``[...]``:
+    ``\Z`` (end of text; an error in RE2) as ``\z``, and ``{,n}`` / ``{,}`` (Python: ``{0,n}`` /
+    ``{0,}``; RE2: literal text) as ``{0,n}`` / ``{0,}``. Everything else is passed as written."""
+    if "\\Z" not in pattern and "{," not in pattern:
         return pattern
     out: list[str] = []
-    position = 0
+    position, in_class = 0, False
     while position < len(pattern):
-        if pattern[position] == "\\" and position + 1 < len(pattern):
+        char = pattern[position]
+        if char == "\\" and position + 1 < len(pattern):
             escaped = pattern[position + 1]
-            out.append("\\z" if escaped == "Z" else "\\" + escaped)
+            out.append("\\z" if escaped == "Z" and not in_class else char + escaped)
             position += 2
-        else:
-            out.append(pattern[position])
-            position += 1
+            continue
+        if in_class:
+            posix = _POSIX_CLASS.match(pattern, position)  # [:alpha:] holds a ']' that ends nothing
+            if posix:
+                out.append(posix.group())
+                position = posix.end()
+                continue
+            in_class = char != "]"
+        elif char == "[":
+            opening = _CLASS_OPENING.match(pattern, position)  # "[", "[^", and a first ']' is literal
+            assert opening is not None
+            out.append(opening.group())
+            position, in_class = opening.end(), True
+            continue
+        elif (bound := _OPEN_LOWER_BOUND.match(pattern, position)) is not None:
+            out.append("{0," + bound.group(1) + "}")
+            position = bound.end()
+            continue
+        out.append(char)
+        position += 1
     return "".join(out)
 
 
