@@ -18,7 +18,13 @@ from shared.rules import (
     validate_rules,
 )
 from shared.rules.authoring.json_text import nesting_depth
-from shared.rules.authoring.limits import MAX_NESTING_DEPTH, MAX_RULE_FILE_BYTES, MAX_RULESET_BYTES, NOT_FINITE
+from shared.rules.authoring.limits import (
+    MAX_ALIAS_VALUES,
+    MAX_NESTING_DEPTH,
+    MAX_RULE_FILE_BYTES,
+    MAX_RULESET_BYTES,
+    NOT_FINITE,
+)
 
 #: Far more than a linear read needs; a billion-value expansion or a quadratic scan blows through it.
 GENEROUS_SECONDS = 1.0
@@ -228,3 +234,16 @@ def test_a_rule_set_over_the_size_limit_is_named_with_its_size() -> None:
     assert problem is not None
     assert problem.startswith("the rule set is 1,60") and f"at most {MAX_RULESET_BYTES:,} can be stored" in problem
     assert ruleset_size_problem(rules[:14]) is None
+
+
+def test_docs_state_the_limits_the_code_enforces() -> None:
+    # GIVEN docs/rules.md's "Limits" section  THEN it names each limit with the code's number
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
+    section = docs.split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+    for stated in (
+        f"{MAX_RULE_FILE_BYTES:,} bytes",
+        f"{MAX_RULESET_BYTES:,} bytes as stored JSON",
+        f"{MAX_NESTING_DEPTH} levels of mappings and lists",
+        f"at most {MAX_ALIAS_VALUES:,} values",
+    ):
+        assert stated in section, stated

@@ -63,6 +63,7 @@ def test_the_redos_rule_is_linear_on_the_entity_field_shortcut_too() -> None:
     ("pattern", "hint"),
     [
         (r"(a)\1", "invalid escape sequence: \\1 (back-references are not supported)"),
+        (r"(?P<n>a)(?P=n)", "invalid perl operator: (?P (back-references are not supported)"),
         (r"^(?=.*@)", "invalid perl operator: (?= (look-around is not supported)"),
         (r"(?<!x)y", "invalid perl operator: (?<! (look-around is not supported)"),
         (r"(?>a+)b", "invalid perl operator: (?>"),

@@ -46,7 +46,7 @@ def compile_search(pattern: str) -> Search:
     RE2 cannot compile the pattern, with its reason on one line."""
     regexp = _re2.RE2(_re2_syntax(pattern).encode("utf-8", "surrogatepass"), _OPTIONS)
     if not regexp.ok():
-        raise OperandError(f"invalid regular expression for RE2 (linear-time matching): {_reason(regexp)}")
+        raise OperandError(f"invalid regular expression for RE2 (linear-time matching): {_reason(regexp, pattern)}")
     match = regexp.Match
 
     def search(text: str) -> bool:
@@ -96,11 +96,13 @@ def _re2_syntax(pattern: str) -> str:
     return "".join(out)
 
 
-def _reason(regexp: _re2.RE2) -> str:
+def _reason(regexp: _re2.RE2, pattern: str) -> str:
     """RE2's error (``invalid perl operator: (?=``) on one line, with a hint for the usual causes."""
     reason = regexp.error().decode("utf-8", "replace").replace("\r", "\\r").replace("\n", "\\n")
     if "(?=" in reason or "(?!" in reason or "(?<=" in reason or "(?<!" in reason:
         return f"{reason} (look-around is not supported)"
-    if reason.startswith("invalid escape sequence: \\") and reason[-1:].isdigit():
+    if (reason.startswith("invalid escape sequence: \\") and reason[-1:].isdigit()) or (
+        reason == "invalid perl operator: (?P" and "(?P=" in pattern
+    ):
         return f"{reason} (back-references are not supported)"
     return reason
