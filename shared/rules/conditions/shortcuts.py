@@ -3,7 +3,8 @@
 A compiled leaf normally reads the field, rules out absent/null, then calls the operator's
 predicate (which checks the value's type again). For values of the types a literal is usually
 compared with (text for ``in``/``starts_with``/``matches``, numbers for ``ge``), the answer is one
-C-level call: a bound method, ``methodcaller`` or ``partial`` of an ``operator`` function. The
+C-level call: a bound method, ``methodcaller`` or ``partial`` of an ``operator`` function (for
+``matches``, RE2's search: one small frame that encodes the text, see ``language/regex.py``). The
 shortcut gives exactly the predicate's answer for those types; every other value (absent and null
 excepted: "no match") goes to the checked leaf, which behaves and fails exactly as before.
 """
