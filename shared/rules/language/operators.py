@@ -10,7 +10,6 @@ and raise ``OperandTypeError`` when the event's value has a type the operator ca
 from __future__ import annotations
 
 import operator as python_operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 from shared.rules.errors import OperandError, OperandTypeError
 from shared.rules.language.operands import ORDERED_KINDS, Kind, convert, convert_pair, kind_of, typed_literal
+from shared.rules.language.regex import compile_search
 
 Predicate = Callable[[Any], bool]
 PairPredicate = Callable[[Any, Any], bool]
@@ -186,14 +186,10 @@ def _compile_matches(op: str, value: Any, field_kind: str) -> Predicate:
     _text_only(op, field_kind)
     if not isinstance(value, str):
         raise OperandError("matches needs a regular expression string")
-    try:
-        pattern = re.compile(value)
-    except re.error as exc:
-        raise OperandError(f"invalid regular expression: {exc}") from None
-    search = pattern.search
+    search = compile_search(value)  # RE2: linear time; refuses back-references and look-around
 
     def matches(text: Any) -> bool:
-        return search(text if type(text) is str else _need_string(op, text)) is not None
+        return search(text if type(text) is str else _need_string(op, text))
 
     return matches
 
