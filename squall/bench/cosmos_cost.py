@@ -78,6 +78,7 @@ class CostReport:
     batches: int
     seconds: float
     requests: list[Request] = field(default_factory=list)
+    phases: dict[str, int] = field(default_factory=dict)  # state/outbox/dedupe requests by phase
     expiring: list[int] = field(default_factory=list)  # sizes of the items the run leaves to expire
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,6 +119,7 @@ class CostReport:
             "fan_out_partitions": fan_out,
             "ru_per_event_by_cause": dict(sorted(per_event.items(), key=lambda kv: -kv[1])),
             "requests_by_cause": {cause: int(v["requests"]) for cause, v in by_cause.items()},
+            "store_requests_by_phase": dict(self.phases),
             "seconds": round(self.seconds, 2),
         }
 
@@ -197,7 +199,7 @@ def app_functions() -> dict[str, Any]:
     """The handlers the worker calls, by function name (the app builds its functions only once)."""
     from function_app import app
 
-    return {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+    return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
 
 
 class RequestLog:
@@ -206,6 +208,7 @@ class RequestLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.kept: list[Request] = []
+        self.phases: Counter[str] = Counter()  # requests to the containers by phase: ingest, relay, timer
         self._offset = 0
 
     def take(self) -> list[Request]:
@@ -216,8 +219,10 @@ class RequestLog:
         self._offset += end
         return [_request(json.loads(line)) for line in data[:end].splitlines() if line.strip()]
 
-    def keep(self) -> None:
-        self.kept += self.take()
+    def keep(self, phase: str) -> None:
+        taken = [r for r in self.take() if r.kind != "metadata"]
+        self.kept += taken
+        self.phases[phase] += sum(r.container not in ("rules", None) for r in taken)
 
     def drop(self) -> None:
         self.take()
@@ -255,14 +260,14 @@ async def _run(config: CostConfig, log: RequestLog) -> CostReport:
             cursors[partition] = start + len(batch)
             await ingest(event_hub_events(partition, batch))
             batches += 1
-            log.keep()
+            log.keep("ingest")
             documents = await _outbox_documents(f"{partition}:{batch[0][0]}")
             log.drop()
             if documents[0]["entries"]:
                 await relay(func.DocumentList(func.Document.from_dict(d) for d in documents))
-            log.keep()
+            log.keep("relay")
     await timer(TimerRequest(past_due=False))
-    log.keep()
+    log.keep("timer")
     seconds = time.perf_counter() - started
     return CostReport(events=config.events, matches=0, actions=0, delivered=0, batches=batches, seconds=seconds)
 
@@ -285,6 +290,7 @@ def run_cost_bench(config: CostConfig) -> dict[str, Any]:
                 report = asyncio.run(_run_and_close(config, log))
                 report.delivered = len(stub.received()) + len(stub.received_async()) + len(stub.received_rows())
                 report.requests = log.kept
+                report.phases = {phase: log.phases[phase] for phase in ("ingest", "relay", "timer")}
                 report.expiring = asyncio.run(_expiring_sizes(server))
         finally:
             server.stop()
@@ -300,8 +306,9 @@ class _BatchCounts(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith("batch done") and isinstance(record.args, tuple):
-            self.matches += int(record.args[5])
-            self.planned += int(record.args[6])
+            matches, planned = record.args[5], record.args[6]
+            self.matches += matches if isinstance(matches, int) else 0
+            self.planned += planned if isinstance(planned, int) else 0
 
 
 async def _run_and_close(config: CostConfig, log: RequestLog) -> CostReport:
@@ -353,7 +360,8 @@ def measure_ingest(
 ) -> dict[str, Any]:
     """Ingest events/s of one partition (every batch in order, as one host instance runs it) with
     ``store_latency_ms`` added to every Cosmos DB request, at each destination latency; the relay
-    delivers each batch's document beside it, in the same event loop, as the change feed would."""
+    delivers beside it in a process of its own (``relay_loop``), as the change-feed function runs
+    on instances of its own on Flex Consumption."""
     from squall.stub import MarketingCloudStub
 
     rates: dict[str, float] = {}
@@ -382,30 +390,25 @@ def measure_ingest(
 
 
 async def _ingest_rate(config: CostConfig) -> float:
-    import azure.functions as func
+    import subprocess
 
     from functions import dependencies
 
-    functions = app_functions()
-    ingest, relay = functions["process_usage_events"], functions["deliver_outbox"]
+    ingest = app_functions()["process_usage_events"]
     [(partition, records)] = synthetic_hub(config).items()
     await _push_rules(config.rules_dir)
     await dependencies.get_pipeline()
-    feed: list[asyncio.Task[None]] = []
-
-    async def change_feed(batch: str) -> None:
-        documents = await _outbox_documents(batch)
-        if documents[0]["entries"]:
-            await relay(func.DocumentList(func.Document.from_dict(d) for d in documents))
-
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "squall.bench.relay_loop"], stdin=subprocess.PIPE, env=dict(os.environ), cwd=ROOT
+    )
     try:
         started = time.perf_counter()
         for start in range(0, len(records), config.batch):
-            batch = records[start : start + config.batch]
-            await ingest(event_hub_events(partition, batch))
-            feed.append(asyncio.create_task(change_feed(f"{partition}:{batch[0][0]}")))
+            await ingest(event_hub_events(partition, records[start : start + config.batch]))
         seconds = time.perf_counter() - started
-        await asyncio.gather(*feed)
     finally:
+        assert relay.stdin is not None
+        relay.stdin.close()
+        relay.wait(timeout=60)
         await dependencies.close_dependencies()
     return len(records) / seconds
