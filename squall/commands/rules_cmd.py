@@ -12,10 +12,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from shared.actions.destinations import destination_catalog
 from shared.events import Event, NormalizeOptions, parse_json_field_map
 from shared.events.inputs import read_event_body
 from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun
 from shared.rules import (
+    DestinationCatalog,
     LoadedRule,
     RuleDefinition,
     RuleError,
@@ -26,6 +28,7 @@ from shared.rules import (
     load_rule_documents,
     validate_rules,
 )
+from shared.settings import get_settings
 from shared.store.models import EntityState
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
 
@@ -90,7 +93,7 @@ def load_valid_rules(path: Path) -> list[RuleDefinition]:
     except RuleFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    checked = validate_rules([rule.raw for rule in loaded])
+    checked = validate_rules([rule.raw for rule in loaded], destinations=configured_destinations())
     if checked.errors:
         for error in checked.errors:
             typer.echo(_describe(error, loaded))
@@ -98,6 +101,17 @@ def load_valid_rules(path: Path) -> list[RuleDefinition]:
         typer.echo(f"{invalid} of {len(loaded)} rules invalid", err=True)
         raise typer.Exit(1)
     return checked.rules
+
+
+def configured_destinations() -> DestinationCatalog:
+    """The destinations this environment's settings configure (SQUALL_WEBHOOKS, SQUALL_EVENTBRIDGE; an
+    unset one is not checked), or exit 1 with the setting's problem in one line."""
+    try:
+        return destination_catalog(get_settings())
+    except ValueError as exc:  # a malformed setting (pydantic's ValidationError is one too)
+        first = str(exc).splitlines()[0]
+        typer.echo(f"error: cannot read the destination settings: {first}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _describe(error: RuleError, loaded: list[LoadedRule]) -> str:
