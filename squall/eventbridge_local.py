@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
+import threading
 from collections import Counter
 from types import TracebackType
 from typing import Any
+
+from squall.stub.faults import FaultInjector, FaultRates
 
 LOCAL_REGION = "us-east-1"
 LOCAL_BUS = "squall-local"
@@ -117,3 +121,39 @@ class LocalEventBridge:
         """Events whose ``detail.idempotency_key`` arrived before (the same action put twice)."""
         counts = Counter(event.get("detail", {}).get("idempotency_key") for event in self.received())
         return sum(count - 1 for count in counts.values())
+
+
+class FaultyEventsClient:
+    """An ``events`` client whose calls to moto fail as EventBridge's can, at the stub's fault rates.
+
+    A share of whole calls fails before reaching moto (``InternalException`` 500 for the error
+    rate, ``ThrottlingException`` for the throttle rate), and of the calls that go through, each
+    entry fails alone with ``InternalFailure`` at half the error rate (it is not sent: a partial
+    ``FailedEntryCount`` answer). So ``squall demo --stub-error-rate ...`` exercises EventBridge's
+    retries too; moto itself injects nothing.
+    """
+
+    def __init__(self, client: Any, rates: FaultRates, *, seed: int | None) -> None:
+        self._client = client
+        self._faults = FaultInjector(rates, seed=seed)
+        self._entry_random = random.Random(None if seed is None else seed + 1)
+        self._entry_rate = rates.error_rate / 2
+        self._lock = threading.Lock()
+
+    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+        from botocore.exceptions import ClientError
+
+        with self._lock:
+            fault = self._faults.next_fault("events")
+            failing = {i for i in range(len(Entries)) if self._entry_random.random() < self._entry_rate}
+        if fault is not None:
+            code, status = ("ThrottlingException", 400) if fault.status == 429 else ("InternalException", fault.status)
+            error = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+            raise ClientError(error, "PutEvents")  # type: ignore[arg-type]
+        sent = [entry for i, entry in enumerate(Entries) if i not in failing]
+        answers = iter(self._client.put_events(Entries=sent)["Entries"] if sent else [])
+        results = [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "injected"} if i in failing else next(answers)
+            for i in range(len(Entries))
+        ]
+        return {"FailedEntryCount": sum(1 for r in results if "ErrorCode" in r), "Entries": results}

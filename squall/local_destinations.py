@@ -22,8 +22,8 @@ from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.actions.webhook import WebhookDeliverer, webhooks_from_settings
 from shared.rules import RuleDefinition
 from shared.settings import Settings
-from squall.eventbridge_local import LocalEventBridge
-from squall.stub import MarketingCloudStub
+from squall.eventbridge_local import FaultyEventsClient, LocalEventBridge
+from squall.stub import FaultRates, MarketingCloudStub
 
 #: Delivery tuning against the in-process receivers (Azure uses each destination's defaults).
 LOCAL_STUB_DELIVERY = {"backoff_base_s": 0.02, "backoff_max_s": 2.0, "max_concurrency": 32}
@@ -58,8 +58,11 @@ def local_destination_settings(
     return values
 
 
-async def open_local_sender(settings: Settings, stack: AsyncExitStack) -> ActionSender:
-    """The router over the local receivers: Marketing Cloud with quick retries, webhooks, EventBridge."""
+async def open_local_sender(
+    settings: Settings, stack: AsyncExitStack, *, faults: FaultRates | None = None, seed: int | None = None
+) -> ActionSender:
+    """The router over the local receivers: Marketing Cloud with quick retries, webhooks, EventBridge
+    (with ``faults``, its calls fail at the stub's rates: ``FaultyEventsClient``)."""
     config = MarketingCloudConfig.from_settings(settings).model_copy(update=LOCAL_STUB_DELIVERY)
     senders: dict[str, ActionSender] = {"sfmc": await stack.enter_async_context(MarketingCloudDeliverer(config))}
     webhooks = webhooks_from_settings(settings)
@@ -67,11 +70,18 @@ async def open_local_sender(settings: Settings, stack: AsyncExitStack) -> Action
         webhook_sender = await stack.enter_async_context(WebhookDeliverer(webhooks))
         senders.update({name: webhook_sender for name in webhooks})
     if settings.eventbridge:
-        from shared.actions.eventbridge import eventbridge_from_settings
-        from shared.actions.eventbridge.deliverer import EventBridgeDeliverer
+        from shared.actions.eventbridge import EventBridgeDestination, eventbridge_from_settings
+        from shared.actions.eventbridge.deliverer import EventBridgeDeliverer, EventsClient, boto3_client
 
         buses = eventbridge_from_settings(settings)
-        bus_sender = await stack.enter_async_context(EventBridgeDeliverer(buses))
+        factory = boto3_client
+        if faults is not None and (faults.error_rate or faults.throttle_rate):
+            rates = faults
+
+            def factory(destination: EventBridgeDestination) -> EventsClient:
+                return FaultyEventsClient(boto3_client(destination), rates, seed=seed)
+
+        bus_sender = await stack.enter_async_context(EventBridgeDeliverer(buses, client_factory=factory))
         senders.update({name: bus_sender for name in buses})
     return ActionRouter(senders)
 

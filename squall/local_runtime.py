@@ -48,7 +48,7 @@ from squall.local_partitions import (
     drain_outbox,
     run_partitions,
 )
-from squall.stub import MarketingCloudStub
+from squall.stub import FaultRates, MarketingCloudStub
 
 __all__ = [
     "BATCH_SIZE",
@@ -181,8 +181,9 @@ async def run_local(
         if skipped:
             await _store_rules(db_path, ruleset_name, rules)
         result = await _run_batches(
-            batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after
-        )
+            batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after,
+            faults=stub.fault_rates if stub is not None else None, seed=(stub_faults or StubFaults()).seed,
+        )  # fmt: skip
         result.skipped_rules = skipped
         if stub is not None:
             receipts = count_receipts(stub, bus)
@@ -227,11 +228,13 @@ async def _run_batches(
     *,
     quick_retries: bool,
     attempts: int,
+    faults: FaultRates | None = None,
+    seed: int | None = None,
 ) -> LocalRunResult:
     """Outbox first (what an interrupted run left), then the input, then the outbox again."""
     senders = AsyncExitStack()
     # the local receivers answer in microseconds: retry them quickly too
-    sender = await open_local_sender(settings, senders) if quick_retries else None
+    sender = await open_local_sender(settings, senders, faults=faults, seed=seed) if quick_retries else None
     pipeline = await open_pipeline(settings, sender=sender)
     pipeline.exit_stack.push_async_exit(senders)
     total = BatchReport()

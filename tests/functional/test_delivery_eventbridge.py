@@ -21,7 +21,8 @@ from shared.actions.routing import open_action_sender
 from shared.settings import Settings
 
 pytest.importorskip("moto.server")
-from squall.eventbridge_local import LocalEventBridge  # noqa: E402
+from squall.eventbridge_local import FaultyEventsClient, LocalEventBridge  # noqa: E402
+from squall.stub import FaultRates  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +153,21 @@ def test_the_router_sends_eventbridge_actions_by_destination_name(bus: LocalEven
     assert delivered.status is DeliveryStatus.DELIVERED
     assert unknown.failure is FailureKind.UNSUPPORTED and "SQUALL_EVENTBRIDGE" in (unknown.reason or "")
     assert [e["detail"]["idempotency_key"] for e in new_events(bus, before)] == ["eb-0500"]
+
+
+def test_injected_call_and_entry_failures_are_retried_and_each_event_lands_once(bus: LocalEventBridge) -> None:
+    # GIVEN moto behind the demo's fault injection: 30% of calls 5xx, 10% throttled, 15% of entries failing alone
+    destination = EventBridgeDestination(name="aws", **bus.destination_spec(), backoff_base_s=0.0, max_attempts=20)
+    rates = FaultRates(error_rate=0.3, throttle_rate=0.1)
+
+    def factory(d: EventBridgeDestination) -> EventsClient:
+        return FaultyEventsClient(boto3_client(d), rates, seed=5)
+
+    before = len(bus.received())
+    # WHEN 40 actions are delivered
+    outcomes = deliver(destination, [action(600 + i) for i in range(40)], client_factory=factory)
+    # THEN retries got every one through, some needed them, and the bus holds each exactly once
+    assert all(o.status is DeliveryStatus.DELIVERED for o in outcomes)
+    assert any(o.attempts > 1 for o in outcomes)
+    keys = [e["detail"]["idempotency_key"] for e in new_events(bus, before)]
+    assert sorted(keys) == [f"eb-{600 + i:04d}" for i in range(40)]

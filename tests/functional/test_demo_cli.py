@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+KINDS = ("journey_entry", "data_extension_row", "webhook", "eventbridge")
 REPORT_FIELDS = {
     "events_in",
     "events_normalized",
@@ -44,6 +45,22 @@ def test_demo_reports_matches_delivered_to_the_stub() -> None:
     assert report["rule_matches"] > 0
     assert report["actions_planned"] == report["actions_delivered"] + report["actions_failed"]
     assert report["stub_received"] == report["actions_delivered"] > 0
+    # AND every kind of action reached its receiver: journeys and rows (stub), webhook, EventBridge (moto)
+    assert set(report["received_by_kind"]) == set(KINDS)
+    assert all(count > 0 for count in report["received_by_kind"].values()), report["received_by_kind"]
+    assert sum(report["received_by_kind"].values()) == report["actions_delivered"]
+
+
+def test_demo_without_eventbridge_leaves_those_rules_out_and_says_so() -> None:
+    # WHEN the demo runs with --no-eventbridge
+    result = squall("demo", "--events", "1000", "--seed", "7", "--json", "--no-eventbridge")
+    # THEN the EventBridge rule is skipped (named), and the other kinds are delivered as before
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["skipped_rules"] == ["powerbi-viewer-to-eventbridge"]
+    assert "powerbi-viewer-to-eventbridge" not in report["matches_by_rule"]
+    assert "eventbridge" not in report["received_by_kind"]
+    assert report["actions_planned"] == report["actions_delivered"] == report["stub_received"]
 
 
 def test_demo_is_deterministic_for_a_seed() -> None:
@@ -105,6 +122,9 @@ def test_demo_under_injected_faults_loses_nothing_and_sends_nothing_twice() -> N
     assert report["stub_duplicates"] == 0
     assert report["stub_received"] == report["actions_delivered"]
     assert sum(report["dead_letter_reasons"].values()) == report["actions_dead_lettered"]
+    # AND that holds for every kind: each reached its receiver through the faults
+    assert set(report["received_by_kind"]) == set(KINDS)
+    assert all(count > 0 for count in report["received_by_kind"].values()), report["received_by_kind"]
 
 
 def test_run_with_a_kept_store_carries_entity_state_into_the_next_run(tmp_path: Path) -> None:
