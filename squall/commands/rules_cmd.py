@@ -153,11 +153,15 @@ def explain_command(
     event = _read_one_event(event_path, _normalize_options(json_field_map))
     state = _read_state(state_path, entity=event.entity) if state_path is not None else None
     explanations = explain_rules(rules, event, state, only=rule_id)
+    actions = {rule.id: rule.actions() for rule in rules}
     if as_json:
         document = {
             "event": _event_summary(event),
             "fired": [e.rule_id for e in explanations if e.fired],
-            "rules": [e.to_json() for e in explanations],
+            "rules": [
+                {**e.to_json(), "actions": [a.model_dump(mode="json") for a in actions.get(e.rule_id, ())]}
+                for e in explanations
+            ],
         }
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
@@ -166,7 +170,7 @@ def explain_command(
         f"event {event.id}  {event.source} {event.type}  {format_datetime(event.time)}  entity {event.entity}",
         markup=False,
     )
-    render_explanations(console, explanations, verbose=verbose)
+    render_explanations(console, explanations, verbose=verbose, actions=actions)
 
 
 @rules_app.command("test")

@@ -14,22 +14,11 @@ from typing import Any
 
 from shared.actions.eventbridge.config import EventBridgeDestination
 from shared.actions.models import PlannedAction
+from shared.actions.payloads import destination_body
 from shared.actions.sfmc.requests import json_body
 
 MAX_ENTRIES_PER_CALL = 10
 MAX_REQUEST_BYTES = 256 * 1024
-
-
-def action_detail(action: PlannedAction) -> dict[str, Any]:
-    """The ``Detail`` document of an action's event."""
-    return {
-        "idempotency_key": action.key,
-        "rule_id": action.rule_id,
-        "event_id": action.event_id,
-        "entity": action.entity,
-        "contact_key": action.contact_key,
-        "data": action.data,
-    }
 
 
 def put_events_entry(action: PlannedAction, destination: EventBridgeDestination) -> dict[str, str]:
@@ -37,7 +26,7 @@ def put_events_entry(action: PlannedAction, destination: EventBridgeDestination)
     return {
         "Source": destination.source,
         "DetailType": action.detail_type or "",
-        "Detail": json_body(action_detail(action)).decode("utf-8"),
+        "Detail": json_body(destination_body(action)).decode("utf-8"),
         "EventBusName": destination.event_bus_name,
     }
 
