@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shared.actions.errors import EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError
 from shared.events.options import SOURCE_OPTIONS
 from squall.eventbridge_local import moto_available
 from squall.local_input import entity_key_for, input_identity
@@ -212,6 +214,10 @@ def _execute(
             raise typer.Exit(1) from exc
         except NoStoredRules as exc:
             err.print(f"[red]no rules to run:[/] {exc}")
+            raise typer.Exit(2) from None
+        except (EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError) as exc:
+            progress.stop()
+            err.print(f"[red]destination settings:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
         except DestinationDown as exc:
             progress.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,20 @@ def test_a_kept_store_without_rules_is_refused_with_one_line_that_says_how_to_st
     assert "no rules to run" in result.stderr and "--push-rules" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_destination_settings_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # GIVEN SQUALL_EVENTBRIDGE that is not JSON
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"id": "e1", "type": "t", "time": "2026-11-20T10:00:00Z", "entity": "ann"}\n')
+    env = {**os.environ, "SQUALL_EVENTBRIDGE": "[1"}
+    # WHEN squall run starts
+    result = subprocess.run(
+        [sys.executable, "-m", "squall", "run", "--events", str(events), "--sfmc-url", "http://127.0.0.1:9"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    # THEN it exits 2 with one line naming the setting
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("destination settings: SQUALL_EVENTBRIDGE is not valid JSON")
