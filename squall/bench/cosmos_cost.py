@@ -282,9 +282,12 @@ async def _run(config: CostConfig, log: RequestLog) -> CostReport:
 
 
 @contextmanager
-def local_receivers(rules_dir: Path, *, latency_ms: int = 0) -> Iterator[tuple[Any, dict[str, str], Any]]:
-    """The stub (journeys, rows, webhooks) and, when the rules use it and moto is installed, a local
-    EventBridge; with the settings that point the app's destinations at them."""
+def local_receivers(
+    rules_dir: Path, *, latency_ms: int = 0, eventbridge: bool = True
+) -> Iterator[tuple[Any, dict[str, str], Any]]:
+    """The stub (journeys, rows, webhooks) and, when the rules use it, moto is installed and
+    ``eventbridge`` is on, a local EventBridge (once per process: moto keeps its buses); with the
+    settings that point the app's destinations at them."""
     from contextlib import ExitStack
 
     from shared.rules import validate_rules
@@ -299,7 +302,7 @@ def local_receivers(rules_dir: Path, *, latency_ms: int = 0) -> Iterator[tuple[A
         stub = stack.enter_context(
             MarketingCloudStub(client_id="squall-bench", client_secret="bench-only-not-a-secret", latency_ms=latency_ms)
         )
-        bus = stack.enter_context(LocalEventBridge()) if buses and moto_available() else None
+        bus = stack.enter_context(LocalEventBridge()) if buses and eventbridge and moto_available() else None
         settings = local_destination_settings(stub, destinations_used(definitions, "webhook"), bus, buses)
         yield stub, settings, bus
 
@@ -404,7 +407,7 @@ def measure_ingest(
         server = start_local_cosmos_server(env={"SQUALL_COSMOS_LATENCY_MS": str(store_latency_ms)})
         try:
             with (
-                local_receivers(config.rules_dir, latency_ms=latency) as (stub, destinations, _),
+                local_receivers(config.rules_dir, latency_ms=latency, eventbridge=False) as (stub, destinations, _),
                 app_on_local_cosmos(
                     server, (stub.auth_base_url, stub.rest_base_url), journey_mode=config.journey_mode,
                     destinations=destinations,
@@ -431,7 +434,8 @@ async def _ingest_rate(config: CostConfig) -> float:
     await _push_rules(config.rules_dir)
     await dependencies.get_pipeline()
     relay = subprocess.Popen(
-        [sys.executable, "-m", "squall.bench.relay_loop"], stdin=subprocess.PIPE, env=dict(os.environ), cwd=ROOT
+        [sys.executable, "-m", "squall.bench.relay_loop"], stdin=subprocess.PIPE, env=dict(os.environ), cwd=ROOT,
+        stderr=subprocess.DEVNULL,  # its delivery log lines are not the bench's output
     )
     try:
         started = time.perf_counter()
