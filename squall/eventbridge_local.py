@@ -66,8 +66,17 @@ class LocalEventBridge:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        self._reset()
         self._wire()
         return self
+
+    def _reset(self) -> None:
+        """moto keeps its accounts in the process: a second bus in one process starts from nothing."""
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - moto on loopback
+            response.read()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None

@@ -39,16 +39,16 @@ class SimulatedCrash(Exception):
 
 
 class CrashingSender:
-    """Passes the first ``calls`` delivery calls to the real deliverer, then dies."""
+    """Passes the first ``actions`` actions it is handed to the real deliverer, then dies (mid-call)."""
 
-    def __init__(self, inner: MarketingCloudDeliverer, *, calls: int) -> None:
-        self.inner, self.calls = inner, calls
+    def __init__(self, inner: MarketingCloudDeliverer, *, actions: int) -> None:
+        self.inner, self.left = inner, actions
 
-    async def deliver(self, actions: Sequence[PlannedAction], **_: object) -> list[DeliveryOutcome]:
-        if self.calls == 0:
-            raise SimulatedCrash
-        self.calls -= 1
-        return await self.inner.deliver(actions)
+    async def deliver(self, actions: Sequence[PlannedAction], **kwargs: object) -> list[DeliveryOutcome]:
+        passed, self.left = actions[: self.left], max(0, self.left - len(actions))
+        if passed:
+            await self.inner.deliver(passed, **kwargs)  # type: ignore[arg-type]
+        raise SimulatedCrash
 
 
 def usage_batch() -> list[RawEvent]:
@@ -83,9 +83,9 @@ async def run_twice(stub: MarketingCloudStub, db: Path) -> None:
 
         first = await process_batch(usage_batch(), deps(deliverer))  # ingestion plans, it sends nothing
         assert (first.actions_planned, len(stub.received())) == (300, 0)
-        try:  # the relay dies after two requests
+        try:  # the relay dies after 120 actions
             await retry_pending_outbox(
-                deps(CrashingSender(deliverer, calls=2)), now=datetime.now(UTC), grace=timedelta(0)
+                deps(CrashingSender(deliverer, actions=120)), now=datetime.now(UTC), grace=timedelta(0)
             )
         except SimulatedCrash:
             pass
