@@ -69,6 +69,28 @@ class SaveOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionSummary:
+    """One stored version: when (ISO 8601 UTC, ``None`` if unknown), how many rules, and which rule
+    ids it added, removed and changed compared with the version before it."""
+
+    version: int
+    created_at: str | None
+    rules: int
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetHistory:
+    """The newest versions of a rule set, newest first; ``version`` is the newest (0: none stored)."""
+
+    ruleset: str
+    version: int
+    versions: tuple[VersionSummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FiringOutcome:
     """A rule fired for an event: when (on the dry run's clock), why (``event`` or ``deadline``) and
     what would have been planned. ``action_key``/``contact_key`` are ``None`` when the action could
