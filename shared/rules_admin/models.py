@@ -51,6 +51,14 @@ class RuleSetDiff:
     def has_changes(self) -> bool:
         return bool(self.added or self.removed or self.changed)
 
+    def ids(self) -> dict[str, list[str]]:
+        """Added, removed and changed rule ids, as JSON (for history and rollback answers)."""
+        return {
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "changed": [change.rule_id for change in self.changed],
+        }
+
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.removed)} removed, "
