@@ -68,7 +68,8 @@ class VersionNotFound(RulesAdminError):
     """The asked-for version of the rule set was never stored."""
 
     def __init__(self, ruleset: str, version: int, newest: int) -> None:
-        stored = {0: "no version is stored", 1: "only version 1 is stored"}.get(newest, f"versions 1-{newest} are stored")
+        stored = f"versions 1-{newest} are stored"
+        stored = {0: "no version is stored", 1: "only version 1 is stored"}.get(newest, stored)
         super().__init__(f"rule set {ruleset!r} has no version {version}; {stored}")
         self.ruleset = ruleset
         self.version = version
