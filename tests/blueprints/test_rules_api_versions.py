@@ -158,3 +158,28 @@ def test_a_surrogate_free_dry_run_still_evaluates(db: Path) -> None:
     event = canonical_event("e-\u00e9\U0001f600", "ana@contoso.com", "2026-01-01T00:00:00Z")
     answer = call("dry_run_rules", body={"events": [event]})
     assert (answer.status, answer.body["firing_count"]) == (200, 1)
+
+
+# --- the generated schemas describe what GET answers ----------------------------------------------
+
+
+def test_get_rules_output_for_every_documented_rule_kind_validates_against_the_generated_schemas(db: Path) -> None:
+    from jsonschema import Draft202012Validator
+
+    from squall.schemas import EDITOR_SCHEMA_PATH
+    from tests.unit.test_generated_schemas import every_rule_kind
+
+    # GIVEN every rule kind docs/rules.md documents, stored through the API as one rule set
+    rules = every_rule_kind()
+    for rule in rules:
+        body = {key: value for key, value in rule.items() if key != "id"}
+        assert call("put_rule", route_params={"rule_id": rule["id"]}, body=body).status in (200, 201)
+    # WHEN the rule set is read (call() validates it against the OpenAPI RuleSet -> StoredRule schema)
+    answer = call("list_rules")
+    # THEN it holds them all, and each validates against the editor schema too
+    assert answer.status == 200
+    assert {rule["id"] for rule in answer.body["rules"]} == {rule["id"] for rule in rules}
+    editor = Draft202012Validator(json.loads(EDITOR_SCHEMA_PATH.read_text(encoding="utf-8")))
+    assert [error.message for error in editor.iter_errors(answer.body["rules"])] == []
+    patterns = ("window", "sequence", "absence", "machine")
+    assert {key for rule in answer.body["rules"] for key in patterns if key in rule} == set(patterns)
