@@ -154,7 +154,8 @@ def _with_admin[T](
         for error in invalid.errors:
             typer.echo(describe_rule_error(error, loaded))
         count = len({error.index for error in invalid.errors})
-        typer.echo(f"{count} of {len(loaded)} rules invalid; nothing stored", err=True)
+        of_total = f" of {len(loaded)}" if loaded else ""
+        typer.echo(f"{count}{of_total} rules invalid; nothing stored", err=True)
         raise typer.Exit(exit_invalid) from None
     except (PushRefused, VersionNotFound) as exc:
         for rule_id in getattr(exc, "removed", ()):

@@ -3,11 +3,13 @@ a SQLite store in tmp_path)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from shared.store.sqlite import SqliteStore
 from tests.functional.test_rules_store_cli import COPILOT, TEAMS, squall, stored_version
 
 
@@ -119,6 +121,28 @@ def test_rollback_to_a_version_never_stored_is_one_line_and_exit_1(db: Path) -> 
     assert (rolled.returncode, rolled.stdout) == (1, "")
     assert rolled.stderr == "error: rule set 'default' has no version 7; only version 1 is stored; nothing stored\n"
     assert stored_version(db) == 1
+
+
+def test_rollback_to_rules_that_are_no_longer_valid_names_the_problem_and_stores_nothing(tmp_path: Path) -> None:
+    # GIVEN a version 1 that today's validation refuses (stored by an older release)
+    db = tmp_path / "old.db"
+
+    async def store_old_version() -> None:
+        store = SqliteStore(db)
+        try:
+            await store.rules.save_ruleset("default", [{"id": "old", "colour": "red"}])
+            await store.rules.save_ruleset("default", [{"id": "new", "action": {
+                "kind": "journey_entry", "event_definition_key": "APIEvent-new"}}])  # fmt: skip
+        finally:
+            await store.close()
+
+    asyncio.run(store_old_version())
+    # WHEN version 1 is rolled back to  THEN exit 1, the problem with rule id and path, nothing stored
+    rolled = squall("rollback", "1", store=db)
+    assert rolled.returncode == 1
+    assert "old  $.colour  unknown field 'colour'" in rolled.stdout.splitlines()
+    assert rolled.stderr == "1 rules invalid; nothing stored\n"
+    assert stored_version(db) == 2
 
 
 def test_history_of_an_empty_store_says_nothing_is_stored(tmp_path: Path) -> None:
