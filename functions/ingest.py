@@ -103,14 +103,14 @@ async def process_usage_events(
     first_sequence = raw[0].sequence_number if raw else None
     log.info(
         "batch done: partition=%s first_sequence=%s events_in=%d normalized=%d dead_lettered=%d "
-        "matches=%d delivered=%d failed=%d",
+        "matches=%d planned=%d duplicates=%d",
         batch.partition,
         first_sequence,
         report.events_in,
         report.events_normalized,
         report.events_dead_lettered,
         report.rule_matches,
-        report.actions_delivered,
-        report.actions_failed,
+        report.actions_planned,
+        report.events_duplicate,
         extra=log_ids(partition=batch.partition, sequence_number=first_sequence),
     )

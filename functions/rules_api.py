@@ -7,8 +7,8 @@ described in ``openapi/rules-api.yaml`` (a test keeps the two in step).
 
 The rule set is ``?ruleset=NAME`` or, by default, SQUALL_RULESET. GET answers carry the rule set
 version as ``ETag``; PUT, DELETE and rollback accept it back in ``If-Match`` (412 when it is stale).
-Bodies, headers and parameters are read by ``shared.rules_admin.http_input``: a caller's mistake is
-a 4xx problem, never a 500.
+Bodies (``read_json_body``), headers and parameters (``shared.rules_admin.http_input``) are read
+so that a caller's mistake is a 4xx problem, never a 500.
 
 No two routes overlap for the same method: the Functions host orders routes by function name, not
 by specificity, so ``POST rules/validate`` must not share a method with ``rules/{rule_id}`` (and the
@@ -32,17 +32,17 @@ from shared.rules_admin import (
     ServiceMisconfigured,
     check_rules,
     parse_dry_run_request,
+    read_json_body,
     rules_from_document,
 )
-from shared.rules_admin.http_input import MAX_BODY_BYTES, parse_if_match, parse_version, read_json_body
+from shared.rules_admin.http_input import parse_if_match, parse_version
 from shared.rules_admin.problems import PROBLEM_MEDIA_TYPE, problem_for
 from shared.settings import get_settings
 
 bp = func.Blueprint()
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_BODY_BYTES", "bp"]
-
+MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
 _AUTH = func.AuthLevel.FUNCTION
 
@@ -81,7 +81,9 @@ def _json(status: int, body: Any, *, version: int | None = None) -> func.HttpRes
 
 
 def _body(req: func.HttpRequest) -> Any:
-    return read_json_body(req.get_body())
+    """The body as JSON, bounded in size and depth, text without lone surrogates (``read_json_body``:
+    400/413, never a RecursionError)."""
+    return read_json_body(req.get_body(), max_bytes=MAX_BODY_BYTES)
 
 
 def _if_version(req: func.HttpRequest) -> int | None:

@@ -31,6 +31,15 @@ param senderPrincipalId string = ''
 ])
 param senderPrincipalType string = 'User'
 
+// --- Scale ---------------------------------------------------------------------------------------
+// The capacity defaults below follow from this one figure (docs/performance.md, "Capacity and cost
+// on paper"): 3x the average rate at peak, ~2 RU per event (measured: `squall bench --store cosmos`).
+
+@description('Events a day the deployment is sized for: the Event Hubs throughput units, the Cosmos DB capacity mode and its autoscale ceiling follow from it. 20 million or fewer: serverless Cosmos DB.')
+@minValue(1000)
+@maxValue(2000000000)
+param eventsPerDay int = 1000000000
+
 // --- Event Hubs ----------------------------------------------------------------------------------
 
 @description('Name of the event hub the usage events arrive on.')
@@ -48,10 +57,10 @@ param eventHubPartitionCount int = 32
 @maxValue(7)
 param eventHubRetentionDays int = 1
 
-@description('Throughput units of the Standard Event Hubs namespace.')
+@description('Throughput units of the Standard Event Hubs namespace (1,000 events/s of ingress each): by default the peak of eventsPerDay.')
 @minValue(1)
 @maxValue(40)
-param eventHubThroughputUnits int = 1
+param eventHubThroughputUnits int = min(40, max(1, (eventsPerDay * 3 / 86400 + 999) / 1000))
 
 @description('Consumer group the Function App reads with.')
 @minLength(1)
@@ -65,17 +74,22 @@ param eventHubConsumerGroup string = 'squall'
   'serverless'
   'autoscale'
 ])
-param cosmosCapacityMode string = 'serverless'
+param cosmosCapacityMode string = eventsPerDay <= 20000000 ? 'serverless' : 'autoscale'
 
-@description('Autoscale ceiling in RU/s when cosmosCapacityMode is `autoscale`.')
+@description('Autoscale ceiling in RU/s when cosmosCapacityMode is `autoscale`: by default the peak of eventsPerDay at 2 RU per event.')
 @minValue(1000)
 @maxValue(1000000)
-param cosmosAutoscaleMaxThroughput int = 1000
+param cosmosAutoscaleMaxThroughput int = max(1000, (eventsPerDay * 3 / 86400 * 2 + 999) / 1000 * 1000)
 
-@description('Seconds processed event ids and delivered action keys are remembered (Cosmos `dedupe` TTL and SQUALL_DEDUPE_TTL_S).')
+@description('Seconds the keys of dead-lettered messages are remembered (Cosmos `dedupe` TTL and SQUALL_DEDUPE_TTL_S).')
 @minValue(60)
 @maxValue(2147483647)
 param dedupeTtlSeconds int = 604800
+
+@description('Seconds a settled outbox document keeps its action keys, so a replayed batch plans nothing twice: at least the Event Hubs retention (SQUALL_OUTBOX_TOMBSTONE_TTL_S).')
+@minValue(60)
+@maxValue(2147483647)
+param outboxTombstoneTtlSeconds int = 86400
 
 // --- Function App --------------------------------------------------------------------------------
 
@@ -285,6 +299,9 @@ module api './app/api.bicep' = {
     cosmosRulesContainerName: cosmos.outputs.rulesContainerName
     cosmosStateContainerName: cosmos.outputs.stateContainerName
     cosmosDedupeContainerName: cosmos.outputs.dedupeContainerName
+    cosmosOutboxContainerName: cosmos.outputs.outboxContainerName
+    cosmosLeasesContainerName: cosmos.outputs.leasesContainerName
+    outboxTombstoneTtlSeconds: outboxTombstoneTtlSeconds
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     sfmcClientSecretUri: keyVault.outputs.sfmcClientSecretUri
     sfmcAuthBaseUrl: sfmcAuthBaseUrl

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     dedupe_ttl_s: int = Field(
         default=7 * 24 * 3600,
         alias="SQUALL_DEDUPE_TTL_S",
-        description="How long processed event ids and delivered action keys are remembered (seconds).",
+        description="How long the keys of dead-lettered messages are remembered (seconds).",
     )
     max_clock_skew: Duration = Field(
         default=timedelta(seconds=300),
@@ -92,12 +92,30 @@ class Settings(BaseSettings):
     cosmos_state_container: str = Field(
         default="state",
         alias="COSMOS_STATE_CONTAINER",
-        description="Container of entity state and its outbox (partition key /entity).",
+        description="Container of entity state (partition key /entity).",
     )
     cosmos_dedupe_container: str = Field(
         default="dedupe",
         alias="COSMOS_DEDUPE_CONTAINER",
-        description="Container of remembered event ids and action keys, TTL on (partition key /key).",
+        description="Container of remembered keys of dead-lettered messages, TTL on (partition key /key).",
+    )
+    cosmos_outbox_container: str = Field(
+        default="outbox",
+        alias="COSMOS_OUTBOX_CONTAINER",
+        description="Container of outbox documents, one per batch, TTL on (partition key /id); its change "
+        "feed drives delivery.",
+    )
+    cosmos_leases_container: str = Field(
+        default="leases",
+        alias="COSMOS_LEASES_CONTAINER",
+        description="Lease container of the outbox change-feed trigger (partition key /id).",
+    )
+    outbox_tombstone_ttl_s: int = Field(
+        default=24 * 3600,
+        ge=60,
+        alias="SQUALL_OUTBOX_TOMBSTONE_TTL_S",
+        description="Seconds a settled outbox document keeps its action keys, so a replayed batch plans "
+        "nothing twice: at least the Event Hubs retention.",
     )
     cosmos_key: SecretStr | None = Field(
         default=None,

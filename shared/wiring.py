@@ -50,7 +50,7 @@ async def open_store(spec: str, settings: Settings) -> Store:
     if kind == "sqlite" and argument:
         from shared.store.sqlite import SqliteStore
 
-        return SqliteStore(argument)
+        return SqliteStore(argument, tombstone_ttl_s=settings.outbox_tombstone_ttl_s)
     if kind == "cosmos" and not argument:
         return _open_cosmos(settings)
     raise StoreError(f"SQUALL_STORE={spec!r} is not a store: use memory, sqlite:PATH or cosmos")

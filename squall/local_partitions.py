@@ -1,11 +1,11 @@
-"""The local runtime's host: partitions processed like host instances own them, and time kept like
-the timer keeps it.
+"""The local runtime's host: partitions processed like host instances own them, the outbox relayed
+beside them, and time kept like the timer keeps it.
 
-- Each partition's batches run in order, up to ``PARTITION_CONCURRENCY`` partitions at once; a
-  batch whose destination is down is replayed like the Functions retry policy does, a bounded
-  number of times (then the run stops with ``DestinationDown``, the outbox keeping the rest).
-- The outbox is drained before the input (what an interrupted run left) and after it, as the timer
-  does in Azure.
+- Each partition's batches run in order, up to ``PARTITION_CONCURRENCY`` partitions at once. They
+  never wait on a destination: the batches write the outbox, and ``LocalRelay`` (a task beside
+  them, as the change feed is in Azure) delivers it. While a destination is down the relay backs
+  off and the backlog grows; after ``attempts`` failures in a row it stops trying, ingestion still
+  completes, and the run ends with ``DestinationDown`` and the backlog (the next run delivers it).
 - Deadlines (absence rules) fire on an event-time clock: the slowest partition's newest event; at
   the end of the input, the clock runs on by the longest absence wait (``within`` + lateness) past
   the newest event — the policy of ``squall rules test`` — so every deadline the input armed is
@@ -15,6 +15,7 @@ the timer keeps it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ HOST_RETRY_ATTEMPTS = 20
 HOST_RETRY_MAX_WAIT_S = 5.0
 #: Outbox entries and due entities handled per store call.
 SCHEDULED_LIMIT = 500
+#: How long the relay waits for new outbox entries when it found none.
+RELAY_IDLE_S = 0.05
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
@@ -65,17 +68,58 @@ async def like_the_host(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def drain_outbox(deps: PipelineDeps, total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS) -> None:
-    """Deliver everything in the outbox (no grace: this process runs no batch at the same time)."""
-    while True:
-        report = await like_the_host(
-            lambda: retry_pending_outbox(deps, now=datetime.now(UTC), limit=SCHEDULED_LIMIT, grace=timedelta(0)),
-            total,
-            attempts=attempts,
-        )
-        total += report
-        if report.actions_recovered < SCHEDULED_LIMIT:
-            return
+class LocalRelay:
+    """The outbox relay of a local run: delivers whatever the outbox holds, as soon as it is there,
+    until ``finish()`` finds it empty (or the destination stayed down for ``attempts`` tries)."""
+
+    def __init__(self, deps: PipelineDeps, total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS) -> None:
+        self._deps = deps
+        self._total = total
+        self._attempts = attempts
+        self._started = datetime.now(UTC)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self.gave_up: BatchRetryRequired | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def finish(self) -> None:
+        """Deliver what is left, then stop (raises what made the relay stop, if anything did)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                report = await retry_pending_outbox(
+                    self._deps, now=datetime.now(UTC), limit=SCHEDULED_LIMIT, grace=timedelta(0),
+                    uncertain_before=self._started,
+                )  # fmt: skip
+            except BatchRetryRequired as retry:
+                self._total += retry.report or BatchReport()
+                failures += 1
+                if failures >= self._attempts:
+                    self.gave_up = retry
+                    return
+                await asyncio.sleep(min(retry.retry_after or 0.2 * failures, HOST_RETRY_MAX_WAIT_S))
+                continue
+            failures = 0
+            if report.actions_recovered == 0:
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=RELAY_IDLE_S)
+                continue
+            self._total += report
 
 
 async def run_partitions(
@@ -86,6 +130,7 @@ async def run_partitions(
     on_batch: Callable[[BatchReport], None] | None,
     *,
     attempts: int = HOST_RETRY_ATTEMPTS,
+    relay: LocalRelay | None = None,
 ) -> int:
     """Process every batch (partitions concurrently, each in order); the number of batches.
 
@@ -94,7 +139,7 @@ async def run_partitions(
     queues: dict[str, asyncio.Queue[list[RawEvent] | None]] = {}
     workers: list[asyncio.Task[None]] = []
     slots = asyncio.Semaphore(PARTITION_CONCURRENCY)
-    clock = EventTimeClock(deps, total, attempts=attempts)
+    clock = EventTimeClock(deps, total)
     given_up: list[BatchRetryRequired] = []
     count = 0
 
@@ -113,6 +158,8 @@ async def run_partitions(
                     given_up.append(exc)
                     continue
             total.__iadd__(report)
+            if relay is not None and report.actions_planned:
+                relay.wake()
             await clock.advance(partition, report.latest_event_time)
             if on_batch is not None:
                 on_batch(report)
@@ -150,17 +197,9 @@ class EventTimeClock:
     to ``total``.
     """
 
-    def __init__(
-        self,
-        deps: PipelineDeps,
-        total: BatchReport,
-        *,
-        attempts: int = HOST_RETRY_ATTEMPTS,
-        partitions: int = PARTITIONS,
-    ) -> None:
+    def __init__(self, deps: PipelineDeps, total: BatchReport, *, partitions: int = PARTITIONS) -> None:
         self._deps = deps
         self._partitions = partitions
-        self._attempts = attempts
         self._total = total
         self._latest: dict[str, datetime] = {}
         self._fired_at: datetime | None = None
@@ -184,12 +223,7 @@ class EventTimeClock:
             if now is None or (self._fired_at is not None and now <= self._fired_at):
                 return
             self._fired_at = now
-            while True:  # a page of due entities at a time, until a page is not full
-                report = await like_the_host(
-                    lambda: fire_due_deadlines(self._deps, now=now, limit=SCHEDULED_LIMIT),
-                    self._total,
-                    attempts=self._attempts,
-                )
-                self._total += report
-                if report.state_reads < SCHEDULED_LIMIT:
-                    return
+            # every page of due entities, until none is left (the relay delivers what they plan)
+            self._total += await fire_due_deadlines(
+                self._deps, now=now, limit=SCHEDULED_LIMIT, budget_s=float("inf")
+            )

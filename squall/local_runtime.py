@@ -24,7 +24,6 @@ from pathlib import Path
 from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
-from shared.pipeline import BatchRetryRequired
 from shared.pipeline.report import BatchReport
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
 from shared.rules_admin import RuleSetAdmin
@@ -35,8 +34,8 @@ from squall.local_input import BATCH_SIZE, PARTITIONS, batch_raw_events, partiti
 from squall.local_partitions import (
     HOST_RETRY_ATTEMPTS,
     DestinationDown,
+    LocalRelay,
     deadlines_pending,
-    drain_outbox,
     run_partitions,
 )
 from squall.stub import MarketingCloudStub
@@ -158,7 +157,8 @@ async def run_local(
             batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after
         )
         if stub is not None:
-            result.stub_received, result.stub_duplicates = len(stub.received()), stub.duplicates()
+            received = len(stub.received()) + len(stub.received_async()) + len(stub.received_rows())
+            result.stub_received, result.stub_duplicates = received, stub.duplicates()
         return result
 
 
@@ -200,17 +200,26 @@ async def _run_batches(
         pipeline.exit_stack.push_async_exit(sender.__aexit__)
     total = BatchReport()
     started = time.perf_counter()
+    deps = pipeline.deps
     count = 0
+    relay = LocalRelay(deps, total, attempts=attempts)
     try:
-        await drain_outbox(pipeline.deps, total, attempts=attempts)
-        count = await run_partitions(batches, pipeline.deps, total, source, on_batch, attempts=attempts)
-        await drain_outbox(pipeline.deps, total, attempts=attempts)
-        pending = await deadlines_pending(pipeline.deps)
-    except BatchRetryRequired as exc:
-        total.elapsed_s = time.perf_counter() - started
-        raise DestinationDown(f"a destination stayed down: {exc}", total) from exc
+        backlog_before, _ = await deps.states.outbox_backlog()
+        relay.start()  # first what an interrupted run left, then what this run plans, as it plans it
+        count = await run_partitions(batches, deps, total, source, on_batch, attempts=attempts, relay=relay)
+        await relay.finish()
+        backlog_after, _ = await deps.states.outbox_backlog()
+        pending = await deadlines_pending(deps)
     finally:
+        await relay.finish()
         await pipeline.aclose()
+    # The run's own account: what it planned and found waiting == what it settled and left waiting.
+    total.actions_recovered, total.actions_pending = backlog_before, backlog_after
     total.elapsed_s = time.perf_counter() - started
+    if relay.gave_up is not None or backlog_after:
+        cause = relay.gave_up or "the outbox is not empty"
+        raise DestinationDown(
+            f"a destination stayed down: {cause}; {backlog_after} action(s) wait in the outbox", total
+        )
     return LocalRunResult(report=total, stub_received=None, stub_duplicates=None, batches=count,
                           deadlines_pending=pending)  # fmt: skip

@@ -65,10 +65,20 @@ param cosmosDatabaseName string
 @description('Cosmos DB container of rule sets (partition key /ruleset).')
 param cosmosRulesContainerName string
 
-@description('Cosmos DB container of entity state and outbox (partition key /entity).')
+@description('Cosmos DB container of entity state (partition key /entity).')
 param cosmosStateContainerName string
 
-@description('Cosmos DB container of remembered event ids and action keys (partition key /key, TTL on).')
+@description('Cosmos DB container of outbox documents, one per batch (partition key /id, TTL on).')
+param cosmosOutboxContainerName string
+
+@description('Cosmos DB lease container of the outbox change-feed trigger (partition key /id).')
+param cosmosLeasesContainerName string
+
+@description('Seconds a settled outbox document keeps its action keys (at least the Event Hubs retention).')
+@minValue(60)
+param outboxTombstoneTtlSeconds int
+
+@description('Cosmos DB container of remembered keys of dead-lettered messages (partition key /key, TTL on).')
 param cosmosDedupeContainerName string
 
 @description('Blob container for dead letters.')
@@ -139,6 +149,9 @@ var squallSettings = [
   { name: 'COSMOS_RULES_CONTAINER', value: cosmosRulesContainerName }
   { name: 'COSMOS_STATE_CONTAINER', value: cosmosStateContainerName }
   { name: 'COSMOS_DEDUPE_CONTAINER', value: cosmosDedupeContainerName }
+  { name: 'COSMOS_OUTBOX_CONTAINER', value: cosmosOutboxContainerName }
+  { name: 'COSMOS_LEASES_CONTAINER', value: cosmosLeasesContainerName }
+  { name: 'SQUALL_OUTBOX_TOMBSTONE_TTL_S', value: string(outboxTombstoneTtlSeconds) }
   // Bicep owns the database and containers; the app never creates them in Azure.
   { name: 'COSMOS_CREATE_CONTAINERS', value: 'false' }
   { name: 'DEADLETTER__blobServiceUri', value: blobServiceUri }
@@ -162,6 +175,10 @@ var hostSettings = [
   // Event Hubs trigger connection `EVENTHUB` (EVENTHUB__fullyQualifiedNamespace is in squallSettings).
   { name: 'EVENTHUB__credential', value: 'managedidentity' }
   { name: 'EVENTHUB__clientId', value: identityClientId }
+  // Cosmos DB trigger connection `COSMOS` (the outbox change feed and its leases), by identity.
+  { name: 'COSMOS__accountEndpoint', value: cosmosEndpoint }
+  { name: 'COSMOS__credential', value: 'managedidentity' }
+  { name: 'COSMOS__clientId', value: identityClientId }
   // Dead-letter blob connection `DEADLETTER` (DEADLETTER__blobServiceUri is in squallSettings).
   { name: 'DEADLETTER__credential', value: 'managedidentity' }
   { name: 'DEADLETTER__clientId', value: identityClientId }

@@ -1,5 +1,5 @@
-// Cosmos DB for NoSQL: account (keys disabled), database `squall` and the three containers of
-// DESIGN.md section 5. Capacity is serverless or autoscale (shared database throughput).
+// Cosmos DB for NoSQL: account (keys disabled), database `squall`, its four containers and the
+// leases of the outbox change feed (docs/performance.md, "Store layout and cost"). Capacity is serverless or autoscale (shared database throughput).
 
 @description('Name of the Cosmos DB account (lowercase letters, digits and hyphens).')
 @minLength(3)
@@ -29,7 +29,7 @@ param capacityMode string
 @maxValue(1000000)
 param autoscaleMaxThroughput int
 
-@description('Seconds the `dedupe` container keeps processed event ids and delivered action keys.')
+@description('Seconds the `dedupe` container keeps the keys of dead-lettered messages.')
 @minValue(60)
 @maxValue(2147483647)
 param dedupeTtlSeconds int
@@ -66,22 +66,54 @@ var containers = [
     excludedPaths: systemExcludedPaths
   }
   {
+    // Only the due-deadline query filters this container (type, due_at): index just those.
     name: 'state'
     partitionKey: '/entity'
+    defaultTtl: null
+    includedPaths: [
+      {
+        path: '/type/?'
+      }
+      {
+        path: '/due_at/?'
+      }
+    ]
+    excludedPaths: [
+      {
+        path: '/*'
+      }
+    ]
+  }
+  {
+    // One document per batch; its change feed drives delivery. Tombstones set their own ttl.
+    name: 'outbox'
+    partitionKey: '/id'
+    defaultTtl: -1
+    includedPaths: [
+      {
+        path: '/status/?'
+      }
+      {
+        path: '/created_at/?'
+      }
+    ]
+    excludedPaths: [
+      {
+        path: '/*'
+      }
+    ]
+  }
+  {
+    // The change-feed trigger's leases (the Functions extension requires partition key /id).
+    name: 'leases'
+    partitionKey: '/id'
     defaultTtl: null
     includedPaths: [
       {
         path: '/*'
       }
     ]
-    excludedPaths: concat(systemExcludedPaths, [
-      {
-        path: '/data/*'
-      }
-      {
-        path: '/outbox/*/payload/*'
-      }
-    ])
+    excludedPaths: systemExcludedPaths
   }
   {
     name: 'dedupe'
@@ -169,4 +201,6 @@ output endpoint string = account.properties.documentEndpoint
 output databaseName string = database.name
 output rulesContainerName string = sqlContainers[0].name
 output stateContainerName string = sqlContainers[1].name
-output dedupeContainerName string = sqlContainers[2].name
+output dedupeContainerName string = sqlContainers[4].name
+output outboxContainerName string = sqlContainers[2].name
+output leasesContainerName string = sqlContainers[3].name

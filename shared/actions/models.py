@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,15 +49,16 @@ class PlannedAction:
 
 def action_to_json(action: PlannedAction) -> dict[str, Any]:
     """The JSON form of an action, as the outbox and a dead letter keep it."""
-    data = dataclasses.asdict(action)
+    data = {name: getattr(action, name) for name in _ACTION_FIELDS}  # its fields are JSON values
     data["kind"] = str(action.kind)
+    data["data"] = copy.deepcopy(action.data)
+    data["row_keys"] = copy.deepcopy(action.row_keys)
     return data
 
 
 def action_from_json(data: dict[str, Any]) -> PlannedAction:
     """An action back from its JSON form (unknown keys, from a newer version, are ignored)."""
-    known = {f.name for f in dataclasses.fields(PlannedAction)}
-    values = {k: v for k, v in data.items() if k in known}
+    values = {k: v for k, v in data.items() if k in _ACTION_FIELDS}
     values["kind"] = ActionKind(values["kind"])
     return PlannedAction(**values)
 
@@ -98,3 +100,6 @@ class DeliveryOutcome:
     def retryable(self) -> bool:
         """A FAILED outcome that sending again later may fix (see ``FailureKind.retryable``)."""
         return self.status is DeliveryStatus.FAILED and self.failure is not None and self.failure.retryable
+
+
+_ACTION_FIELDS = frozenset(f.name for f in dataclasses.fields(PlannedAction))

@@ -1,8 +1,9 @@
-"""The pipeline: one batch of raw events -> rules -> committed state and outbox -> delivered actions.
+"""The pipeline: one batch of raw events -> rules -> outbox and committed state; the outbox -> delivered.
 
     report = await process_batch(raw_events, deps)      # BatchReport; raises BatchRetryRequired
+    await relay_outbox(deps, entries, now=now)          # the change feed: deliver what batches planned
     await fire_due_deadlines(deps, now=now)             # the timer: deadlines due by now
-    await retry_pending_outbox(deps, now=now)           # the timer: what a failed batch left behind
+    await retry_pending_outbox(deps, now=now)           # the timer: what a relay left behind
     DryRun(ruleset, clock="event")                      # the same steps in memory, nothing sent
 
 Inside: ``deps`` (what it is given, what it raises), ``report`` (BatchReport), ``ledger`` (the one
@@ -19,9 +20,10 @@ from shared.pipeline.event_time import EventTimePolicy
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import Outbox
 from shared.pipeline.report import BatchReport
-from shared.pipeline.scheduled import fire_due_deadlines, retry_pending_outbox
+from shared.pipeline.scheduled import OUTBOX_GRACE, fire_due_deadlines, relay_outbox, retry_pending_outbox
 
 __all__ = [
+    "OUTBOX_GRACE",
     "BatchLedger",
     "BatchReport",
     "BatchRetryRequired",
@@ -34,5 +36,6 @@ __all__ = [
     "dry_run",
     "fire_due_deadlines",
     "process_batch",
+    "relay_outbox",
     "retry_pending_outbox",
 ]

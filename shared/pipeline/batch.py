@@ -1,24 +1,23 @@
-"""process_batch: the one orchestration of normalize -> de-duplicate -> rules -> commit -> deliver.
+"""process_batch: the one orchestration of normalize -> skip duplicates -> rules -> commit.
 
 Errors are data at this boundary: every event is processed or dead-lettered with its reason, and
-the BatchReport says which. Only a failure of the whole batch (a store or destination that is down
-for everyone) raises, so the Functions retry policy replays the batch. Replays are safe:
+the BatchReport says which. Only a failure of the whole batch (the store down for everyone) raises,
+so the Functions retry policy replays the batch. Delivery is not here: the planned actions go to
+the outbox and the relay delivers them beside ingestion (``outbox.py``: the Cosmos DB change feed
+in Azure, a relay task locally, the timer as a safety net), so a slow or down destination never
+slows ingestion. Replays are safe and cost nothing per event:
 
 0. events are normalized, and those whose time is not sane (``event_time``) dead-lettered;
-1. entity state and the actions it planned commit together (the outbox), per entity;
-2. then the batch's event ids are remembered, so a replay skips them (and a per-partition
-   sequence watermark in the state stops a half-committed batch from being applied twice);
-3. then the batch delivers the entries it committed; each request is booked as it ends.
-
-An entry has one deliverer at a time: the attempt that committed it, and after that only the timer
-(``retry_pending_outbox``, a singleton, for entries older than its grace). A replayed batch does not
-pick up entries an earlier attempt left: one of them may be on its way at that moment (the timer
-firing a deadline for an event of this batch), and delivering it here too would send it twice.
+1. the batch's actions are written to its outbox document (one per batch, merged by action key),
+   then each entity's state; a state records the sequence numbers it applied, so a replay skips
+   what an earlier attempt committed, and plans the same keys for the rest;
+2. a batch whose events match nothing and touch no state makes no store request at all.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Sequence
 
@@ -26,14 +25,12 @@ from shared.events import BatchNormalized, NormalizeOptions, RejectedRecord, nor
 from shared.events.models import Event, RawEvent
 from shared.events.options import SOURCE_OPTIONS, SourceOption
 from shared.pipeline.commit import evaluate_and_commit
-from shared.pipeline.deps import BatchRetryRequired, PipelineDeps
+from shared.pipeline.deps import PipelineDeps
 from shared.pipeline.event_time import EventTimePolicy, screen_event_times
 from shared.pipeline.ledger import BatchLedger
-from shared.pipeline.outbox import EVENT_KEY_PREFIX, Outbox
 from shared.pipeline.report import BatchReport
-from shared.store.ports import DedupeStore
 
-__all__ = ["FORMAT_PROPERTY", "process_batch"]
+__all__ = ["FORMAT_PROPERTY", "batch_name", "process_batch"]
 
 #: Message (application) property that names the event format of that one message.
 FORMAT_PROPERTY = "squall-format"
@@ -47,19 +44,26 @@ async def process_batch(
     ledger = BatchLedger()
     options = deps.normalize_options if source is None else dataclasses.replace(deps.normalize_options, source=source)
     events = _normalize(raw_events, options, deps.event_time, ledger)
-    fresh = await _split_duplicates(events, deps.dedupe, ledger)
+    fresh = deps.recent.fresh(events)
+    ledger.duplicates(len(events) - len(fresh))
     ruleset = await deps.rules.current()
-    committed = await evaluate_and_commit(fresh, ruleset, deps.states, ledger)
-    await deps.dedupe.remember([EVENT_KEY_PREFIX + e.id for e in fresh], ttl_s=deps.dedupe_ttl_s)
     try:
-        await Outbox.of(deps).deliver(committed, ledger)
-    except BatchRetryRequired as retry:
-        retry.report = ledger.report
-        raise
+        await evaluate_and_commit(fresh, ruleset, deps.states, ledger, batch=batch_name(raw_events, fresh))
     finally:
         await ledger.park(deps.deadletters, deps.dedupe, ttl_s=deps.dedupe_ttl_s)
         ledger.elapsed(time.perf_counter() - started)
+    deps.recent.remember(fresh)
     return ledger.report
+
+
+def batch_name(raw_events: Sequence[RawEvent], events: Sequence[Event]) -> str:
+    """The name of a batch's outbox document, the same on every replay of the batch: its partition
+    and first sequence number (where a replay starts), or else a digest of its event ids."""
+    first = raw_events[0] if raw_events else None
+    if first is not None and first.partition is not None and first.sequence_number is not None:
+        return f"{first.partition}:{first.sequence_number}"
+    digest = hashlib.sha256("\n".join(e.id for e in events).encode()).hexdigest()[:32]
+    return f"ids:{digest}"
 
 
 def _normalize(
@@ -95,18 +99,3 @@ def _options_for(raw: RawEvent, options: NormalizeOptions, per_format: dict[str,
     if wanted not in per_format:
         per_format[wanted] = dataclasses.replace(options, source=wanted)  # type: ignore[arg-type]
     return per_format[wanted]
-
-
-async def _split_duplicates(events: list[Event], dedupe: DedupeStore, ledger: BatchLedger) -> list[Event]:
-    """The events not seen before (a replayed batch's, a producer's retried, are skipped)."""
-    if not events:
-        return []
-    seen = {key[len(EVENT_KEY_PREFIX) :] for key in await dedupe.seen(EVENT_KEY_PREFIX + e.id for e in events)}
-    fresh: list[Event] = []
-    for event in events:
-        if event.id in seen:
-            continue
-        seen.add(event.id)
-        fresh.append(event)
-    ledger.duplicates(len(events) - len(fresh))
-    return fresh

@@ -11,6 +11,7 @@ from typing import Protocol
 from shared.actions.ports import ActionSender
 from shared.events import NormalizeOptions
 from shared.pipeline.event_time import EventTimePolicy
+from shared.pipeline.recent import RecentEventIds
 from shared.pipeline.report import BatchReport
 from shared.rules import CompiledRuleSet
 from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
@@ -34,6 +35,7 @@ class PipelineDeps:
     normalize_options: NormalizeOptions = field(default_factory=NormalizeOptions)
     dedupe_ttl_s: int = 7 * 24 * 3600
     event_time: EventTimePolicy = field(default_factory=EventTimePolicy)
+    recent: RecentEventIds = field(default_factory=RecentEventIds)
 
 
 class BatchRetryRequired(Exception):

@@ -69,16 +69,16 @@ class BatchReport:
         self.dead_letter_reasons[key] = self.dead_letter_reasons.get(key, 0) + 1
 
     def __iadd__(self, other: BatchReport) -> BatchReport:
-        for f in fields(self):
-            mine = getattr(self, f.name)
-            if f.name == "latest_event_time":
-                times = [t for t in (mine, other.latest_event_time) if t is not None]
-                self.latest_event_time = max(times, default=None)
-            elif isinstance(mine, dict):
-                for key, count in getattr(other, f.name).items():
-                    mine[key] = mine.get(key, 0) + count
-            else:
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in _TALLIES:
+            mine = getattr(self, name)
+            for key, count in getattr(other, name).items():
+                mine[key] = mine.get(key, 0) + count
+        if other.latest_event_time is not None and (
+            self.latest_event_time is None or other.latest_event_time > self.latest_event_time
+        ):
+            self.latest_event_time = other.latest_event_time
         return self
 
     def as_dict(self) -> dict[str, object]:
@@ -86,3 +86,7 @@ class BatchReport:
         data["elapsed_s"] = round(self.elapsed_s, 3)
         data["latest_event_time"] = self.latest_event_time.isoformat() if self.latest_event_time else None
         return data
+
+
+_COUNTS = tuple(f.name for f in fields(BatchReport) if f.type in ("int", "float"))
+_TALLIES = tuple(f.name for f in fields(BatchReport) if f.type == "dict[str, int]")

@@ -14,6 +14,8 @@ no module inside imports this root (tests/unit/test_import_direction.py).
 
 from __future__ import annotations
 
+from shared.rules.authoring.json_text import JsonTextError, parse_json_text
+from shared.rules.authoring.limits import ruleset_size_problem
 from shared.rules.authoring.lint import lint_rule
 from shared.rules.authoring.loader import LoadedRule, load_rule_documents, load_rule_files
 from shared.rules.authoring.validation import RuleValidation, validate_rules
@@ -34,7 +36,7 @@ from shared.rules.explain import (
 from shared.rules.language.durations import format_duration, parse_duration
 from shared.rules.language.templates import TemplateFieldMissing, compile_template
 from shared.rules.language.times import format_datetime
-from shared.rules.stateful.memory import applied_sequences
+from shared.rules.stateful.memory import applied_sequences, seen_recently, state_meaning
 
 __all__ = [
     "ActionSpec",
@@ -45,6 +47,7 @@ __all__ = [
     "CooldownExplanation",
     "InvalidRuleSet",
     "JourneyEntryAction",
+    "JsonTextError",
     "LoadedRule",
     "RuleDefinition",
     "RuleError",
@@ -66,6 +69,10 @@ __all__ = [
     "load_rule_documents",
     "load_rule_files",
     "parse_duration",
+    "parse_json_text",
+    "ruleset_size_problem",
     "applied_sequences",
+    "seen_recently",
+    "state_meaning",
     "validate_rules",
 ]

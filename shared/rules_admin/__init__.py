@@ -47,6 +47,7 @@ from shared.rules_admin.models import (
     SaveOutcome,
     VersionSummary,
 )
+from shared.rules_admin.request_body import read_json_body
 
 __all__ = [
     "EVENT_FORMATS",
@@ -80,5 +81,6 @@ __all__ = [
     "diff_rulesets",
     "evaluate_events",
     "parse_dry_run_request",
+    "read_json_body",
     "rules_from_document",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.events import NormalizeOptions
-from shared.rules import RuleDefinition, RuleError, compile_ruleset, validate_rules
+from shared.rules import RuleDefinition, RuleError, compile_ruleset, ruleset_size_problem, validate_rules
 from shared.rules_admin.diff import diff_rulesets
 from shared.rules_admin.dry_run_request import DryRunRequest, evaluate_events
 from shared.rules_admin.errors import (
@@ -28,7 +28,6 @@ from shared.rules_admin.errors import (
     VersionMismatch,
     VersionNotFound,
 )
-from shared.rules_admin.json_data import non_json_errors
 from shared.rules_admin.models import (
     DryRunResponse,
     RuleSetDiff,
@@ -50,12 +49,14 @@ MAX_HISTORY = 100
 def check_rules(raw: Sequence[Any]) -> list[RuleDefinition]:
     """The validated rules, or ``RulesInvalid`` with every problem (rule id, path, message).
 
-    Rules are stored as JSON, so a value JSON cannot hold (from YAML tags) is a problem too.
+    Rules are stored as JSON: ``validate_rules`` refuses what JSON cannot hold (``NaN``, YAML's
+    ``!!binary``), and a set larger than one stored version may hold is refused as a whole (``$``).
     """
     checked = validate_rules(raw)
-    errors = [*checked.errors, *non_json_errors(raw)]
-    if errors:
-        raise RulesInvalid(sorted(errors, key=lambda error: error.index or 0))
+    if checked.errors:
+        raise RulesInvalid(sorted(checked.errors, key=lambda error: error.index or 0))
+    if too_large := ruleset_size_problem(raw):
+        raise RulesInvalid([RuleError(None, "$", too_large)])
     return checked.rules
 
 

@@ -1,4 +1,4 @@
-"""Cosmos DB adapter: rule sets, entity state + outbox, and de-duplication keys (DESIGN §5).
+"""Cosmos DB adapter: rule sets, entity state, the outbox, and de-duplication keys (DESIGN §5).
 
 ``CosmosStore`` bundles the three Cosmos-backed ports around one async ``CosmosClient`` (pass your
 own, or build it from settings). Dead letters are not Cosmos data (payloads can exceed an item), so
@@ -23,6 +23,7 @@ from shared.settings import Settings
 from shared.store.cosmos_calls import CosmosCalls, CosmosRetry
 from shared.store.cosmos_containers import ContainerNames, CosmosContainers
 from shared.store.cosmos_dedupe import CosmosDedupeStore
+from shared.store.cosmos_outbox import CosmosOutbox
 from shared.store.cosmos_rules import CosmosRuleStore
 from shared.store.cosmos_state import CosmosStateStore
 from shared.store.errors import StoreError
@@ -44,6 +45,7 @@ class CosmosOptions:
     create_containers: bool = False
     retry: CosmosRetry = CosmosRetry()
     concurrency: int = 32  # parallel requests per port (point reads, per-entity batches, upserts)
+    tombstone_ttl_s: int = 24 * 3600  # how long a settled outbox document keeps its keys
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CosmosOptions:
@@ -53,7 +55,9 @@ class CosmosOptions:
                 rules=settings.cosmos_rules_container,
                 state=settings.cosmos_state_container,
                 dedupe=settings.cosmos_dedupe_container,
+                outbox=settings.cosmos_outbox_container,
             ),
+            tombstone_ttl_s=settings.outbox_tombstone_ttl_s,
             create_containers=settings.cosmos_create_containers,
         )
 
@@ -85,7 +89,10 @@ class CosmosStore:
         self._credential = credential
         self._closing = list(closing)
         self.rules = CosmosRuleStore(containers, calls)
-        self.states = CosmosStateStore(containers, calls, concurrency=options.concurrency)
+        outbox = CosmosOutbox(
+            containers, calls, tombstone_ttl_s=options.tombstone_ttl_s, concurrency=options.concurrency
+        )
+        self.states = CosmosStateStore(containers, calls, outbox=outbox, concurrency=options.concurrency)
         self.dedupe = CosmosDedupeStore(containers, calls, concurrency=options.concurrency)
         self.deadletters = deadletters
 

@@ -1,4 +1,4 @@
-"""Finding (or, locally, creating) Squall's three Cosmos DB containers on first use.
+"""Finding (or, locally, creating) Squall's four Cosmos DB containers on first use.
 
 In Azure the containers belong to the Bicep templates, so a missing one is an error that names the
 fix, never a silent create. With ``create=True`` (``COSMOS_CREATE_CONTAINERS``, for emulators and
@@ -24,13 +24,16 @@ log = logging.getLogger(__name__)
 RULES = "rules"
 STATE = "state"
 DEDUPE = "dedupe"
+OUTBOX = "outbox"
 
-PARTITION_KEYS = {RULES: "/ruleset", STATE: "/entity", DEDUPE: "/key"}
+PARTITION_KEYS = {RULES: "/ruleset", STATE: "/entity", DEDUPE: "/key", OUTBOX: "/id"}
 _SETTING = {
     RULES: "COSMOS_RULES_CONTAINER",
     STATE: "COSMOS_STATE_CONTAINER",
     DEDUPE: "COSMOS_DEDUPE_CONTAINER",
+    OUTBOX: "COSMOS_OUTBOX_CONTAINER",
 }
+_WITH_TTL = frozenset({DEDUPE, OUTBOX})  # items set their own ttl (dedupe keys, outbox tombstones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +43,10 @@ class ContainerNames:
     rules: str = "rules"
     state: str = "state"
     dedupe: str = "dedupe"
+    outbox: str = "outbox"
 
     def of(self, role: str) -> str:
-        return {RULES: self.rules, STATE: self.state, DEDUPE: self.dedupe}[role]
+        return {RULES: self.rules, STATE: self.state, DEDUPE: self.dedupe, OUTBOX: self.outbox}[role]
 
 
 class CosmosContainers:
@@ -82,7 +86,7 @@ class CosmosContainers:
         return await database.create_container_if_not_exists(
             id=name,
             partition_key=PartitionKey(path=PARTITION_KEYS[role]),
-            default_ttl=-1 if role == DEDUPE else None,  # -1: TTL on, each item sets its own
+            default_ttl=-1 if role in _WITH_TTL else None,  # -1: TTL on, each item sets its own
         )
 
     async def _read_properties(self, container: ContainerProxy, role: str, name: str) -> dict[str, Any]:
@@ -102,5 +106,5 @@ class CosmosContainers:
                 f"Cosmos DB container {name!r} is partitioned by {paths}, Squall needs "
                 f"{PARTITION_KEYS[role]} ({_SETTING[role]})"
             )
-        if role == DEDUPE and properties.get("defaultTtl") is None:
+        if role in _WITH_TTL and properties.get("defaultTtl") is None:
             log.warning("Cosmos DB container %r has no default TTL: remembered keys will never expire", name)

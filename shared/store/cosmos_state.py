@@ -1,15 +1,14 @@
-"""Entity state and its outbox in the Cosmos ``state`` container (partition key ``/entity``).
+"""Entity state in the Cosmos ``state`` container (partition key ``/entity``), its outbox beside it.
 
-Each entity's partition holds one ``state`` item and one item per pending outbox entry. A save is
-one transactional batch per entity: the state (created, or replaced under its ETag) and the new
-outbox entries (upserted by idempotency key) commit together or not at all. Entities are written
-concurrently; a 412/409 on one of them is a ``ConcurrencyConflict`` for that entity only.
+Each entity's partition holds one ``state`` item. A save writes the batch's outbox document first
+(``cosmos_outbox``: one item per batch, in the ``outbox`` container), then each entity's state
+(created, or replaced under its ETag), concurrently; a 412/409 on one of them is a
+``ConcurrencyConflict`` for that entity only, and its new outbox entries are taken back out.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -19,36 +18,15 @@ from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosResourceNot
 
 from shared.store.cosmos_calls import CosmosCalls
 from shared.store.cosmos_containers import STATE, CosmosContainers
+from shared.store.cosmos_outbox import CosmosOutbox
 from shared.store.errors import ConcurrencyConflict
 from shared.store.models import EntityState, OutboxEntry
 
 STATE_ID = "state"
 STATE_TYPE = "state"
-OUTBOX_TYPE = "outbox"
-BATCH_LIMIT = 100  # operations per Cosmos DB transactional batch
 _CONFLICT = frozenset({404, 409, 412})  # 404: the state was deleted under us
 
 T = TypeVar("T")
-
-
-def outbox_id(key: str) -> str:
-    """Item ids may not contain / \\ ? #; idempotency keys are not ours to restrict."""
-    return "outbox-" + hashlib.sha256(key.encode()).hexdigest()[:40]
-
-
-def outbox_item(entry: OutboxEntry, *, now: datetime) -> dict[str, Any]:
-    created = entry.created_at or now
-    return {
-        "id": outbox_id(entry.key), "entity": entry.entity, "type": OUTBOX_TYPE, "key": entry.key,
-        "action": entry.action, "created_at": created.isoformat(), "attempts": entry.attempts,
-    }  # fmt: skip
-
-
-def outbox_entry(item: dict[str, Any]) -> OutboxEntry:
-    return OutboxEntry(
-        entity=item["entity"], key=item["key"], action=item["action"],
-        created_at=datetime.fromisoformat(item["created_at"]), attempts=int(item.get("attempts", 0)),
-    )  # fmt: skip
 
 
 def due_text(moment: datetime) -> str:
@@ -67,9 +45,12 @@ def state_operation(state: EntityState) -> tuple[Any, ...]:
 
 
 class CosmosStateStore:
-    def __init__(self, containers: CosmosContainers, calls: CosmosCalls, *, concurrency: int = 32) -> None:
+    def __init__(
+        self, containers: CosmosContainers, calls: CosmosCalls, *, outbox: CosmosOutbox, concurrency: int = 32
+    ) -> None:
         self._containers = containers
         self._calls = calls
+        self._outbox = outbox
         self._limit = asyncio.Semaphore(concurrency)
 
     async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
@@ -78,48 +59,33 @@ class CosmosStateStore:
         return {state.entity: state for state in loaded if state is not None}
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
+        added = await self._outbox.write(outbox) if outbox else {}
+        if not states:
+            return
         container = await self._containers.get(STATE)
-        entries: dict[str, list[OutboxEntry]] = {}
-        for entry in outbox:
-            entries.setdefault(entry.entity, []).append(entry)
-        saves = [self._save_one(container, s, entries.pop(s.entity, [])) for s in states]
-        saves += [self._save_outbox_only(container, e, found) for e, found in entries.items()]
-        committed = await asyncio.gather(*saves)
-        conflicts = [state.entity for state, ok in zip(states, committed, strict=False) if not ok]
+        committed = await asyncio.gather(*(self._save_one(container, s) for s in states))
+        conflicts = [state.entity for state, ok in zip(states, committed, strict=True) if not ok]
         if conflicts:
+            await self._outbox.retract([e for entity in conflicts for e in added.get(entity, [])])
             raise ConcurrencyConflict(conflicts[0])
 
-    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
-        container = await self._containers.get(STATE)
-        where = "c.type = @type"
-        params: list[dict[str, Any]] = [
-            {"name": "@limit", "value": limit},
-            {"name": "@type", "value": OUTBOX_TYPE},
-        ]
-        if entities is not None:
-            where += " AND ARRAY_CONTAINS(@entities, c.entity)"
-            params.append({"name": "@entities", "value": sorted(set(entities))})
-        query = f"SELECT TOP @limit * FROM c WHERE {where} ORDER BY c.created_at"
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None, batch: str | None = None
+    ) -> list[OutboxEntry]:
+        if entities is not None and not set(entities):
+            return []
+        if batch is not None:
+            return await self._outbox.pending_in(batch, limit=limit, entities=entities)
+        return await self._outbox.pending(limit=limit, entities=entities)
 
-        async def run_query() -> list[dict[str, Any]]:
-            return [item async for item in container.query_items(query, parameters=params)]
-
-        items = await self._calls.run(run_query, what="listing pending outbox entries")
-        return [outbox_entry(item) for item in items]
+    async def mark_sending(self, entries: Iterable[OutboxEntry], *, at: datetime) -> None:
+        await self._outbox.mark_sending(entries, at=at)
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
-        container = await self._containers.get(STATE)
+        await self._outbox.complete(entries)
 
-        def delete(entry: OutboxEntry) -> Callable[[], Awaitable[None]]:
-            async def request() -> None:
-                try:
-                    await container.delete_item(outbox_id(entry.key), partition_key=entry.entity)
-                except CosmosResourceNotFoundError:
-                    return
-
-            return request
-
-        await asyncio.gather(*(self._run(delete(e), what=f"completing outbox entry of {e.entity!r}") for e in entries))
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        return await self._outbox.backlog()
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         """A cross-partition query on the top-level ``due_at`` (range-indexed by the default policy)."""
@@ -155,19 +121,12 @@ class CosmosStateStore:
 
         return await self._run(read, what=f"reading state of {entity!r}")
 
-    async def _save_one(self, container: ContainerProxy, state: EntityState, entries: list[OutboxEntry]) -> bool:
-        """One entity's transactional batch; False on an ETag conflict. Updates ``state.etag``."""
-        now = datetime.now(UTC)
-        upserts = [("upsert", (outbox_item(e, now=now),)) for e in entries]
-        split = max(0, len(upserts) - (BATCH_LIMIT - 1))  # the state takes the batch's last slot
-        overflow, in_batch = upserts[:split], upserts[split:]
-        if overflow:  # > 99 actions for one entity: the excess goes first (at least once, never lost)
-            await self._upsert_all(container, state.entity, overflow)
+    async def _save_one(self, container: ContainerProxy, state: EntityState) -> bool:
+        """Create or replace one entity's state under its ETag; False on a conflict. Updates ``state.etag``."""
 
         async def execute() -> str | None:
             try:
-                operations = [*in_batch, state_operation(state)]
-                results = await container.execute_item_batch(operations, partition_key=state.entity)
+                results = await container.execute_item_batch([state_operation(state)], partition_key=state.entity)
             except CosmosBatchOperationError as exc:
                 if exc.status_code in _CONFLICT:
                     return None
@@ -176,24 +135,9 @@ class CosmosStateStore:
 
         etag = await self._run(execute, what=f"saving state of {state.entity!r}")
         if etag is None:
-            await self.complete_outbox(entries[:split])  # the excess must not outlive the conflict
             return False
         state.etag = etag
         return True
-
-    async def _save_outbox_only(self, container: ContainerProxy, entity: str, entries: list[OutboxEntry]) -> bool:
-        now = datetime.now(UTC)
-        await self._upsert_all(container, entity, [("upsert", (outbox_item(e, now=now),)) for e in entries])
-        return True
-
-    async def _upsert_all(self, container: ContainerProxy, entity: str, operations: list[tuple[Any, ...]]) -> None:
-        for start in range(0, len(operations), BATCH_LIMIT):
-            chunk = operations[start : start + BATCH_LIMIT]
-
-            async def write(chunk: list[tuple[Any, ...]] = chunk) -> None:
-                await container.execute_item_batch(chunk, partition_key=entity)
-
-            await self._run(write, what=f"writing outbox entries of {entity!r}")
 
     async def _run(self, request: Callable[[], Awaitable[T]], *, what: str) -> T:
         async with self._limit:

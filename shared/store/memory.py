@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared.store import outbox_docs
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound
 from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
 
@@ -62,7 +63,7 @@ class MemoryStateStore:
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
         self._states: dict[str, tuple[str, dict[str, Any], datetime | None]] = {}  # entity -> (etag, data, due_at)
-        self._outbox: dict[tuple[str, str], OutboxEntry] = {}  # (entity, key) -> entry
+        self._outbox: dict[str, outbox_docs.Doc] = {}  # outbox document -> its entries (outbox_docs)
         self._etags = itertools.count(1)
 
     async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
@@ -74,32 +75,42 @@ class MemoryStateStore:
         return found
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
-        by_entity: dict[str, list[OutboxEntry]] = {}
-        for entry in outbox:
-            by_entity.setdefault(entry.entity, []).append(entry)
+        added = self._write_outbox(outbox)  # write-ahead: the outbox first, then the states
         first_conflict: str | None = None
         for state in states:
             if self._etag_matches(state):
-                self._commit(state, by_entity.pop(state.entity, []))
-            elif first_conflict is None:
-                first_conflict = state.entity
-            by_entity.pop(state.entity, None)  # a conflicting entity's outbox is not committed
-        for entries in by_entity.values():  # entities with outbox entries only
-            self._add_outbox(entries)
+                self._commit(state)
+                continue
+            first_conflict = first_conflict or state.entity
+            self._retract(added, state.entity)  # a conflicting entity's new entries are taken back
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
-    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None, batch: str | None = None
+    ) -> list[OutboxEntry]:
         wanted = None if entities is None else set(entities)
+        docs = self._outbox.values() if batch is None else [self._outbox[batch]] if batch in self._outbox else []
+        every = (e for doc in docs for e in outbox_docs.pending(doc))
         entries = sorted(
-            (e for e in self._outbox.values() if wanted is None or e.entity in wanted),
+            (e for e in every if wanted is None or e.entity in wanted),
             key=lambda e: (e.created_at or self._clock(), e.key),
         )
-        return entries[:limit]
+        return copy.deepcopy(entries[:limit])
+
+    async def mark_sending(self, entries: Iterable[OutboxEntry], *, at: datetime) -> None:
+        for doc_id, group in outbox_docs.by_doc(entries).items():
+            if doc_id in self._outbox:
+                outbox_docs.mark_sending(self._outbox[doc_id], (e.key for e in group), at=at)
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
-        for entry in entries:
-            self._outbox.pop((entry.entity, entry.key), None)
+        for doc_id, group in outbox_docs.by_doc(entries).items():
+            if doc_id in self._outbox:
+                outbox_docs.complete(self._outbox[doc_id], (e.key for e in group))
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        pending = [e for doc in self._outbox.values() for e in outbox_docs.pending(doc)]
+        return len(pending), min((e.created_at for e in pending if e.created_at), default=None)
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         due = sorted((due_at, entity) for entity, (_, _, due_at) in self._states.items() if due_at and due_at <= now)
@@ -109,16 +120,26 @@ class MemoryStateStore:
         stored = self._states.get(state.entity)
         return (stored[0] if stored else None) == state.etag
 
-    def _commit(self, state: EntityState, entries: list[OutboxEntry]) -> None:
+    def _commit(self, state: EntityState) -> None:
         etag = str(next(self._etags))
         self._states[state.entity] = (etag, copy.deepcopy(state.data), state.due_at)
-        self._add_outbox(entries)
         state.etag = etag
 
-    def _add_outbox(self, entries: Iterable[OutboxEntry]) -> None:
-        for entry in entries:
-            stamped = entry if entry.created_at else replace(entry, created_at=self._clock())
-            self._outbox[(entry.entity, entry.key)] = replace(stamped, action=copy.deepcopy(entry.action))
+    def _write_outbox(self, entries: Sequence[OutboxEntry]) -> dict[str, list[OutboxEntry]]:
+        """Merge the entries into their documents; the ones added, by entity."""
+        added: dict[str, list[OutboxEntry]] = {}
+        now = self._clock()
+        for doc_id, group in outbox_docs.by_doc(copy.deepcopy(list(entries))).items():
+            doc = self._outbox.setdefault(doc_id, outbox_docs.new_doc(doc_id, now=now))
+            keys = set(outbox_docs.merge(doc, group, now=now))
+            for entry in group:
+                if entry.key in keys:
+                    added.setdefault(entry.entity, []).append(entry)
+        return added
+
+    def _retract(self, added: dict[str, list[OutboxEntry]], entity: str) -> None:
+        for doc_id, group in outbox_docs.by_doc(added.pop(entity, [])).items():
+            outbox_docs.retract(self._outbox[doc_id], (e.key for e in group))
 
 
 class MemoryDedupeStore:

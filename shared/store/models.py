@@ -66,10 +66,15 @@ class DeadLetter:
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """A planned action committed together with its entity's state, kept until it is delivered.
+    """A planned action, written to the outbox before its entity's state commits, kept until it is
+    delivered (or dead-lettered).
 
     ``key`` is the action's idempotency key; ``action`` its JSON form (``dataclasses.asdict`` of a
-    ``PlannedAction``). The store stamps ``created_at`` (UTC) when it is ``None``.
+    ``PlannedAction``). The store stamps ``created_at`` (UTC) when it is ``None``. ``batch`` names
+    the outbox document the entry belongs to (``outbox_doc``): the entries one Event Hubs batch (or
+    one fired deadline) planned share one document, so writes follow batches, not actions; a key
+    appears once per document however often a replay plans it. ``sending_at`` is set once a
+    deliverer has marked the entry in flight: a later deliverer that finds it so counts it uncertain.
     """
 
     entity: str
@@ -77,3 +82,10 @@ class OutboxEntry:
     action: dict[str, Any]
     created_at: datetime | None = None
     attempts: int = 0
+    batch: str = ""
+    sending_at: datetime | None = None
+
+    @property
+    def doc(self) -> str:
+        """The outbox document of this entry: its batch, or one per entity when it names none."""
+        return self.batch or f"entity:{self.entity}"

@@ -41,25 +41,44 @@ class StateStore(Protocol):
         ...
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
-        """Commit each entity's state together with its outbox entries, atomically per entity.
+        """Write ``outbox`` first (write-ahead), then commit each entity's state.
 
-        Each state's ``etag`` must still match the stored one (``None``: the entity must not exist
-        yet). An entity may appear in ``outbox`` without a state (a stateless rule's action).
-        Entities are independent: when one conflicts, the others are still committed, and
+        Outbox entries are grouped by document (``OutboxEntry.doc``, one per batch) and merged by
+        key: a key already in its document (pending, in flight or delivered) is left as it is, so a
+        replayed batch never plans an action twice. Each state's ``etag`` must still match the
+        stored one (``None``: the entity must not exist yet). An entity may appear in ``outbox``
+        without a state (a stateless rule's action). Entities are independent: when one conflicts,
+        its new entries are taken back out of the outbox, the others are still committed, and
         ``ConcurrencyConflict`` names the first conflicting entity (in ``states`` order). Every
         committed state gets its new ``etag`` in place; a conflicting one keeps its old one.
+
+        A crash between the outbox and the states leaves entries whose state did not commit; the
+        replay of the batch plans the same keys again from the same state, so they merge.
         """
         ...
 
-    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
-        """Outbox entries not yet completed, oldest first (for the timer that retries delivery).
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None, batch: str | None = None
+    ) -> list[OutboxEntry]:
+        """Outbox entries not yet completed, oldest first (for the relay and the timer that deliver).
 
-        ``entities`` narrows the result to those entities (a replayed batch's own entities).
+        ``entities`` narrows the result to those entities, ``batch`` to one outbox document.
         """
+        ...
+
+    async def mark_sending(self, entries: Iterable[OutboxEntry], *, at: datetime) -> None:
+        """Mark these entries in flight (``sending_at``) just before their request goes out: one
+        write per outbox document, whatever the number of entries."""
         ...
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
-        """Forget these entries (delivered or dead-lettered); unknown entries are ignored."""
+        """Settle these entries (delivered or dead-lettered): they are no longer pending, and their
+        keys stay in their document (a tombstone, expiring after the store's tombstone TTL) so a
+        replay cannot plan them again; unknown entries are ignored."""
+        ...
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """How many entries are pending, and when the oldest was planned (the backlog metric)."""
         ...
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:

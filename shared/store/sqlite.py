@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
 from shared.store.models import EntityState, OutboxEntry, RuleSetSnapshot
 from shared.store.sqlite_deadletters import SqliteDeadLetters
@@ -24,9 +26,11 @@ CREATE TABLE IF NOT EXISTS rulesets (
     PRIMARY KEY (name, version));
 CREATE TABLE IF NOT EXISTS states (
     entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL, due_at REAL);
-CREATE TABLE IF NOT EXISTS outbox (
-    entity TEXT NOT NULL, key TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL, PRIMARY KEY (entity, key));
+CREATE TABLE IF NOT EXISTS outbox_entries (
+    batch TEXT NOT NULL, key TEXT NOT NULL, entity TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL, sending_at TEXT, done_at REAL, PRIMARY KEY (batch, key));
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox_entries (created_at, key) WHERE done_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_tombstones ON outbox_entries (done_at) WHERE done_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS deadletters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL,
@@ -90,8 +94,10 @@ def _snapshot(name: str, row: tuple[int, str, str]) -> RuleSetSnapshot:
 
 
 class _SqliteStates:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, tombstone_ttl_s: float) -> None:
         self._db = db
+        self._tombstone_ttl_s = tombstone_ttl_s
+        self._next_purge = 0.0
 
     async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
         wanted = sorted(set(entities))
@@ -102,59 +108,85 @@ class _SqliteStates:
                 f"SELECT entity, data, etag, due_at FROM states WHERE entity IN ({marks})", tuple(chunk)
             ):
                 found[entity] = EntityState(
-                    entity=entity, data=json.loads(data), etag=str(etag), due_at=_from_epoch(due_at)
+                    entity=entity, data=msgspec.json.decode(data), etag=str(etag), due_at=_from_epoch(due_at)
                 )
         return found
 
     async def save_states(self, states: Sequence[EntityState], *, outbox: Sequence[OutboxEntry] = ()) -> None:
-        """Each entity in its own transaction with its outbox entries; conflicts don't stop the rest."""
-        by_entity: dict[str, list[OutboxEntry]] = {}
-        for entry in outbox:
-            by_entity.setdefault(entry.entity, []).append(entry)
+        """The outbox, then the states, in one transaction (one commit for the batch: SQLite makes
+        the write-ahead atomic). A conflicting entity's write changes nothing (its etag no longer
+        matches, or it exists already): its new entries are taken back, and the others commit."""
         first_conflict: str | None = None
-        for state in states:
-            entries = by_entity.pop(state.entity, [])
-            try:
-                with self._db:
+        committed: list[tuple[EntityState, str]] = []
+        with self._db:
+            added = self._add_outbox(outbox)
+            for state in states:
+                try:
                     new_etag = self._write_state(state)
-                    self._add_outbox(entries)
-            except ConcurrencyConflict:
-                first_conflict = first_conflict or state.entity
-                continue
-            state.etag = new_etag
-        for entries in by_entity.values():  # entities with outbox entries and no state change
-            with self._db:
-                self._add_outbox(entries)
+                except ConcurrencyConflict:
+                    first_conflict = first_conflict or state.entity
+                    self._db.executemany(
+                        "DELETE FROM outbox_entries WHERE batch = ? AND key = ? AND sending_at IS NULL",
+                        [(e.doc, e.key) for e in added.get(state.entity, [])],
+                    )
+                else:
+                    committed.append((state, new_etag))
+        for state, etag in committed:  # only once the transaction is in the file
+            state.etag = etag
         if first_conflict is not None:
             raise ConcurrencyConflict(first_conflict)
 
-    async def pending_outbox(self, *, limit: int = 100, entities: Iterable[str] | None = None) -> list[OutboxEntry]:
-        columns = "SELECT entity, key, action, created_at, attempts FROM outbox"
+    async def pending_outbox(
+        self, *, limit: int = 100, entities: Iterable[str] | None = None, batch: str | None = None
+    ) -> list[OutboxEntry]:
+        columns = "SELECT batch, key, entity, action, created_at, attempts, sending_at FROM outbox_entries"
+        where, bound = "done_at IS NULL", []
+        if batch is not None:
+            where, bound = where + " AND batch = ?", [batch]
         if entities is None:
-            rows = self._db.execute(f"{columns} ORDER BY created_at, key LIMIT ?", (limit,)).fetchall()
+            query = f"{columns} WHERE {where} ORDER BY created_at, key LIMIT ?"
+            rows = self._db.execute(query, (*bound, limit)).fetchall()
         else:
             rows = []
             for chunk in _chunks(sorted(set(entities))):
                 marks = ",".join("?" * len(chunk))
-                query = f"{columns} WHERE entity IN ({marks}) ORDER BY created_at, key LIMIT ?"
-                rows.extend(self._db.execute(query, (*chunk, limit)).fetchall())
-            rows = sorted(rows, key=lambda r: (r[3], r[1]))[:limit]
+                query = f"{columns} WHERE {where} AND entity IN ({marks}) ORDER BY created_at, key LIMIT ?"
+                rows.extend(self._db.execute(query, (*bound, *chunk, limit)).fetchall())
+            rows = sorted(rows, key=lambda r: (r[4], r[1]))[:limit]
         return [
             OutboxEntry(
-                entity=r[0],
-                key=r[1],
-                action=json.loads(r[2]),
-                created_at=datetime.fromisoformat(r[3]),
-                attempts=r[4],
+                entity=r[2], key=r[1], action=msgspec.json.decode(r[3]), created_at=datetime.fromisoformat(r[4]),
+                attempts=r[5], batch="" if r[0].startswith("entity:") else r[0],
+                sending_at=datetime.fromisoformat(r[6]) if r[6] else None,
             )
             for r in rows
-        ]
+        ]  # fmt: skip
 
-    async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
+    async def mark_sending(self, entries: Iterable[OutboxEntry], *, at: datetime) -> None:
         with self._db:
             self._db.executemany(
-                "DELETE FROM outbox WHERE entity = ? AND key = ?", [(e.entity, e.key) for e in entries]
+                "UPDATE outbox_entries SET sending_at = ?, attempts = attempts + 1 WHERE batch = ? AND key = ?",
+                [(at.isoformat(), e.doc, e.key) for e in entries],
             )
+
+    async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
+        """Settled entries become tombstones (their action dropped) until the tombstone TTL ends."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "UPDATE outbox_entries SET done_at = ?, action = 'null' "
+                "WHERE batch = ? AND key = ? AND done_at IS NULL",
+                [(now, e.doc, e.key) for e in entries],
+            )
+            if now >= self._next_purge:  # expired tombstones, at most once a minute (indexed by done_at)
+                self._db.execute("DELETE FROM outbox_entries WHERE done_at < ?", (now - self._tombstone_ttl_s,))
+                self._next_purge = now + 60
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        count, oldest = self._db.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox_entries WHERE done_at IS NULL"
+        ).fetchone()
+        return int(count), datetime.fromisoformat(oldest) if oldest else None
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         rows = self._db.execute(
@@ -164,7 +196,7 @@ class _SqliteStates:
         return [row[0] for row in rows]
 
     def _write_state(self, state: EntityState) -> str:
-        data = json.dumps(state.data, separators=(",", ":"))
+        data = msgspec.json.encode(state.data).decode()
         due_at = state.due_at.timestamp() if state.due_at else None
         if state.etag is None:
             try:
@@ -183,21 +215,21 @@ class _SqliteStates:
             raise ConcurrencyConflict(state.entity)
         return str(int(state.etag) + 1)
 
-    def _add_outbox(self, entries: Sequence[OutboxEntry]) -> None:
+    def _add_outbox(self, entries: Sequence[OutboxEntry]) -> dict[str, list[OutboxEntry]]:
+        """Entries merged by (document, key): a key already there is left as it is. The added ones,
+        by entity."""
         now = datetime.now(UTC).isoformat()
-        self._db.executemany(
-            "INSERT OR REPLACE INTO outbox (entity, key, action, created_at, attempts) VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    e.entity,
-                    e.key,
-                    json.dumps(e.action, default=str),
-                    e.created_at.isoformat() if e.created_at else now,
-                    e.attempts,
-                )
-                for e in entries
-            ],
-        )
+        added: dict[str, list[OutboxEntry]] = {}
+        for e in entries:
+            inserted = self._db.execute(
+                "INSERT OR IGNORE INTO outbox_entries (batch, key, entity, action, created_at, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (e.doc, e.key, e.entity, msgspec.json.encode(e.action).decode(),
+                 e.created_at.isoformat() if e.created_at else now, e.attempts),
+            )  # fmt: skip
+            if inserted.rowcount:
+                added.setdefault(e.entity, []).append(e)
+        return added
 
 
 class _SqliteDedupe:
@@ -223,9 +255,9 @@ class _SqliteDedupe:
 
 
 #: The file format this code writes (``PRAGMA user_version``). 0: a file from before the stamp (it is
-#: brought up to date); 1: the tables above with ``states.due_at``. A file stamped higher was written
-#: by a newer Squall and is refused rather than misread.
-FORMAT_VERSION = 1
+#: brought up to date); 1: ``states.due_at``; 2: the outbox by batch (``outbox_entries``, tombstones).
+#: A file stamped higher was written by a newer Squall and is refused rather than misread.
+FORMAT_VERSION = 2
 
 
 def _check_format(db: sqlite3.Connection, target: str) -> None:
@@ -251,6 +283,18 @@ def _add_due_at(db: sqlite3.Connection) -> None:
         db.execute("CREATE INDEX IF NOT EXISTS states_due_at ON states (due_at) WHERE due_at IS NOT NULL")
 
 
+def _move_outbox(db: sqlite3.Connection) -> None:
+    """Format 1 kept one outbox row per (entity, key): its pending rows move to ``outbox_entries``."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone():
+        return
+    with db:
+        db.execute(
+            "INSERT OR IGNORE INTO outbox_entries (batch, key, entity, action, created_at, attempts) "
+            "SELECT 'entity:' || entity, key, entity, action, created_at, attempts FROM outbox"
+        )
+        db.execute("DROP TABLE outbox")
+
+
 def _from_epoch(seconds: float | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
 
@@ -258,7 +302,7 @@ def _from_epoch(seconds: float | None) -> datetime | None:
 class SqliteStore:
     """All store ports on one SQLite file (``:memory:`` works too)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, tombstone_ttl_s: float = 24 * 3600) -> None:
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -271,6 +315,7 @@ class SqliteStore:
             _check_format(self._db, target)
             self._db.executescript(_SCHEMA)
             _add_due_at(self._db)
+            _move_outbox(self._db)
             _stamp_format(self._db)
         except StoreUnavailable:
             self._db.close()
@@ -279,7 +324,7 @@ class SqliteStore:
             raise StoreUnavailable(f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)") from exc
         self.path = target
         self.rules = _SqliteRules(self._db)
-        self.states = _SqliteStates(self._db)
+        self.states = _SqliteStates(self._db, tombstone_ttl_s=tombstone_ttl_s)
         self.dedupe = _SqliteDedupe(self._db)
         self.deadletters = SqliteDeadLetters(self._db)
 

@@ -90,5 +90,3 @@ def _letter_from_row(r: tuple[Any, ...]) -> DeadLetter:
         created_at=datetime.fromisoformat(r[11]),
         id=str(r[12]),
     )
-
-

@@ -27,9 +27,9 @@ from shared.log_fields import LOG_FIELDS, batch_log_fields, log_ids
 
 if TYPE_CHECKING:
     from shared.telemetry.azure_monitor import TelemetryPipeline, build_azure_monitor_pipeline, configure_telemetry
-    from shared.telemetry.instruments import instruments_from, record_batch, record_delivery
+    from shared.telemetry.instruments import instruments_from, record_backlog, record_batch, record_delivery
     from shared.telemetry.measured_sender import MeasuredSender, with_delivery_metrics
-    from shared.telemetry.tracing import BatchObservation, batch_span, outbox_retry_span
+    from shared.telemetry.tracing import BatchObservation, batch_span, outbox_relay_span, outbox_retry_span
 
 _MODULE_OF = {
     "TelemetryPipeline": "azure_monitor",
@@ -38,11 +38,13 @@ _MODULE_OF = {
     "instruments_from": "instruments",
     "record_batch": "instruments",
     "record_delivery": "instruments",
+    "record_backlog": "instruments",
     "MeasuredSender": "measured_sender",
     "with_delivery_metrics": "measured_sender",
     "BatchObservation": "tracing",
     "batch_span": "tracing",
     "outbox_retry_span": "tracing",
+    "outbox_relay_span": "tracing",
 }
 
 __all__ = [
@@ -56,7 +58,9 @@ __all__ = [
     "configure_telemetry",
     "instruments_from",
     "log_ids",
+    "outbox_relay_span",
     "outbox_retry_span",
+    "record_backlog",
     "record_batch",
     "record_delivery",
     "with_delivery_metrics",

@@ -58,3 +58,8 @@ def record_batch(report: BatchReport, *, partition: str | None, duration_s: floa
 def record_delivery(outcomes: Sequence[DeliveryOutcome], *, duration_s: float | None = None) -> None:
     """Metrics of settled deliveries: attempts per action, retries, and the call's duration."""
     current_instruments().metrics.record_delivery(outcomes, duration_s=duration_s)
+
+
+def record_backlog(count: int, age_s: float) -> None:
+    """The outbox backlog: how many actions wait, and how old the oldest is (the alert's metric)."""
+    current_instruments().metrics.record_backlog(count, age_s)

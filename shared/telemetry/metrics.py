@@ -51,6 +51,17 @@ class PipelineMetrics:
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS_S,
         )
 
+        self.outbox_backlog = meter.create_gauge(
+            names.OUTBOX_BACKLOG, unit="{action}", description="Actions waiting in the outbox"
+        )
+        self.outbox_backlog_age = meter.create_gauge(
+            names.OUTBOX_BACKLOG_AGE, unit="s", description="Age of the oldest action waiting in the outbox"
+        )
+
+    def record_backlog(self, count: int, age_s: float) -> None:
+        self.outbox_backlog.set(count)
+        self.outbox_backlog_age.set(age_s)
+
     def record_batch(
         self, report: BatchReport, *, partition: str | None, duration_s: float, trigger: str = "event_hub"
     ) -> None:

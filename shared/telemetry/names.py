@@ -27,6 +27,8 @@ ACTIONS: Final = "squall.actions"  # counter {outcome}: delivered | failed | ski
 BATCH_DURATION: Final = "squall.batch.duration"  # histogram, seconds {trigger}
 DELIVERY_ATTEMPTS: Final = "squall.delivery.attempts"  # histogram, attempts per settled action {outcome}
 DELIVERY_RETRIES: Final = "squall.delivery.retries"  # counter, attempts beyond the first {outcome}
+OUTBOX_BACKLOG: Final = "squall.outbox.backlog"  # gauge {action}: entries waiting for delivery
+OUTBOX_BACKLOG_AGE: Final = "squall.outbox.backlog_age"  # gauge, seconds: age of the oldest waiting entry
 DELIVERY_DURATION: Final = "squall.delivery.duration"  # histogram, seconds per deliver() call {outcome}
 
 # --- Metric dimensions ---------------------------------------------------------------------------
@@ -38,6 +40,7 @@ FAILURE: Final = "failure"  # FailureKind of a failed delivery (transient, throt
 # --- Spans ---------------------------------------------------------------------------------------
 BATCH_SPAN: Final = "squall.process_batch"
 OUTBOX_RETRY_SPAN: Final = "squall.retry_outbox"
+OUTBOX_RELAY_SPAN: Final = "squall.relay_outbox"
 # Application Insights drops ``messaging.*`` attributes from request custom dimensions, so the
 # partition and size are also set under Squall's own names.
 SPAN_PARTITION: Final = "squall.partition"

@@ -77,6 +77,13 @@ def outbox_retry_span() -> Iterator[BatchObservation]:
 
 
 @contextmanager
+def outbox_relay_span() -> Iterator[BatchObservation]:
+    """Span and metrics for one change-feed delivery of outbox documents."""
+    with _observed(names.OUTBOX_RELAY_SPAN, SpanKind.CONSUMER, {}, partition=None, trigger="outbox_relay") as obs:
+        yield obs
+
+
+@contextmanager
 def _observed(
     name: str, kind: SpanKind, attributes: dict[str, str | int], *, partition: str | None, trigger: str
 ) -> Iterator[BatchObservation]:

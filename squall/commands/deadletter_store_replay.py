@@ -27,8 +27,10 @@ from dataclasses import replace
 from shared.actions.errors import DeliveryError
 from shared.actions.ports import ActionSender
 from shared.events.models import RawEvent
-from shared.pipeline import BatchRetryRequired, EventTimePolicy, PipelineDeps, process_batch
-from shared.pipeline.outbox import EVENT_KEY_PREFIX
+from shared.pipeline import BatchReport, BatchRetryRequired, EventTimePolicy, PipelineDeps, process_batch
+from shared.pipeline.batch import batch_name
+from shared.pipeline.ledger import BatchLedger
+from shared.pipeline.outbox import Outbox
 from shared.rules import RuleSetCache
 from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
@@ -39,6 +41,7 @@ from shared.wiring import normalize_options_from
 from squall.commands.deadletter_models import ReplayOutcome, ReplayResult, ReplayStatus
 
 REJECTED_KEY_PREFIX = "rejected:"
+EVENT_KEY_PREFIX = "event:"
 
 
 class LetterScopedDedupe:
@@ -108,8 +111,10 @@ async def replay_events_in_store(
             dedupe_ttl_s=settings.dedupe_ttl_s,
             event_time=EventTimePolicy(max_skew=settings.max_clock_skew, max_age=settings.max_event_age),
         )  # fmt: skip
+        raw = _raw_event_of(letter)
         try:
-            report = await process_batch([_raw_event_of(letter)], deps)
+            report = await process_batch([raw], deps)
+            report += await _deliver_planned(deps, batch_name([raw], []))
         except BatchRetryRequired as down:
             raise DeliveryError(
                 f"{down}; letter {letter_id} and the ones after it are kept: replay them again later"
@@ -122,6 +127,14 @@ async def replay_events_in_store(
             await archive.write(new_letters)
             await archive.delete(letter_id)
     return outcomes
+
+
+async def _deliver_planned(deps: PipelineDeps, batch: str) -> BatchReport:
+    """Deliver what the letter's batch planned (now, or in a killed earlier replay of it)."""
+    ledger = BatchLedger()
+    entries = await deps.states.pending_outbox(limit=10_000, batch=batch)
+    await Outbox.of(deps).deliver(entries, ledger)
+    return ledger.report
 
 
 async def _require_ruleset(store: Store, name: str, store_name: str) -> None:

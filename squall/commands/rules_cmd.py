@@ -16,6 +16,7 @@ from shared.events import Event, NormalizeOptions, parse_json_field_map
 from shared.events.inputs import read_event_body
 from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun
 from shared.rules import (
+    JsonTextError,
     LoadedRule,
     RuleDefinition,
     RuleError,
@@ -24,6 +25,8 @@ from shared.rules import (
     explain_rules,
     format_datetime,
     load_rule_documents,
+    parse_json_text,
+    ruleset_size_problem,
     validate_rules,
 )
 from shared.store.models import EntityState
@@ -75,21 +78,32 @@ def validate_command(
         typer.Argument(metavar="PATH", help="A rule file (.yaml/.yml/.json) or a directory of them."),
     ],
 ) -> None:
-    """Check every rule: list `rule_id  path  message` per problem (exit 1), or count the valid rules."""
-    rules = load_valid_rules(path)
+    """Check every rule: list `rule_id  path  message` per problem (exit 1), or count the valid rules.
+    The rules must also fit in one stored rule set (docs/rules.md, "Limits"), as `rules push` needs."""
+    loaded = _load_rule_documents(path)
+    rules = _valid_rules(loaded)
+    if too_large := ruleset_size_problem([rule.raw for rule in loaded]):
+        _fail(f"{path}: {too_large}", code=1)
     typer.echo(f"{len(rules)} rules valid")
 
 
 def load_valid_rules(path: Path) -> list[RuleDefinition]:
     """The rules in ``path``, or exit: 2 when it does not exist, 1 with one line per problem."""
+    return _valid_rules(_load_rule_documents(path))
+
+
+def _load_rule_documents(path: Path) -> list[LoadedRule]:
     if not path.exists():
         typer.echo(f"error: {path}: no such file or directory", err=True)
         raise typer.Exit(2)
     try:
-        loaded = load_rule_documents(path)
+        return load_rule_documents(path)
     except RuleFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _valid_rules(loaded: list[LoadedRule]) -> list[RuleDefinition]:
     checked = validate_rules([rule.raw for rule in loaded])
     if checked.errors:
         for error in checked.errors:
@@ -229,8 +243,8 @@ def _read_one_event(path: str, options: NormalizeOptions) -> Event:
 def _read_state(path: Path, *, entity: str) -> EntityState:
     """``{"cooldowns": {...}, ...}`` (the state's data) or ``{"entity": ..., "data": {...}}``."""
     try:
-        document: Any = json.loads(_read_bytes(str(path)))
-    except ValueError as exc:
+        document: Any = parse_json_text(_read_bytes(str(path)))
+    except JsonTextError as exc:
         _fail(f"{path}: invalid JSON state: {exc}", code=1)
     if isinstance(document, dict) and isinstance(document.get("data"), dict) and "entity" in document:
         document = document["data"]

@@ -40,7 +40,7 @@ def _headline(explanation: RuleExplanation) -> Text:
     style = "bold green" if explanation.fired else "bold"
     line = Text.assemble(_mark(explanation.fired), " ", (explanation.rule_id, style))
     line.append(f"  priority {explanation.priority}  ")
-    line.append(explanation.verdict, style="green" if explanation.fired else "dim")
+    line.append(explanation.headline, style="green" if explanation.fired else "dim")
     return line
 
 

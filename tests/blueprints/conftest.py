@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,27 @@ def registered_functions() -> dict[str, Any]:
 def registered_handler(name: str) -> Any:
     """The raw handler the worker calls for the function ``name``."""
     return registered_functions()[name].get_user_function()
+
+
+async def change_feed(db: Path) -> None:
+    """What the Cosmos DB change feed does after a batch: hand the outbox documents to the
+    ``deliver_outbox`` function. The blueprint tests keep the outbox in SQLite, so the documents are
+    built from its pending entries in the layout the Cosmos container holds (``outbox_docs``)."""
+    import azure.functions as func
+
+    from shared.store import outbox_docs
+
+    store = SqliteStore(db)
+    try:
+        pending = await store.states.pending_outbox(limit=10_000)
+    finally:
+        await store.close()
+    documents = []
+    for batch, entries in outbox_docs.by_doc(pending).items():
+        document = {"id": batch, "type": "outbox", **outbox_docs.new_doc(batch, now=datetime.now(UTC))}
+        outbox_docs.merge(document, entries, now=datetime.now(UTC))
+        documents.append(func.Document.from_dict(document))
+    await registered_handler("deliver_outbox")(func.DocumentList(documents))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from azure.functions import meta
 from azure.functions.eventhub import EventHubTriggerConverter
 
 from shared.store.sqlite import SqliteStore
-from tests.blueprints.conftest import JOURNEY_KEY
+from tests.blueprints.conftest import JOURNEY_KEY, change_feed
 
 
 def o365_record(record_id: str, user: str, operation: str = "TeamsSessionStarted") -> bytes:
@@ -77,10 +77,13 @@ def test_batches_from_two_partitions_reach_the_stub_and_the_malformed_event_is_d
         [o365_record("e-3", "cy@fabrikam.com"), o365_record("e-4", "di@contoso.com", "MailItemsAccessed")],
     )
 
-    # WHEN the function runs for each batch, as the host would call it
+    # WHEN the function runs for each batch, as the host would call it, and the outbox's change feed
+    # hands what they planned to the delivery function
     async def invoke() -> None:
         await handler(batch_p0)
         await handler(batch_p7)
+        assert stub.received() == []  # ingestion never waits on the destination
+        await change_feed(db)
 
     asyncio.run(invoke())
 
@@ -105,11 +108,18 @@ def test_batches_from_two_partitions_reach_the_stub_and_the_malformed_event_is_d
 
 
 def test_a_replayed_batch_sends_nothing_twice(configured_app) -> None:
-    handler, stub, _ = configured_app
-    # GIVEN a batch that was processed once
-    batch = hub_batch("3", 0, [o365_record("r-1", "ed@contoso.com")])
-    asyncio.run(handler(batch))
-    # WHEN the host replays it (a retry after a failure elsewhere)
-    asyncio.run(handler(hub_batch("3", 0, [o365_record("r-1", "ed@contoso.com")])))
+    handler, stub, db = configured_app
+    from functions import dependencies
+
+    async def processed_then_replayed() -> None:  # one event loop, as in the Functions worker
+        # GIVEN a batch that was processed and delivered once
+        await handler(hub_batch("3", 0, [o365_record("r-1", "ed@contoso.com")]))
+        await change_feed(db)
+        # WHEN the host replays it (its checkpoint was lost) to a new worker process
+        await dependencies.close_dependencies()
+        await handler(hub_batch("3", 0, [o365_record("r-1", "ed@contoso.com")]))
+        await change_feed(db)
+
+    asyncio.run(processed_then_replayed())
     # THEN the stub holds the journey entry once
     assert [r["ContactKey"] for r in stub.received()] == ["ed@contoso.com"]

@@ -116,7 +116,8 @@ def test_a_malformed_if_match_is_400_never_500(three_versions: Path, if_match: s
 def test_deeply_nested_json_is_400_never_500(db: Path, depth: int, operation: str) -> None:
     body = b"[" * depth + b"]" * depth
     answer = call(operation, route_params={"rule_id": "deep"}, raw_body=body)
-    assert (answer.status, answer.body["detail"]) == (400, "request body nests deeper than 100 levels")
+    assert answer.status == 400
+    assert "nested too deeply" in answer.body["detail"] and "at most 100 levels" in answer.body["detail"]
 
 
 def test_nesting_up_to_the_limit_is_read(db: Path) -> None:
@@ -142,9 +143,9 @@ def test_a_lone_surrogate_in_a_dry_run_is_400_never_500(db: Path, raw: bytes) ->
     ("raw", "detail"),
     [
         (b"[" + b"9" * 5000 + b"]", "not valid JSON"),
-        (b'{"events": [NaN]}', "NaN is not JSON"),
-        (b'{"events": [-Infinity]}', "-Infinity is not JSON"),
-        (b"\xff\xfe[]", "not UTF-8"),
+        (b'{"events": [NaN]}', "are not JSON numbers"),
+        (b'{"events": [-Infinity]}', "are not JSON numbers"),
+        (b'{"events": ["\xc3\x28"]}', "not UTF-8"),
     ],
 )
 def test_bodies_json_cannot_carry_are_400_never_500(db: Path, raw: bytes, detail: str) -> None:

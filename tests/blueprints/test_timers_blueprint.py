@@ -12,7 +12,7 @@ from shared.actions.models import ActionKind, PlannedAction
 from shared.pipeline.outbox import outbox_entries
 from shared.store.models import OutboxEntry
 from shared.store.sqlite import SqliteStore
-from tests.blueprints.conftest import JOURNEY_KEY, registered_handler
+from tests.blueprints.conftest import JOURNEY_KEY, change_feed, registered_handler
 from tests.blueprints.test_ingest_blueprint import hub_batch
 
 
@@ -69,10 +69,12 @@ def test_timer_fires_an_absence_deadline_on_time_alone(configured_app) -> None:
     async def sign_in_then_wait() -> list[int]:  # one event loop, as in the Functions worker
         await ingest(hub_batch("2", 1, [json.dumps(record).encode()], enqueued=enqueued))
         seen = [len(stub.received())]  # the deadline has not been looked at yet
-        # WHEN the timer fires (twice: the second finds nothing due)
+        # WHEN the timer fires (twice: the second finds nothing due), and the change feed delivers
         await timer(TimerRequest(past_due=False))
+        await change_feed(db)
         seen.append(len(stub.received()))
         await timer(TimerRequest(past_due=False))
+        await change_feed(db)
         seen.append(len(stub.received()))
         return seen
 

@@ -116,3 +116,57 @@ async def test_pending_outbox_narrows_to_the_named_entities(store: Store) -> Non
     pending = await store.states.pending_outbox(entities=["ann", "cat"])
     assert sorted(e.key for e in pending) == ["k-ann", "k-cat"]
     assert await store.states.pending_outbox(entities=[]) == []
+
+
+def batch_entry(batch: str, entity: str, key: str, *, minutes: int = 0) -> OutboxEntry:
+    return OutboxEntry(
+        entity=entity, key=key, action={"key": key}, created_at=T0 + timedelta(minutes=minutes), batch=batch
+    )
+
+
+async def test_a_replayed_batch_merges_into_its_document_and_plans_nothing_twice(store: Store) -> None:
+    # GIVEN a batch's document with two entries, one of them delivered since
+    await store.states.save_states([], outbox=[batch_entry("p3:100", "ann", "k1"), batch_entry("p3:100", "bob", "k2")])
+    await store.states.complete_outbox([batch_entry("p3:100", "ann", "k1")])
+    # WHEN the replay of the batch plans the same two keys and a new one
+    replay = [
+        batch_entry("p3:100", "ann", "k1"),
+        batch_entry("p3:100", "bob", "k2"),
+        batch_entry("p3:100", "cat", "k3"),
+    ]
+    await store.states.save_states([], outbox=replay)
+    # THEN the delivered key stays delivered, and only the others are pending, once each
+    assert sorted(e.key for e in await store.states.pending_outbox()) == ["k2", "k3"]
+    assert [e.batch for e in await store.states.pending_outbox(batch="p3:100")] == ["p3:100", "p3:100"]
+    assert await store.states.pending_outbox(batch="p3:999") == []
+
+
+async def test_marked_entries_come_back_with_their_mark_and_count_in_the_backlog(store: Store) -> None:
+    # GIVEN two pending entries of one batch, one marked in flight
+    await store.states.save_states([], outbox=[batch_entry("b", "ann", "k1"), batch_entry("b", "bob", "k2", minutes=1)])
+    await store.states.mark_sending([batch_entry("b", "ann", "k1")], at=T0 + timedelta(minutes=5))
+    # WHEN the outbox is read  THEN the mark is there, and both count in the backlog
+    pending = {e.key: e for e in await store.states.pending_outbox()}
+    assert pending["k1"].sending_at == T0 + timedelta(minutes=5)
+    assert pending["k1"].attempts == 1
+    assert pending["k2"].sending_at is None
+    assert await store.states.outbox_backlog() == (2, T0)
+    # AND once both are settled the backlog is empty
+    await store.states.complete_outbox(list(pending.values()))
+    assert await store.states.outbox_backlog() == (0, None)
+
+
+async def test_only_the_conflicting_entity_loses_its_new_entries(store: Store) -> None:
+    # GIVEN a stale state for ann and a fresh one for bob, one batch planning for both
+    await store.states.save_states([EntityState(entity="ann", data={"n": 0})])
+    stale = (await store.states.load_states(["ann"]))["ann"]
+    await store.states.save_states([(await store.states.load_states(["ann"]))["ann"]])
+    bob = EntityState(entity="bob", data={"n": 1})
+    # WHEN they are saved together
+    with pytest.raises(ConcurrencyConflict):
+        await store.states.save_states(
+            [stale, bob], outbox=[batch_entry("b", "ann", "ka"), batch_entry("b", "bob", "kb")]
+        )
+    # THEN bob's entry and state are committed, ann's entry was taken back
+    assert [e.key for e in await store.states.pending_outbox()] == ["kb"]
+    assert (await store.states.load_states(["bob"]))["bob"].data == {"n": 1}

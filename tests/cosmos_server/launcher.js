@@ -13,6 +13,9 @@
 //      the header partition key, and HTTP 207 with the failing op's status + 424 for the rest;
 //   3. TTL is stored but never enforced                        -> items whose ttl (or the container's
 //      defaultTtl) has elapsed are invisible and removed on next access;
+//   5. (measurement addition) SQUALL_COSMOS_REQUEST_LOG=FILE appends one JSON line per request
+//      (method, path, query/batch flags, request and response bytes, status) for `squall bench
+//      --store cosmos`, and SQUALL_COSMOS_LATENCY_MS=N answers every request N ms later.
 //   4. (test-only addition) fault injection: POST /_squall/faults {"status": 429, "count": 3,
 //      "retryAfterMs": 10, "pathContains": "/docs"} makes the next N matching requests fail with that
 //      status (429 carries x-ms-retry-after-ms); DELETE /_squall/faults clears them.
@@ -115,36 +118,49 @@ batchModule.default = async (account, req, res, params) => {
 };
 
 // ---- 3. TTL -------------------------------------------------------------------------------------
-const writtenAt = new Map(); // _rid -> Date.now() of the last write (the server's _ts is whole seconds)
+// Each collection keeps the expiry time of the items that can expire (rid -> ms) and the earliest of
+// them; an access sweeps only when that time has come, so reads stay O(1) while nothing expires (a
+// sweep on every access made the server quadratic in its item count).
 
-function isExpired(documents, item) {
+function ttlOf(documents, item) {
   const container = documents._parent.read();
   if (!container || container.defaultTtl === undefined || container.defaultTtl === null) {
-    return false;
+    return -1;
   }
   const ttl = item.ttl === undefined || item.ttl === null ? container.defaultTtl : item.ttl;
-  if (ttl === -1) {
-    return false;
+  return ttl === -1 ? -1 : ttl;
+}
+
+function expiring(documents) {
+  if (!documents.squallExpiring) {
+    documents.squallExpiring = new Map(); // rid -> expiry (ms since the epoch)
+    documents.squallNextExpiry = Infinity;
   }
-  const written = writtenAt.get(item._rid) || item._ts * 1000;
-  return Date.now() >= written + ttl * 1000;
+  return documents.squallExpiring;
 }
 
 function removeExpired(documents) {
-  const container = documents._parent.read();
-  const ttlEnabled = container && container.defaultTtl !== undefined && container.defaultTtl !== null;
-  if (!ttlEnabled || documents.squallRemoving) {
+  const pending = expiring(documents);
+  const now = Date.now();
+  if (documents.squallRemoving || now < documents.squallNextExpiry) {
     return; // documents.delete() below reads through _item again
   }
   documents.squallRemoving = true;
   try {
-    for (const [rid, stored] of [...documents._data.entries()]) {
-      const item = stored.read();
-      if (item && isExpired(documents, item)) {
+    let next = Infinity;
+    for (const [rid, expiresAt] of [...pending.entries()]) {
+      if (expiresAt > now) {
+        next = Math.min(next, expiresAt);
+        continue;
+      }
+      pending.delete(rid);
+      const stored = documents._data.get(rid);
+      const item = stored && stored.read();
+      if (item) {
         documents.delete(item.id, documents._getPartition(item));
-        writtenAt.delete(rid);
       }
     }
+    documents.squallNextExpiry = next;
   } finally {
     documents.squallRemoving = false;
   }
@@ -152,8 +168,17 @@ function removeExpired(documents) {
 
 const stockSet = Documents.prototype._set;
 Documents.prototype._set = function setAndStamp(data) {
-  writtenAt.set(data._rid, Date.now());
-  return stockSet.call(this, data);
+  const result = stockSet.call(this, data);
+  const pending = expiring(this);
+  const ttl = ttlOf(this, data);
+  if (ttl === -1) {
+    pending.delete(data._rid);
+  } else {
+    const expiresAt = Date.now() + ttl * 1000;
+    pending.set(data._rid, expiresAt);
+    this.squallNextExpiry = Math.min(this.squallNextExpiry, expiresAt);
+  }
+  return result;
 };
 for (const method of ["_item", "query", "read"]) {
   const stock = Documents.prototype[method];
@@ -195,6 +220,33 @@ async function controlFaults(req, res) {
   res.end();
 }
 
+// ---- 5. request log and latency ---------------------------------------------------------------
+const fs = require("fs");
+const requestLog = process.env.SQUALL_COSMOS_REQUEST_LOG ? fs.openSync(process.env.SQUALL_COSMOS_REQUEST_LOG, "a") : null;
+const latencyMs = Number.parseInt(process.env.SQUALL_COSMOS_LATENCY_MS || "0", 10);
+
+function logged(req, res) {
+  if (requestLog === null) {
+    return;
+  }
+  let sent = 0;
+  const write = res.write.bind(res);
+  const end = res.end.bind(res);
+  res.write = (chunk, ...rest) => {
+    sent += chunk ? Buffer.byteLength(chunk) : 0;
+    return write(chunk, ...rest);
+  };
+  res.end = (chunk, ...rest) => {
+    sent += chunk && typeof chunk !== "function" ? Buffer.byteLength(chunk) : 0;
+    const line = {
+      m: req.method, u: req.url.split("?")[0], s: res.statusCode, req: Number(req.headers["content-length"] || 0),
+      res: sent, q: trueHeader(req, "x-ms-documentdb-isquery"), b: trueHeader(req, "x-ms-cosmos-is-batch-request"),
+    };
+    fs.writeSync(requestLog, JSON.stringify(line) + "\n");
+    return end(chunk, ...rest);
+  };
+}
+
 // ---- start ------------------------------------------------------------------------------------
 const { createHttpsServer } = lib("index");
 const port = Number.parseInt(process.argv[2] || "0", 10);
@@ -206,9 +258,14 @@ server.on("request", (req, res) => {
     controlFaults(req, res).catch(() => res.end());
     return;
   }
+  logged(req, res);
   const fault = faultFor(req);
   if (fault) {
     answerFault(res, fault);
+    return;
+  }
+  if (latencyMs > 0) {
+    setTimeout(() => stockListener(req, res), latencyMs);
     return;
   }
   stockListener(req, res);

@@ -5,8 +5,10 @@ Reads a JSONL file as a hub would hold it (partition by entity key, sequence num
 (the function ``function_app.py`` registers, with real ``EventHubEvent`` objects built by the
 worker's own converter) one batch of 100 after another, from the partition's checkpoint. Like the
 host, it checkpoints a partition after the handler returns for a batch, and only then — so a process
-killed mid-batch replays that batch when it starts again. When every partition is done it runs the
-timer's outbox retry, as the timer would, with no grace (no other instance is running).
+killed mid-batch replays that batch when it starts again. After each batch the real ``deliver_outbox``
+function gets the outbox documents still pending, as the change feed would hand them over (the local
+Cosmos DB server has no change feed), and when every partition is done the timer's outbox retry
+runs, as the timer would, with no grace (no other instance is running).
 
 Settings (store, Marketing Cloud) come from the environment, as app settings do.
 
@@ -19,49 +21,11 @@ import asyncio
 import json
 import os
 import sys
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from azure.functions import meta
-from azure.functions.eventhub import EventHubTriggerConverter
-
-from squall.local_input import entity_key_for, input_identity, partition_for
-
-BATCH = 100
-ENQUEUED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-def hub_partitions(events: Path) -> dict[str, list[tuple[int, bytes]]]:
-    """partition -> [(sequence number, body)], as a sender keyed by entity would have filled the hub."""
-    hub: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
-    identity = input_identity(events)
-    with events.open("rb") as stream:
-        for position, line in enumerate((line for line in stream if line.strip()), start=1):
-            body = line.rstrip(b"\r\n")
-            hub[f"{identity}/{partition_for(entity_key_for(body))}"].append((position, body))
-    return hub
-
-
-def event_hub_events(partition: str, batch: list[tuple[int, bytes]]) -> list[Any]:
-    """The handler's argument for one batch, decoded by the worker's own converter."""
-    system = [
-        {"SequenceNumber": seq, "Offset": str(seq), "PartitionKey": None,
-         "EnqueuedTimeUtc": (ENQUEUED + timedelta(milliseconds=seq)).isoformat()}
-        for seq, _ in batch
-    ]  # fmt: skip
-    metadata = {
-        "SystemPropertiesArray": meta.Datum(type="json", value=json.dumps(system)),
-        "PropertiesArray": meta.Datum(type="json", value=json.dumps([{} for _ in batch])),
-        "PartitionContext": meta.Datum(
-            type="json", value=json.dumps({"EventHubName": "usage-events", "ConsumerGroup": "squall",
-                                           "PartitionId": partition})
-        ),  # fmt: skip
-    }
-    data = meta.Datum(type="collection_bytes", value=SimpleNamespace(bytes=[body for _, body in batch]))
-    return EventHubTriggerConverter.decode(data, trigger_metadata=metadata)
+from squall.bench.hub import BATCH, event_hub_events, hub_partitions
 
 
 def save_checkpoints(path: Path, checkpoints: dict[str, int]) -> None:
@@ -70,12 +34,28 @@ def save_checkpoints(path: Path, checkpoints: dict[str, int]) -> None:
     os.replace(scratch, path)  # atomic: a kill leaves the old or the new checkpoints, never half
 
 
+def changed_outbox_documents() -> Any:
+    """The pending outbox documents, as the change feed hands documents to ``deliver_outbox``."""
+    import azure.functions as func
+    import urllib3
+    from azure.cosmos import CosmosClient
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # the local server's own certificate
+    client = CosmosClient(os.environ["COSMOS_ENDPOINT"], credential=os.environ["COSMOS_KEY"], connection_verify=False)
+    container = client.get_database_client(os.environ["COSMOS_DATABASE"]).get_container_client("outbox")
+    query = "SELECT * FROM c WHERE c.status = 'pending'"
+    items = container.query_items(query, enable_cross_partition_query=True)
+    return func.DocumentList(func.Document.from_dict(item) for item in items)
+
+
 async def run(events: Path, checkpoints_path: Path) -> None:
     from function_app import app
     from functions import dependencies
     from shared.pipeline import retry_pending_outbox
 
-    handler = {f.get_function_name(): f for f in app.get_functions()}["process_usage_events"].get_user_function()
+    functions = {f.get_function_name(): f for f in app.get_functions()}
+    handler = functions["process_usage_events"].get_user_function()
+    relay = functions["deliver_outbox"].get_user_function()
     checkpoints: dict[str, int] = json.loads(checkpoints_path.read_text()) if checkpoints_path.exists() else {}
     try:
         for partition, records in sorted(hub_partitions(events).items()):
@@ -85,6 +65,7 @@ async def run(events: Path, checkpoints_path: Path) -> None:
                 await handler(event_hub_events(partition, batch))
                 checkpoints[partition] = batch[-1][0]
                 save_checkpoints(checkpoints_path, checkpoints)
+                await relay(changed_outbox_documents())
         pipeline = await dependencies.get_pipeline()
         while (await retry_pending_outbox(pipeline.deps, now=datetime.now(UTC), grace=timedelta(0))).actions_recovered:
             pass

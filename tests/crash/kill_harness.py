@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -169,11 +169,12 @@ class SquallRunTarget:
                            kill_after_s=kill_after_s)  # fmt: skip
 
     def in_flight(self) -> set[str]:
-        """Action keys a killed run had sent without recording the outcome (``sending:``, no ``action:``)."""
-        return _in_flight(row[0] for row in _rows(self.db, "SELECT key FROM dedupe"))
+        """Action keys a killed run had marked in flight without recording the outcome."""
+        query = "SELECT key FROM outbox_entries WHERE sending_at IS NOT NULL AND done_at IS NULL"
+        return {row[0] for row in _rows(self.db, query)}
 
     def outbox_left(self) -> int:
-        return len(_rows(self.db, "SELECT key FROM outbox"))
+        return len(_rows(self.db, "SELECT key FROM outbox_entries WHERE done_at IS NULL"))
 
     def evidence(self, data: dict[str, Any]) -> None:
         self.db.with_suffix(".evidence.json").write_text(json.dumps(data, indent=1, default=str))
@@ -212,20 +213,18 @@ class CosmosHandlerTarget:
         proxy = client.get_database_client(self.database).get_container_client(container)
         return list(proxy.query_items(query, enable_cross_partition_query=True))
 
+    def _pending(self) -> list[dict[str, Any]]:
+        docs = self._keys("outbox", "SELECT VALUE c.entries FROM c WHERE c.status = 'pending'")
+        return [entry for entries in docs for entry in entries]
+
     def in_flight(self) -> set[str]:
-        return _in_flight(self._keys("dedupe", "SELECT VALUE c.key FROM c"))
+        return {entry["key"] for entry in self._pending() if entry.get("sending_at")}
 
     def outbox_left(self) -> int:
-        return len(self._keys("state", "SELECT VALUE c.key FROM c WHERE c.type = 'outbox'"))
+        return len(self._pending())
 
     def evidence(self, data: dict[str, Any]) -> None:
         (self.workdir / "evidence.json").write_text(json.dumps(data, indent=1, default=str))
-
-
-def _in_flight(keys: Iterable[str]) -> set[str]:
-    keys = list(keys)
-    sending = {key.removeprefix("sending:") for key in keys if key.startswith("sending:")}
-    return sending - {key.removeprefix("action:") for key in keys if key.startswith("action:")}
 
 
 def entry_identity(entry: dict[str, Any]) -> str:

@@ -11,13 +11,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from azure.storage.blob.aio import ContainerClient
 
 from shared.events.models import RawEvent
-from shared.pipeline import PipelineDeps, process_batch
+from shared.pipeline import PipelineDeps, process_batch, retry_pending_outbox
 from shared.rules import RuleSetCache
 from shared.store.blob_deadletters import BlobDeadLetterStore
 from shared.store.models import DeadLetter
@@ -300,6 +301,7 @@ def enter_contact_in_store(db: Path, record: dict) -> int:
         report = await process_batch(
             [RawEvent(body=json.dumps(record).encode(), partition="3", sequence_number=1)], deps
         )
+        report += await retry_pending_outbox(deps, now=datetime.now(UTC), grace=timedelta(0))  # the relay
         await store.close()
         return report.actions_delivered
 

@@ -7,12 +7,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
-from shared.pipeline import PipelineDeps, process_batch
+from shared.pipeline import PipelineDeps, process_batch, retry_pending_outbox
 from shared.pipeline.report import BatchReport
 from shared.rules import compile_ruleset, validate_rules
 from shared.store.sqlite import SqliteStore
@@ -72,7 +73,10 @@ def run_batch(stub: MarketingCloudStub, batch: list[RawEvent]) -> BatchReport:
                     rules=FixedRuleSource(compile_ruleset(validate_rules(RULES).rules, version=1)),
                     states=store.states, dedupe=store.dedupe, deadletters=store.deadletters, sender=sender,
                 )  # fmt: skip
-                return await process_batch(batch, with_delivery_metrics(deps))
+                measured = with_delivery_metrics(deps)
+                report = await process_batch(batch, measured)
+                report += await retry_pending_outbox(measured, now=datetime.now(UTC), grace=timedelta(0))
+                return report
         finally:
             await store.close()
 

@@ -260,6 +260,12 @@ def timer_tick(protos: ModuleType, *, past_due: bool = False) -> tuple[list[Any]
     return [timer], {}
 
 
+def cosmos_documents(protos: ModuleType, documents: Sequence[Mapping[str, Any]]) -> tuple[list[Any], dict[str, Any]]:
+    """A Cosmos DB trigger invocation: the changed documents as one JSON array, as the extension sends it."""
+    binding = protos.ParameterBinding(name="documents", data=protos.TypedData(json=json.dumps(list(documents))))
+    return [binding], {}
+
+
 def http_answer(response: Any) -> tuple[int, dict[str, str], Any]:
     """Status, headers and decoded JSON body of an HTTP invocation's return value."""
     http = response.return_value.http

@@ -15,12 +15,14 @@ import yaml
 from shared.actions.models import ActionKind, PlannedAction
 from shared.pipeline.outbox import outbox_entries
 from shared.store.models import OutboxEntry
+from shared.store.sqlite import SqliteStore
 from squall.stub import MarketingCloudStub
 from tests.blueprints.test_ingest_blueprint import o365_record
 from tests.host.conftest import JOURNEY_KEY, RULES, App, app_settings, host_environment
 from tests.host.host_standin import (
     REPO_ROOT,
     WorkerProcess,
+    cosmos_documents,
     event_hub_batch,
     http_answer,
     http_request,
@@ -40,6 +42,7 @@ EXPECTED_FUNCTIONS = {
     "list_rule_versions",
     "rollback_rules",
     "run_scheduled_work",
+    "deliver_outbox",
 }
 
 
@@ -56,6 +59,25 @@ def dead_letters(app: App) -> list[Any]:
             await store.close()
 
     return asyncio.run(read())
+
+
+def outbox_documents(app: App) -> list[dict[str, Any]]:
+    """The app's pending outbox, as the documents the Cosmos DB container would hold (``outbox_docs``)."""
+    from shared.store import outbox_docs
+
+    async def read() -> list[OutboxEntry]:
+        store = app.store()
+        try:
+            return await store.states.pending_outbox(limit=1000)
+        finally:
+            await store.close()
+
+    documents = []
+    for batch, entries in outbox_docs.by_doc(asyncio.run(read())).items():
+        document = {"id": batch, "type": "outbox", **outbox_docs.new_doc(batch, now=datetime.now(UTC))}
+        outbox_docs.merge(document, entries, now=datetime.now(UTC))
+        documents.append(json.loads(json.dumps(document, default=str)))
+    return documents
 
 
 # --- indexing ---------------------------------------------------------------------------------------
@@ -87,6 +109,20 @@ def test_the_event_hub_trigger_reads_binary_batches_with_the_settings_bicep_prov
         "EVENTHUB__fullyQualifiedNamespace",
         "EVENTHUB__credential",
     ):
+        assert name in deployed, f"{name} is not deployed by {API_BICEP.name}"
+
+
+def test_the_outbox_change_feed_trigger_uses_the_containers_and_identity_bicep_provides(app: App) -> None:
+    binding = raw_bindings(app.functions["deliver_outbox"])["documents"]
+    # THEN the relay reads the outbox container's change feed with its own lease container
+    assert (binding["type"], binding["connection"]) == ("cosmosDBTrigger", "COSMOS")
+    assert (binding["databaseName"], binding["containerName"], binding["leaseContainerName"]) == (
+        "%COSMOS_DATABASE%", "%COSMOS_OUTBOX_CONTAINER%", "%COSMOS_LEASES_CONTAINER%",
+    )  # fmt: skip
+    # AND the connection is by managed identity, with every setting Bicep deploys
+    deployed = bicep_app_settings(API_BICEP, "squallSettings") | bicep_app_settings(API_BICEP, "hostSettings")
+    for name in ("COSMOS_DATABASE", "COSMOS_OUTBOX_CONTAINER", "COSMOS_LEASES_CONTAINER",
+                 "COSMOS__accountEndpoint", "COSMOS__credential", "COSMOS__clientId"):  # fmt: skip
         assert name in deployed, f"{name} is not deployed by {API_BICEP.name}"
 
 
@@ -134,9 +170,15 @@ def test_an_event_hub_batch_as_the_host_sends_it_reaches_the_stub_and_parks_the_
     inputs, metadata = event_hub_batch(app.protos, "4", 200, bodies)
     # WHEN the worker is asked to invoke the Event Hubs function
     response = app.worker.invoke(app.function_id("process_usage_events"), inputs, metadata)
-    # THEN the invocation succeeds
+    # THEN the invocation succeeds, having sent nothing: it only planned (the outbox)
     app.worker.expect_success(response.result, "event hub invocation")
-    # AND both journey entries reached the Marketing Cloud stub over HTTP
+    assert app.stub.received() == []
+    # WHEN the outbox's change feed hands the batch's document to the relay function
+    response = app.worker.invoke(
+        app.function_id("deliver_outbox"), *cosmos_documents(app.protos, outbox_documents(app))
+    )
+    app.worker.expect_success(response.result, "cosmos db invocation")
+    # THEN both journey entries reached the Marketing Cloud stub over HTTP
     received = app.stub.received()
     assert sorted(r["ContactKey"] for r in received) == ["ana@contoso.com", "bo@contoso.com"]
     assert {r["EventDefinitionKey"] for r in received} == {JOURNEY_KEY}
@@ -281,11 +323,20 @@ def test_a_placeholder_worker_specializes_by_environment_reload_and_then_runs_th
         reloaded = worker.reload(host_environment(**app_settings(stored_rules, stub)), REPO_ROOT)
         worker.expect_success(reloaded.result, "environment reload")
         functions = worker.index_and_load(REPO_ROOT)
-        # THEN the same functions are indexed, and a batch is processed with the reloaded settings
+        # THEN the same functions are indexed, and a batch is processed with the reloaded settings: its
+        # action is planned in the store they name
         assert set(functions) == EXPECTED_FUNCTIONS
         inputs, metadata = event_hub_batch(protos, "1", 7, [o365_record("p-1", "di@contoso.com")])
         response = worker.invoke(functions["process_usage_events"].function_id, inputs, metadata)
         worker.expect_success(response.result, "invocation after reload")
     finally:
         worker.close()
-    assert [r["ContactKey"] for r in stub.received()] == ["di@contoso.com"]
+
+    async def planned() -> list[str]:
+        store = SqliteStore(stored_rules)
+        try:
+            return [e.entity for e in await store.states.pending_outbox()]
+        finally:
+            await store.close()
+
+    assert asyncio.run(planned()) == ["di@contoso.com"]

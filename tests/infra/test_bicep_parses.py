@@ -41,18 +41,22 @@ def test_cosmos_containers_have_the_designed_partition_keys_and_ttl() -> None:
     # GIVEN the container table of the Cosmos module
     cosmos = parse_bicep(INFRA_DIR / "app" / "cosmos.bicep")
     containers = {c["name"]: c for c in cosmos["variables"]["containers"]["value"]}
-    # THEN the containers and partition keys are those of DESIGN.md section 5
+    # THEN the containers and partition keys are those of DESIGN.md section 5, the outbox and its leases
     assert {name: c["partitionKey"] for name, c in containers.items()} == {
         "rules": "/ruleset",
         "state": "/entity",
+        "outbox": "/id",
+        "leases": "/id",
         "dedupe": "/key",
     }
-    # AND dedupe expires entries, state keeps them
+    # AND dedupe expires entries, outbox tombstones set their own ttl, state keeps them
     assert containers["dedupe"]["defaultTtl"] == "dedupeTtlSeconds"
+    assert containers["outbox"]["defaultTtl"] == {"operator": {"type": "minus", "operands": {"integer_value": 1}}}
     assert containers["state"]["defaultTtl"] is None
-    # AND bulky state paths are not indexed
-    excluded = expression_text(containers["state"]["excludedPaths"])
-    assert '"/data/*"' in excluded and '"/outbox/*/payload/*"' in excluded
+    # AND state and outbox index only the paths their queries filter on (every other path costs RUs)
+    for name, queried in (("state", {"/type/?", "/due_at/?"}), ("outbox", {"/status/?", "/created_at/?"})):
+        assert {p["path"] for p in containers[name]["includedPaths"]} == queried
+        assert '"/*"' in expression_text(containers[name]["excludedPaths"])
 
 
 def test_function_app_is_flex_consumption_python_311_with_identity_based_deployment() -> None:

@@ -18,6 +18,7 @@ from shared.wiring import open_store
 from squall.stub import MarketingCloudStub
 from tests.blueprints.conftest import JOURNEY_KEY, RULES, registered_handler
 from tests.blueprints.test_ingest_blueprint import hub_batch, o365_record
+from tests.crash.handler_process import changed_outbox_documents
 
 
 @pytest.fixture
@@ -69,9 +70,13 @@ def test_function_on_cosmos_and_blob_delivers_once_and_parks_bad_input(azure_lik
 
     async def run_and_replay() -> list[Any]:
         # One event loop throughout, as in the Functions worker (the SDK clients belong to it).
+        relay = registered_handler("deliver_outbox")
         try:
             await handler(hub_batch("5", 70, bodies))
-            await handler(hub_batch("5", 70, bodies))  # the host replays the batch
+            await relay(changed_outbox_documents())  # the outbox's change feed
+            await dependencies.close_dependencies()  # the host replays the batch to a new instance
+            await handler(hub_batch("5", 70, bodies))
+            await relay(changed_outbox_documents())
         finally:
             await dependencies.close_dependencies()
         return await _dead_letters(Settings())

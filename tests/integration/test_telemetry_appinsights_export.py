@@ -76,7 +76,10 @@ def test_batch_exports_request_metrics_and_logs_with_ids_but_no_payload(
     batch = properties(request)
     assert (batch["squall.partition"], batch["squall.batch.size"]) == ("6", "2")
     assert (batch["squall.sequence_number.first"], batch["squall.sequence_number.last"]) == ("100", "101")
-    assert (batch["squall.events.dead_lettered"], batch["squall.actions.delivered"]) == ("1", "1")
+    assert (batch["squall.events.dead_lettered"], batch["squall.actions.planned"]) == ("1", "1")
+    # AND the change feed's delivery of its outbox document is a request of its own
+    [relay] = [r for r in ingestion.of_type("RequestData") if r["data"]["baseData"]["name"] == "squall.relay_outbox"]
+    assert properties(relay)["squall.actions.delivered"] == "1"
     operation = request["tags"]["ai.operation.id"]
     # AND the custom metrics name each outcome
     metrics = {
@@ -85,7 +88,7 @@ def test_batch_exports_request_metrics_and_logs_with_ids_but_no_payload(
     }
     assert ("squall.events", (("outcome", "dead_lettered"), ("partition", "6"), ("trigger", "event_hub"))) in metrics
     assert ("squall.rule_matches", (("rule_id", "teams-session"),)) in metrics
-    assert ("squall.actions", (("outcome", "delivered"), ("trigger", "event_hub"))) in metrics
+    assert ("squall.actions", (("outcome", "delivered"), ("trigger", "outbox_relay"))) in metrics
     assert any(name == "squall.delivery.attempts" for name, _ in metrics)
     # AND the dead-letter log line is a trace of the batch's operation with ids as custom dimensions
     messages = ingestion.of_type("MessageData")

@@ -1,4 +1,6 @@
-"""process_batch: counts add up, bad input is dead-lettered, duplicates and replays are skipped."""
+"""process_batch: counts add up, bad input is dead-lettered, duplicates and replays are skipped; the
+batch only plans (the outbox), and the relay (``relay``: the timer's retry with no grace, as the
+local runtime runs it) delivers."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 
 from shared.events import NormalizeOptions
 from shared.events.models import RawEvent
-from shared.pipeline import BatchRetryRequired, PipelineDeps, process_batch, retry_pending_outbox
+from shared.pipeline import BatchReport, BatchRetryRequired, PipelineDeps, process_batch, retry_pending_outbox
 from shared.rules import compile_ruleset, validate_rules
 from shared.store.sqlite import SqliteStore
 from tests.fakes import DownAfterSender, FixedRuleSource, RecordingSender
@@ -78,6 +80,11 @@ def deps_for(store: SqliteStore, sender: RecordingSender) -> PipelineDeps:
     )
 
 
+def relay(store: SqliteStore, sender: RecordingSender | DownAfterSender) -> BatchReport:
+    """What the outbox relay does beside ingestion: deliver everything pending."""
+    return asyncio.run(retry_pending_outbox(deps_for(store, sender), now=datetime.now(UTC), grace=timedelta(0)))
+
+
 def test_counts_add_up_and_bad_input_is_dead_lettered_with_provenance(store: SqliteStore) -> None:
     # GIVEN a batch of good records, invalid JSON, a record without Id and an oversized body
     sender = RecordingSender()
@@ -91,8 +98,10 @@ def test_counts_add_up_and_bad_input_is_dead_lettered_with_provenance(store: Sql
         raw(b"[" + b" " * (1024 * 1024 + 10) + b"]", 3),
         raw(record("b", "u2", "MicrosoftTeams", "TeamsSessionStarted"), 4),
     ]
-    # WHEN the batch is processed
+    # WHEN the batch is processed, and the relay delivers what it planned
     report = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    assert sender.sent == []  # ingestion never waits on a destination
+    relay(store, sender)
     # THEN every event is either normalized or dead-lettered, and the good ones matched
     assert report.events_in == 5
     assert report.events_normalized == 2
@@ -110,6 +119,7 @@ def test_cooldown_state_is_written_once_per_entity_and_suppresses_repeat(store: 
     batch = [raw(record(f"c{i}", "u1", "Copilot", "CopilotInteraction", minute=i), i) for i in range(3)]
     # WHEN processed
     report = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    relay(store, sender)
     # THEN the journey is entered once, the state read and written once for that one entity
     assert [a.contact_key for a in sender.sent] == ["u1"]
     assert (report.state_reads, report.state_writes) == (1, 1)
@@ -117,6 +127,7 @@ def test_cooldown_state_is_written_once_per_entity_and_suppresses_repeat(store: 
     asyncio.run(
         process_batch([raw(record("c9", "u1", "Copilot", "CopilotInteraction", minute=30), 9)], deps_for(store, sender))
     )
+    relay(store, sender)
     assert len(sender.sent) == 1
 
 
@@ -143,17 +154,63 @@ def test_duplicate_event_ids_are_processed_once_within_and_across_batches(store:
         )
     )
     again = asyncio.run(process_batch([raw(record("d", "u1", "MicrosoftTeams", "TeamCreated"))], deps))
+    relay(store, sender)
     # THEN it is acted on once
     assert len(sender.sent) == 1
     assert (first.events_duplicate, again.events_duplicate) == (1, 1)
 
 
+def test_a_batch_replayed_by_another_process_plans_nothing_twice(store: SqliteStore) -> None:
+    # GIVEN a batch processed and delivered by one process (which then died)
+    sender = RecordingSender()
+    batch = [raw(record(f"r{i}", f"u{i}", "MicrosoftTeams", "TeamCreated"), i) for i in range(3)]
+    batch.append(raw(record("rc", "u0", "Copilot", "CopilotInteraction"), 3))
+    asyncio.run(process_batch(batch, deps_for(store, sender)))
+    relay(store, sender)
+    # WHEN another process (no memory of recent ids) gets the same batch from the checkpoint
+    replay = asyncio.run(process_batch(batch, deps_for(store, sender)))
+    later = relay(store, sender)
+    # THEN its actions merge into the batch's outbox document: nothing is pending, nothing sent again
+    # (u0's events were applied to its state: skipped; u1's and u2's are planned again, same keys)
+    assert replay.actions_planned == 2
+    assert later.actions_recovered == 0
+    assert sorted(a.contact_key for a in sender.sent) == ["u0", "u0", "u1", "u2"]
+
+
+def test_a_batch_that_matches_nothing_makes_no_store_request(store: SqliteStore) -> None:
+    # GIVEN a store that counts every call of its ports
+    calls: list[str] = []
+
+    class Counting:
+        def __init__(self, inner: object) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            calls.append(name)
+            return getattr(self._inner, name)
+
+    deps = deps_for(store, RecordingSender())
+    counted = PipelineDeps(
+        rules=deps.rules, states=Counting(store.states), dedupe=Counting(store.dedupe),  # type: ignore[arg-type]
+        deadletters=Counting(store.deadletters), sender=deps.sender,  # type: ignore[arg-type]
+    )  # fmt: skip
+    # WHEN a batch of events that no rule takes is processed
+    batch = [raw(record(f"x{i}", f"u{i}", "Exchange", "MailItemsAccessed"), i) for i in range(100)]
+    report = asyncio.run(process_batch(batch, counted))
+    # THEN nothing was read or written: cost follows matches, not events
+    assert (report.events_normalized, report.rule_matches) == (100, 0)
+    assert calls == []
+
+
 def test_failed_delivery_is_dead_lettered_with_reason(store: SqliteStore) -> None:
     sender = RecordingSender(fail_rules=frozenset({"any-teams"}))
-    report = asyncio.run(
+    planned = asyncio.run(
         process_batch([raw(record("f", "u1", "MicrosoftTeams", "TeamCreated"))], deps_for(store, sender))
     )
-    assert (report.actions_planned, report.actions_failed, report.actions_dead_lettered) == (1, 1, 1)
+    report = relay(store, sender)
+    assert planned.actions_planned == 1
+    assert (report.actions_failed, report.actions_dead_lettered) == (1, 1)
+    assert asyncio.run(store.states.pending_outbox()) == []
     [letter] = asyncio.run(store.deadletters.list())
     assert (letter.kind, letter.rule_id, letter.reason) == ("action", "any-teams", "permanent: 400 test")
 
@@ -179,26 +236,27 @@ def test_message_property_and_batch_option_override_the_configured_format(store:
     assert (forced_o365.events_normalized, forced_o365.events_dead_lettered) == (1, 1)
 
 
-def test_destination_down_for_everyone_raises_for_a_replay_that_sends_only_the_rest(store: SqliteStore) -> None:
+def test_a_destination_down_never_stops_ingestion_and_the_relay_sends_only_the_rest(store: SqliteStore) -> None:
     # GIVEN ten matching events and a destination that goes down after three deliveries
     batch = [raw(record(f"dn{i}", f"u{i}", "MicrosoftTeams", "TeamCreated"), i) for i in range(10)]
     down = DownAfterSender(up_for=3)
-    # WHEN the batch is processed
+    # WHEN the batch is processed  THEN ingestion completes: the actions wait in the outbox
+    planned = asyncio.run(process_batch(batch, deps_for(store, down)))
+    assert (planned.actions_planned, planned.actions_pending) == (10, 10)
+    # WHEN the relay delivers while the destination goes down
     with pytest.raises(BatchRetryRequired) as raised:
-        asyncio.run(process_batch(batch, deps_for(store, down)))
-    # THEN the host is told to replay it, with the destination's hint and this attempt's counts
+        relay(store, down)
+    # THEN it stops with the destination's hint and its counts, nothing parked
     assert raised.value.retry_after == 30
     assert raised.value.report is not None and raised.value.report.actions_delivered == 3
-    assert asyncio.run(store.deadletters.list()) == []  # nothing parked: it can still succeed
-    # WHEN the host replays the batch once the destination is back, and the timer runs
+    assert asyncio.run(store.deadletters.list()) == []
+    assert asyncio.run(store.states.outbox_backlog())[0] == 7
+    # WHEN the destination is back and the relay runs again
     sender = RecordingSender()
-    replay = asyncio.run(process_batch(batch, deps_for(store, sender)))
-    later = datetime.now(UTC) + timedelta(minutes=5)
-    retried = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later))
-    # THEN the replay applies nothing twice, the timer sends only the seven undelivered actions, and
-    # the outbox is empty
-    assert (replay.events_duplicate, replay.actions_delivered) == (10, 0)
-    assert sorted(a.contact_key for a in sender.sent) == [f"u{i}" for i in range(3, 10)]
+    retried = relay(store, sender)
+    # THEN only the seven undelivered actions are sent, and the outbox is empty
+    assert len(sender.sent) == 7
+    assert sorted(a.contact_key for a in down.sent + sender.sent) == sorted(f"u{i}" for i in range(10))
     assert (retried.actions_recovered, retried.actions_delivered) == (7, 7)
     assert asyncio.run(store.states.pending_outbox()) == []
 
@@ -214,27 +272,19 @@ def test_a_replayed_batch_parks_its_rejected_messages_once(store: SqliteStore) -
     assert [letter.sequence_number for letter in asyncio.run(store.deadletters.list())] == [1]
 
 
-def test_a_replayed_batch_leaves_the_outbox_to_the_timer(store: SqliteStore) -> None:
-    # GIVEN a batch whose events were processed before, an action its earlier attempt left in the
-    # outbox, and an entry of the same event that the timer committed a moment ago (a deadline fired
-    # for it) and is delivering right now
-    from shared.actions.models import ActionKind, PlannedAction
-    from shared.pipeline.outbox import EVENT_KEY_PREFIX, outbox_entries
-
-    def entry(key: str) -> PlannedAction:
-        return PlannedAction(key=key, kind=ActionKind.JOURNEY_ENTRY, rule_id="r", event_id="t1", entity="u1",
-                             contact_key="u1", event_definition_key="APIEvent-teams")  # fmt: skip
-
+def test_the_timer_leaves_young_entries_and_marks_in_flight_to_their_deliverer(store: SqliteStore) -> None:
+    # GIVEN two planned actions: one just planned, one a deliverer marked in flight a moment ago
     sender = RecordingSender()
-    batch = [raw(record("t1", "u1", "MicrosoftTeams", "TeamsSessionStarted"), 0)]
-    asyncio.run(store.dedupe.remember([EVENT_KEY_PREFIX + "t1"], ttl_s=3600))
-    asyncio.run(store.states.save_states([], outbox=outbox_entries([entry("left"), entry("timer-is-sending-it")])))
-    # WHEN the batch is replayed
-    report = asyncio.run(process_batch(batch, deps_for(store, sender)))
-    # THEN it sends nothing: no entry can have two deliverers at once
-    assert sender.sent == [] and report.invariant_problems() == []
-    # AND the timer, the entries' one deliverer after its grace, delivers both once
+    batch = [raw(record(f"t{i}", f"u{i}", "MicrosoftTeams", "TeamCreated"), i) for i in range(2)]
+    asyncio.run(process_batch(batch, deps_for(store, sender)))
+    [first, second] = asyncio.run(store.states.pending_outbox())
+    asyncio.run(store.states.mark_sending([second], at=datetime.now(UTC) + timedelta(minutes=4)))
+    # WHEN the timer runs within the grace of the mark  THEN it takes only the unmarked entry
     later = datetime.now(UTC) + timedelta(minutes=5)
-    retried = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later))
-    assert sorted(a.key for a in sender.sent) == ["left", "timer-is-sending-it"]
-    assert (retried.actions_recovered, retried.actions_delivered) == (2, 2)
+    report = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later))
+    assert [a.key for a in sender.sent] == [first.key]
+    assert report.actions_uncertain == 0
+    # WHEN it runs after the mark's grace  THEN it takes the marked one too, counted uncertain
+    report = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later + timedelta(minutes=5)))
+    assert [a.key for a in sender.sent] == [first.key, second.key]
+    assert (report.actions_recovered, report.actions_uncertain) == (1, 1)

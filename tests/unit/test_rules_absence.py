@@ -90,3 +90,20 @@ def test_cooldown_applies_to_timer_firings() -> None:
     entity.feed(event(2 * 24 * 60, CART, sku="b"))
     second = entity.fire_due(T0 + timedelta(days=4))
     assert (len(first), second) == (1, [])
+
+
+def test_a_late_absence_firing_keeps_its_cooldown_when_another_rule_fired_in_between() -> None:
+    # GIVEN an absence (30 min, allowed_lateness 1 h, cool-down 2 h) and another rule (issue 15, defect 2)
+    spec = {"after": {"types": [CART]}, "missing": {"types": [PURCHASE]}, "within": "PT30M"}
+    absence = rule("cart", absence=spec, allowed_lateness="PT1H", cooldown="PT2H")
+    other = rule("visit", when={"types": ["Web/Visit"]}, cooldown="PT1M")
+    entity = Entity(compiled(absence, other))
+    # WHEN a cart at 0 fires at its deadline (0:30, decided at 1:30); a cart at 1:00 is due at 1:30,
+    # decided at 2:30; the other rule fires at 2:35 (after the first cool-down's end, 2:30)
+    entity.feed(event(0, CART))
+    first = entity.fire_due(T0 + timedelta(minutes=90))
+    entity.feed(event(60, CART))
+    visit = entity.fired(event(155, "Web/Visit"))
+    second = entity.fire_due(T0 + timedelta(minutes=155))
+    # THEN the second deadline (1:30) is inside the first firing's cool-down (0:30 .. 2:30): quiet
+    assert ([m.fired_at for m in first], visit, second) == ([T0 + timedelta(minutes=30)], ["visit"], [])

@@ -163,3 +163,17 @@ def test_cooldown_does_not_count_as_a_match_for_stop_after_match() -> None:
     second = [m.rule_id for m in rules.evaluate(event(T0 + timedelta(hours=1)), state)]
     # THEN the cooling rule does not stop the general one
     assert (first, second) == (["vip"], ["general"])
+
+
+def test_another_rules_firing_does_not_make_a_rule_forget_its_cooldown() -> None:
+    # GIVEN two cool-down rules of one entity (issue 15, defect 1)
+    from tests.unit.rule_scenarios import Entity, event, rule
+    from tests.unit.rule_scenarios import compiled as compile_rules
+
+    cd = rule("cd", when={"types": ["A/x"]}, cooldown="PT15M")
+    other = rule("other", when={"types": ["B/y"]}, cooldown="PT1M")
+    entity = Entity(compile_rules(cd, other))
+    # WHEN cd fires at 10:31, other at 11:01 (cd's cool-down is over by then), then an A/x of 08:11 arrives
+    fired = entity.fired(event(151, "A/x"), event(181, "B/y"), event(11, "A/x"))
+    # THEN the older event stays quiet: writing other's entry did not prune cd's last firing
+    assert fired == ["cd", "other"]

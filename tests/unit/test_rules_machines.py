@@ -105,3 +105,23 @@ def test_other_rules_read_the_machine_state() -> None:
     # THEN the reader fires only for the purchase made while already active
     assert "active-purchase" not in first
     assert second == ["active-purchase"]
+
+
+def test_a_type_surprise_in_a_transition_still_plans_the_initial_states_action() -> None:
+    # GIVEN a machine whose only transition from its initial state needs a positive amount (issue 15, defect 4)
+    machine = {
+        "initial": "trial",
+        "states": {"trial": {"on_enter": journey("Welcome")}, "active": {"on_enter": journey("Onboarding")}},
+        "transitions": [
+            {
+                "from": "trial",
+                "to": "active",
+                "when": {"types": [PURCHASE], "condition": {"field": "attributes.amount", "op": "gt", "value": 0}},
+            }
+        ],
+    }
+    entity = Entity(compiled(rule("lifecycle", when={"types": [PURCHASE]}, machine=machine)))
+    # WHEN a new entity's first event is a purchase whose amount is text
+    # THEN it enters trial and plans Welcome; the surprising transition counts as not taken
+    assert entered(entity, event(0, PURCHASE, amount="lots")) == ["Welcome"]
+    assert entity.state.data["rules"]["lifecycle"]["s"] == "trial"

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.unit.rule_scenarios import Entity, compiled, event, rule
 
+START = 1714550400000  # T0 in ms
 HIGH = {"field": "attributes.level", "op": "ge", "value": 5}
 
 
@@ -26,7 +27,8 @@ def test_max_per_period_allows_n_firings_in_any_period() -> None:
     fired = [entity.fired(item) for item in readings((0, 9), (10, 9), (20, 9), (61, 9))]
     # THEN the third is suppressed; at 61 the firing at 0 has left the hour
     assert fired == [["high"], ["high"], [], ["high"]]
-    assert len(entity.state.data["fired"]["high"]) <= 2
+    # AND without a watermark, the firings kept are those within two periods of the newest
+    assert entity.state.data["fired"]["high"] == [START + minute * 60_000 for minute in (0, 10, 61)]
 
 
 def test_rearm_fires_once_until_the_condition_has_been_false() -> None:
@@ -62,3 +64,12 @@ def test_suppression_state_of_removed_rules_is_dropped() -> None:
     entity.ruleset = compiled(rule("other", when={"types": ["Sensor/Reading"]}, rearm=True), version=2)
     entity.feed(*readings((1, 0)))
     assert "fired" not in entity.state.data and "high" not in json.dumps(entity.state.data)
+
+
+def test_max_per_period_judges_an_out_of_order_event_against_the_firings_before_it() -> None:
+    # GIVEN at most 2 firings per hour (issue 15, defect 3)
+    entity = Entity(compiled(alert(max_per_period={"count": 2, "period": "PT1H"})))
+    # WHEN it fires at 0 and 10, then at 75 (the hour before holds none), then a reading of 20 arrives
+    fired = [entity.fired(item) for item in readings((0, 9), (10, 9), (75, 9), (20, 9))]
+    # THEN the reading of 20 is suppressed: 2 firings (0, 10) already happened in the hour before it
+    assert fired == [["high"], ["high"], ["high"], []]

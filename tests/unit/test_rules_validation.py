@@ -240,9 +240,21 @@ def test_deeply_nested_condition_is_rejected_without_recursion_error() -> None:
     condition: dict[str, Any] = {"field": "entity", "op": "exists"}
     for _ in range(5000):
         condition = {"not": condition}
-    # WHEN validated THEN one clear error
+    # WHEN validated THEN one clear error at the field, naming the documented limit
     error = only_error(with_changes("condition", condition))
-    assert "nested deeper than" in error.message
+    assert (error.path, error.message) == (
+        "$.condition",
+        "nested too deeply: at most 100 levels of mappings and lists are allowed",
+    )
+
+
+def test_a_condition_within_the_nesting_limit_still_gets_the_32_level_condition_limit() -> None:
+    # GIVEN a condition of 40 nested `not`s (41 levels of mappings: inside the document limit)
+    condition: dict[str, Any] = {"field": "entity", "op": "exists"}
+    for _ in range(40):
+        condition = {"not": condition}
+    # WHEN validated THEN the condition's own limit speaks
+    assert "nested deeper than 32 levels" in only_error(with_changes("condition", condition)).message
 
 
 def test_minimal_rule_gets_defaults() -> None:

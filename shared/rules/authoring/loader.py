@@ -1,55 +1,25 @@
 """Read rule files: YAML or JSON, one rule per file or a list under ``rules:``.
 
-YAML is read as data only (safe loader) with two changes that avoid classic surprises: dates stay
-strings (the rule compiler types them; stored rules stay JSON), and only ``true``/``false`` are
-booleans (``on``, ``no``, ``yes`` stay strings). Duplicate keys are an error, not a silent overwrite.
+YAML is read by ``yaml_text.RuleYamlLoader`` (plain data, dates stay strings, duplicate keys refused),
+JSON by ``json_text.parse_json_text``; both hold the input to ``limits.py`` (file size, nesting,
+alias expansion, no ``NaN``) and every problem is a ``RuleFileError`` naming the file and, when
+known, the line.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from shared.rules.authoring.json_text import JsonTextError, parse_json_text
+from shared.rules.authoring.limits import MAX_RULE_FILE_BYTES
+from shared.rules.authoring.yaml_text import RuleYamlLoader, YamlTooLarge
 from shared.rules.errors import RuleFileError
 
 RULE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-class _RuleYamlLoader(yaml.SafeLoader):
-    """SafeLoader without timestamps and YAML 1.1 yes/no/on/off booleans; rejects duplicate keys."""
-
-
-_RuleYamlLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_RuleYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _construct_mapping_once(loader: _RuleYamlLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str) and key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key if isinstance(key, str) else id(key_node))
-    return loader.construct_mapping(node)
-
-
-_RuleYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,33 +50,44 @@ def load_rule_documents(path: Path) -> list[LoadedRule]:
 
 
 def _load_file(file: Path) -> list[LoadedRule]:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleFileError(file, f"cannot read: {exc}") from None
+    text = _read_text(file)
     if file.suffix == ".json":
-        return _split(file, _parse_json(file, text), lines=None)
+        try:
+            document = parse_json_text(text)
+        except JsonTextError as exc:
+            raise RuleFileError(file, exc.message, line=exc.line) from None
+        return _split(file, document, lines=None)
     return _load_yaml(file, text)
 
 
-def _parse_json(file: Path, text: str) -> Any:
+def _read_text(file: Path) -> str:
+    """The file's text, read no further than the size limit (a FIFO or device cannot hang the read)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RuleFileError(file, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+        with file.open("rb") as stream:
+            data = stream.read(MAX_RULE_FILE_BYTES + 1)
+        if len(data) > MAX_RULE_FILE_BYTES:
+            raise RuleFileError(
+                file, f"larger than {MAX_RULE_FILE_BYTES:,} bytes, the limit for one rule file: split it"
+            )
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleFileError(file, f"cannot read: {exc}") from None
 
 
 def _load_yaml(file: Path, text: str) -> list[LoadedRule]:
-    loader = _RuleYamlLoader(text)
+    loader = RuleYamlLoader(text)
     try:
         node = loader.get_single_node()
         document = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
-        raise RuleFileError(file, f"invalid YAML: {problem}", line=mark.line + 1 if mark else None) from None
+        message = problem if isinstance(exc, YamlTooLarge) else f"invalid YAML: {problem}"
+        raise RuleFileError(file, message, line=mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise RuleFileError(file, f"invalid YAML: {exc}") from None
+    except ValueError:  # an integer beyond Python's 4,300-digit conversion limit
+        raise RuleFileError(file, "invalid YAML: a number has too many digits") from None
     finally:
         loader.dispose()
     return _split(file, document, lines=_rule_lines(node))

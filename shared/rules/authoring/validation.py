@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from shared.rules.authoring.limits import raw_rule_problem
 from shared.rules.authoring.lint import lint_rule, lint_stateful_rule
 from shared.rules.authoring.references import lint_state_references
 from shared.rules.definitions.rule import RuleDefinition
@@ -28,7 +29,10 @@ class RuleValidation:
 
 
 def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
-    """Validate each rule on its own, then the set (ids must be unique). Never raises for bad input."""
+    """Validate each rule on its own, then the set (ids must be unique). Never raises for bad input.
+
+    Each rule is first held to ``limits.py`` (nesting, data JSON can carry), then to the schema.
+    """
     result = RuleValidation()
     seen_ids: set[str] = set()
     positions: dict[str, int] = {}
@@ -36,6 +40,9 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
         rule_id = _claimed_id(candidate)
         if not isinstance(candidate, Mapping):
             result.errors.append(RuleError(None, "$", "a rule must be a mapping", index))
+            continue
+        if bounds_problem := raw_rule_problem(dict(candidate)):  # limits.py: depth, JSON data, no NaN
+            result.errors.append(RuleError(rule_id, *bounds_problem, index))
             continue
         try:
             rule = RuleDefinition.model_validate(dict(candidate))

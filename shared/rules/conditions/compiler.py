@@ -2,7 +2,9 @@
 
 No ``eval``/``exec``: each node becomes a small function of the event. A leaf whose predicate
 fails (a type surprise in the event) raises ``ConditionFailed`` naming the field and operator,
-never the value; the evaluator turns that into "no match" and one log line.
+never the value; the evaluator turns that into "no match" and one log line. Groups do not let a
+surprise hide a decision: ``any`` with a true child is true and ``all`` with a false child is false,
+whatever the order; ``not`` of a surprise is a surprise.
 """
 
 from __future__ import annotations
@@ -41,35 +43,83 @@ def compile_condition(condition: Condition | None) -> Check:
 
 
 def _all_of(checks: tuple[Check, ...]) -> Check:
+    """True when every child is. The unrolled forms run the plain expression (a ``try`` costs nothing
+    until a leaf raises); after a type surprise, ``_careful_all`` decides without it if it can."""
     if len(checks) == 1:
         return checks[0]
+    careful = _careful_all(checks)
     if len(checks) == 2:
         first, second = checks
-        return lambda event: first(event) and second(event)
+
+        def all_of_two(event: Event) -> bool:
+            try:
+                return first(event) and second(event)
+            except ConditionFailed:
+                return careful(event)
+
+        return all_of_two
     if len(checks) == 3:
         first, second, third = checks
-        return lambda event: first(event) and second(event) and third(event)
+
+        def all_of_three(event: Event) -> bool:
+            try:
+                return first(event) and second(event) and third(event)
+            except ConditionFailed:
+                return careful(event)
+
+        return all_of_three
+    return careful
+
+
+def _careful_all(checks: tuple[Check, ...]) -> Check:
+    """A false child decides even after a type surprise in another; the surprise fails the whole
+    (``ConditionFailed``) only when no child is false."""
 
     def all_of(event: Event) -> bool:
-        for check in checks:  # noqa: SIM110 - a plain loop is faster than all(<genexpr>) here
-            if not check(event):
-                return False
+        failure: ConditionFailed | None = None
+        for check in checks:
+            try:
+                if not check(event):
+                    return False
+            except ConditionFailed as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         return True
 
     return all_of
 
 
 def _any_of(checks: tuple[Check, ...]) -> Check:
+    """True when a child is, even after a type surprise in another (which fails the whole only when
+    no child is true)."""
     if len(checks) == 1:
         return checks[0]
+    careful = _careful_any(checks)
     if len(checks) == 2:
         first, second = checks
-        return lambda event: first(event) or second(event)
 
+        def any_of_two(event: Event) -> bool:
+            try:
+                return first(event) or second(event)
+            except ConditionFailed:
+                return careful(event)
+
+        return any_of_two
+    return careful
+
+
+def _careful_any(checks: tuple[Check, ...]) -> Check:
     def any_of(event: Event) -> bool:
-        for check in checks:  # noqa: SIM110 - a plain loop is faster than any(<genexpr>) here
-            if check(event):
-                return True
+        failure: ConditionFailed | None = None
+        for check in checks:
+            try:
+                if check(event):
+                    return True
+            except ConditionFailed as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         return False
 
     return any_of

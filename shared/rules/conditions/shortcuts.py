@@ -3,7 +3,8 @@
 A compiled leaf normally reads the field, rules out absent/null, then calls the operator's
 predicate (which checks the value's type again). For values of the types a literal is usually
 compared with (text for ``in``/``starts_with``/``matches``, numbers for ``ge``), the answer is one
-C-level call: a bound method, ``methodcaller`` or ``partial`` of an ``operator`` function. The
+C-level call: a bound method, ``methodcaller`` or ``partial`` of an ``operator`` function (for
+``matches``, RE2's search: one small frame that encodes the text, see ``language/regex.py``). The
 shortcut gives exactly the predicate's answer for those types; every other value (absent and null
 excepted: "no match") goes to the checked leaf, which behaves and fails exactly as before.
 """
@@ -11,7 +12,6 @@ excepted: "no match") goes to the checked leaf, which behaves and fails exactly 
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -20,6 +20,7 @@ from typing import Any, Literal
 from shared.events.models import Event
 from shared.rules.language.fields import FieldPath
 from shared.rules.language.operands import Kind, typed_literal
+from shared.rules.language.regex import compile_search
 
 Check = Callable[[Event], bool]
 
@@ -27,11 +28,11 @@ Check = Callable[[Event], bool]
 @dataclass(frozen=True, slots=True)
 class Shortcut:
     """``call(value)`` answers for values whose exact type is in ``types``; ``result`` says how to read
-    what it returns: as is, negated, or "found" (a regex match object or ``None``)."""
+    what it returns: as is or negated."""
 
     types: tuple[type, ...]
     call: Callable[[Any], Any]
-    result: Literal["as_is", "negated", "found"] = "as_is"
+    result: Literal["as_is", "negated"] = "as_is"
 
 
 #: ``value OP literal`` computed as ``partial(_REVERSED_ORDER[OP], literal)(value)``.
@@ -53,7 +54,7 @@ def shortcut_for(op: str, value: Any) -> Shortcut | None:
     if op == "contains":
         return Shortcut((str,), operator.methodcaller("__contains__", value)) if type(value) is str else None
     if op == "matches":
-        return Shortcut((str,), re.compile(value).search, "found")
+        return Shortcut((str,), compile_search(value))
     if op not in _REVERSED_ORDER and op not in ("eq", "ne"):
         return None
     kind, literal = typed_literal(value)
@@ -86,15 +87,6 @@ def _attribute_leaf(key: str, shortcut: Shortcut, checked: Check) -> Check:
             return False if value is None else checked(event)
 
         return attribute_not
-    if shortcut.result == "found":
-
-        def attribute_found(event: Event) -> bool:
-            value = event.attributes.get(key)
-            if type(value) in types:
-                return call(value) is not None
-            return False if value is None else checked(event)
-
-        return attribute_found
 
     def attribute(event: Event) -> bool:
         value = event.attributes.get(key)
@@ -116,15 +108,6 @@ def _top_level_leaf(read: Callable[[Event], Any], shortcut: Shortcut, checked: C
             return False if value is None else checked(event)
 
         return field_not
-    if shortcut.result == "found":
-
-        def field_found(event: Event) -> bool:
-            value = read(event)
-            if type(value) in types:
-                return call(value) is not None
-            return False if value is None else checked(event)
-
-        return field_found
 
     def field(event: Event) -> bool:
         value = read(event)

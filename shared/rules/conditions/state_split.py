@@ -58,14 +58,31 @@ def compile_state_condition(condition: Condition | None) -> StateCheck:
     if isinstance(condition, AllCondition | AnyCondition):
         children = condition.all if isinstance(condition, AllCondition) else condition.any
         checks = tuple(compile_state_condition(child) for child in children)
-        if isinstance(condition, AllCondition):
-            return lambda event, reader: all(check(event, reader) for check in checks)
-        return lambda event, reader: any(check(event, reader) for check in checks)
+        return _group(checks, decisive=isinstance(condition, AnyCondition))
     if isinstance(condition, NotCondition):
         inner = compile_state_condition(condition.not_)
         return lambda event, reader: not inner(event, reader)
     assert isinstance(condition, FieldCondition)
     return _state_leaf(condition)
+
+
+def _group(checks: tuple[StateCheck, ...], *, decisive: bool) -> StateCheck:
+    """``all`` (``decisive`` False: a false child decides) or ``any`` (a true child decides), even
+    after a type surprise in another child; the surprise fails the group only when none decides."""
+
+    def group(event: Event, reader: StateReader) -> bool:
+        failure: ConditionFailed | None = None
+        for check in checks:
+            try:
+                if bool(check(event, reader)) is decisive:
+                    return decisive
+            except ConditionFailed as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return not decisive
+
+    return group
 
 
 def _state_leaf(leaf: FieldCondition) -> StateCheck:

@@ -33,7 +33,11 @@ class CompiledRuleSet:
         self._buckets = self._index.buckets
         self._cooldowns = {rule.id: rule.cooldown for rule in self.rules if rule.cooldown is not None}
         programs = [rule.program for rule in self.rules if rule.program is not None]
-        self._stateful = StatefulEvaluator(programs, version=version, cooldowns=self._cooldowns)
+        #: The largest allowed lateness: suppression history is kept for events this far behind the watermark.
+        self._lateness_ms = max((program.lateness_ms for program in programs), default=0)
+        self._stateful = StatefulEvaluator(
+            programs, version=version, cooldowns=self._cooldowns, lateness_ms=self._lateness_ms
+        )
         self._has_programs = bool(programs)
         if not any(rule.is_stateful for rule in self.rules):  # no candidate can ever need state
             self.needs_state = _NEEDS_NO_STATE  # type: ignore[method-assign,assignment]
@@ -132,7 +136,7 @@ class CompiledRuleSet:
             return False
         if is_cooling_down(state, rule.id, rule.cooldown, event.time):
             return False
-        record_firing(state, rule.id, event.time, self._cooldowns)
+        record_firing(state, rule.id, event.time, self._cooldowns, lateness_ms=self._lateness_ms)
         return True
 
 

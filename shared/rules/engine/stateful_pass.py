@@ -4,7 +4,8 @@
 in priority order; each sees the state as the rules before it left it for this event (give a window
 a higher priority than the rules that read ``state.<window>``). ``stop_after_match`` stops lower
 rules from *firing*; their state still takes the event (windows count it, sequences advance,
-machines move), so what they remember does not depend on other rules.
+machines move, a re-arming rule sees its condition clear), so what they remember does not depend on
+other rules.
 """
 
 from __future__ import annotations
@@ -47,10 +48,13 @@ class _Pass:
 
 
 class StatefulEvaluator:
-    def __init__(self, programs: Sequence[RuleProgram], *, version: int, cooldowns: dict[str, timedelta]) -> None:
+    def __init__(
+        self, programs: Sequence[RuleProgram], *, version: int, cooldowns: dict[str, timedelta], lateness_ms: int = 0
+    ) -> None:
         self.version = version
         self.programs = {program.rule_id: program for program in programs}
         self._cooldowns = cooldowns
+        self._lateness_ms = lateness_ms
         self._timed = [program for program in programs if program.pattern is not None]
         self.late_events = 0
 
@@ -62,8 +66,8 @@ class StatefulEvaluator:
         for candidate in candidates:
             rule = candidate.rule
             program: RuleProgram | None = rule.program
-            if run.stopped and (program is None or program.pattern is None):
-                continue
+            if run.stopped and (program is None or (program.pattern is None and not program.suppression.rearm)):
+                continue  # a pattern's state, and a re-arming rule's condition, still take a stopped event
             if not self._passes(candidate, program, run, view):
                 continue
             if program is None:
@@ -118,8 +122,8 @@ class StatefulEvaluator:
         """Turn a verdict's firings into matches, through suppression; True when one fired."""
         if run.state is None:
             return False
-        if verdict.holds is False and not run.stopped:
-            program.suppression.release(run.state)
+        if verdict.holds is False:
+            program.suppression.release(run.state)  # even when stopped (docs: "Edge cases", rearm)
         if run.stopped:
             return False
         matches = self._allowed(program, verdict.firings, run.state)
@@ -131,7 +135,7 @@ class StatefulEvaluator:
         for firing in firings:
             if not program.suppression.allows(state, firing.fired_at):
                 continue
-            program.suppression.record(state, firing.fired_at, self._cooldowns)
+            program.suppression.record(state, firing.fired_at, self._cooldowns, lateness_ms=self._lateness_ms)
             matches.append(
                 RuleMatch(program.rule_id, self.version, firing.event, firing.action, state.entity, firing.fired_at)
             )

@@ -2,8 +2,9 @@
 
 Each leaf is decided by the operator table of ``operators.py`` (the same ``compile_value`` /
 ``compile_pair`` the compiler uses), so an explanation cannot disagree with the engine about an
-operator. Groups follow the engine's short-circuit order: a failing leaf makes its rule "no match"
-only if the engine reaches it; later siblings are still evaluated, for information, and flagged.
+operator. Groups follow the engine: ``all`` is decided by a false child and ``any`` by a true one,
+even after a failing leaf (a type surprise), which makes the group fail only when no child decides it;
+siblings after the deciding one are still evaluated, for information, and flagged.
 """
 
 from __future__ import annotations
@@ -54,20 +55,23 @@ def explain_condition(
 def _group(
     kind: str, items: Sequence[Condition], event: Event, path: str, read: FieldReader, *, decisive: bool
 ) -> ConditionExplanation:
-    """``all`` stops at the first false child, ``any`` at the first true one (``decisive``)."""
+    """``all`` stops at the first false child, ``any`` at the first true one (``decisive``). A type
+    surprise in a child fails the group only when no child decides it (the engine's rule)."""
     children: list[ConditionExplanation] = []
-    outcome: bool | None = not decisive
+    decided = False
     error: str | None = None
-    reached = True
     for position, item in enumerate(items):
         child = explain_condition(item, event, path=f"{path}.{kind}[{position}]", read=read)
-        children.append(child.with_evaluated(reached and child.evaluated))
-        if not reached:
+        children.append(child.with_evaluated(not decided and child.evaluated))
+        if decided:
             continue
         if child.result is None:
-            outcome, error, reached = None, _propagated(child), False
+            error = error or _propagated(child)
         elif child.result is decisive:
-            outcome, reached = decisive, False
+            decided = True
+    if decided:
+        return ConditionExplanation(kind, path, decisive, children=tuple(children))
+    outcome = None if error is not None else not decisive
     return ConditionExplanation(kind, path, outcome, error=error, children=tuple(children))
 
 

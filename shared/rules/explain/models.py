@@ -135,6 +135,14 @@ class RuleExplanation:
     cooldown: CooldownExplanation | None = None
     stateful: tuple[StateExplanation, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The edge case that decided the verdict (docs/rules.md, "Edge cases"), e.g. ``cool-down ends
+    #: exactly at 2024-05-01T10:00:00Z``; ``None`` when none applied.
+    edge: str | None = None
+
+    @property
+    def headline(self) -> str:
+        """The verdict, led by the edge that decided it: ``cool-down ends exactly at ...: fires``."""
+        return self.verdict if self.edge is None else f"{self.edge}: {self.verdict}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -149,4 +157,5 @@ class RuleExplanation:
             "cooldown": None if self.cooldown is None else self.cooldown.to_json(),
             "stateful": [part.to_json() for part in self.stateful],
             "notes": list(self.notes),
+            "edge": self.edge,
         }

@@ -121,7 +121,7 @@ def _sequence(rule: RuleDefinition, event: Event, slot: SequenceSlot, read: Fiel
         for done, start in enumerate(stored, 1)
         if type(start) is int and now - start <= within
     ]
-    matching = [number for number, step in enumerate(spec.steps, 1) if _takes(step, event, read)]
+    matching = [number for number, step in enumerate(spec.steps, 1) if filter_takes(step, event, read)]
     details = {"steps": len(spec.steps), "within": format_duration(spec.within), "partial": partial}
     details["event_matches_steps"] = matching
     progress = (
@@ -140,7 +140,8 @@ def _absence(
     spec = rule.absence
     assert spec is not None
     lateness = span_ms(rule.allowed_lateness) if rule.allowed_lateness else 0
-    roles = [name for name, side in (("after", spec.after), ("missing", spec.missing)) if _takes(side, event, read)]
+    sides = (("after", spec.after), ("missing", spec.missing))
+    roles = [name for name, side in sides if filter_takes(side, event, read)]
     details: dict[str, Any] = {"within": format_duration(spec.within), "event_is": roles}
     for label, slot in (("before", before), ("after", after)):
         due = ms_value(slot.get(ABSENCE_DUE))
@@ -203,7 +204,7 @@ def _suppression(rule: RuleDefinition, event: Event, before: EntityState) -> lis
     return parts
 
 
-def _takes(step: EventFilter, event: Event, read: FieldReader) -> bool:
+def filter_takes(step: EventFilter, event: Event, read: FieldReader) -> bool:
     if step.source is not None and step.source != event.source:
         return False
     if not type_matches(tuple(step.types or ("*",)), event.type):

@@ -10,6 +10,7 @@ so the verdict is what the pipeline would do (windows, sequences, machines and s
 included). A second evaluation without the suppression entries tells "suppressed" from "did not
 match". The per-node tree uses the same operator table; ``state.`` fields are read from the state
 as the engine left it after the event (what rules of lower priority than a machine or window see).
+``edge`` names the edge case that decided the verdict, if one did (``explain/edges.py``).
 The state given is never modified.
 """
 
@@ -25,6 +26,7 @@ from shared.rules.definitions.rule import RuleDefinition
 from shared.rules.engine.compiler import compile_ruleset
 from shared.rules.engine.ruleset import CompiledRuleSet
 from shared.rules.explain.conditions import FieldReader, explain_condition, field_reader
+from shared.rules.explain.edges import EdgeCase, decisive_edge
 from shared.rules.explain.models import (
     ConditionExplanation,
     CooldownExplanation,
@@ -127,6 +129,11 @@ def _explain_one(
     passed = when.matched and (tree is None or tree.result is True)
     suppressible = rule.cooldown is not None or rule.max_per_period is not None or rule.rearm
     suppressed = not fired and passed and suppressible and compiled is not None and run.fires_unsuppressed(rule.id)
+    program = compiled.program if compiled is not None else None
+    edge = None
+    if when.matched and rule.enabled:
+        case = EdgeCase(rule, event, program, run.before, run.after, fired, tree, stopped_by, run.read)
+        edge = decisive_edge(case)
     return RuleExplanation(
         rule_id=rule.id,
         priority=rule.priority,
@@ -141,6 +148,7 @@ def _explain_one(
         cooldown=cooldown,
         stateful=stateful,
         notes=notes,
+        edge=edge,
     )
 
 
@@ -209,7 +217,9 @@ def explain_cooldown(rule: RuleDefinition, event: Event, state: EntityState | No
         return CooldownExplanation(rule.cooldown, None, None, suppressed=False, reason=reason)
     until = fired + rule.cooldown
     suppressed = event.time < until
-    if event.time < fired:
+    if event.time == until:
+        reason = f"cool-down {format_duration(rule.cooldown)} ends exactly at {format_datetime(until)}: over"
+    elif event.time < fired:
         reason = f"the event ({format_datetime(event.time)}) is older than the last firing"
     elif suppressed:
         reason = f"cool-down {format_duration(rule.cooldown)} runs until {format_datetime(until)}"

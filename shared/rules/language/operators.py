@@ -3,13 +3,13 @@
 Like Powertools' feature-flag comparators, operators are looked up by name in one table; unlike
 them, literals are typed and checked when a rule is validated, not on every event.
 Predicates receive a value that is present and not null (the condition compiler handles absence)
-and raise ``OperandTypeError`` when the event's value has a type the operator cannot use.
+and raise ``OperandTypeError`` when the event's value has a type the operator cannot use. Equality
+(``eq``, ``ne``, ``in``, ``not_in``) never does: a value of another kind is simply different.
 """
 
 from __future__ import annotations
 
 import operator as python_operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.rules.errors import OperandError, OperandTypeError
 from shared.rules.language.operands import ORDERED_KINDS, Kind, convert, convert_pair, kind_of, typed_literal
+from shared.rules.language.regex import compile_search
 
 Predicate = Callable[[Any], bool]
 PairPredicate = Callable[[Any, Any], bool]
@@ -53,7 +54,19 @@ def _equality(kind: Kind, literal: Any) -> Predicate:
         return lambda value: value == literal and not isinstance(value, bool)
     if kind is Kind.BOOL:
         return lambda value: value is literal
-    return lambda value: convert(value, kind) == literal
+    return lambda value: _as_kind(value, kind) == literal
+
+
+_OTHER_KIND = object()  # equals no literal: what a value of another kind converts to for eq/ne/in/not_in
+
+
+def _as_kind(value: Any, kind: Kind) -> Any:
+    """``value`` as ``kind`` for equality, or a marker that equals nothing: a value of another kind is
+    simply different (``ne`` holds), never a type surprise."""
+    try:
+        return convert(value, kind)
+    except OperandTypeError:
+        return _OTHER_KIND
 
 
 def _compile_eq(op: str, value: Any, field_kind: str) -> Predicate:
@@ -108,7 +121,7 @@ def _compile_membership(op: str, value: Any, field_kind: str) -> Predicate:
     if temporal:
         (kind,) = kinds
         members = frozenset(literal for _, literal in typed)
-        contains: Predicate = lambda value: convert(value, kind) in members  # noqa: E731
+        contains: Predicate = lambda value: _as_kind(value, kind) in members  # noqa: E731
     else:
         flags = frozenset(literal for kind, literal in typed if kind is Kind.BOOL)
         scalars = frozenset(literal for kind, literal in typed if kind is not Kind.BOOL)
@@ -122,7 +135,7 @@ def _scalar_in(value: Any, flags: frozenset[bool], scalars: frozenset[Any]) -> b
     if isinstance(value, bool):
         return value in flags
     if isinstance(value, list | dict):
-        raise OperandTypeError(f"cannot look up {kind_of(value).value} values in a list")
+        return False  # an array or object is none of the scalars (as ``eq``: kinds must agree)
     return value in scalars
 
 
@@ -173,14 +186,10 @@ def _compile_matches(op: str, value: Any, field_kind: str) -> Predicate:
     _text_only(op, field_kind)
     if not isinstance(value, str):
         raise OperandError("matches needs a regular expression string")
-    try:
-        pattern = re.compile(value)
-    except re.error as exc:
-        raise OperandError(f"invalid regular expression: {exc}") from None
-    search = pattern.search
+    search = compile_search(value)  # RE2: linear time; refuses back-references and look-around
 
     def matches(text: Any) -> bool:
-        return search(text if type(text) is str else _need_string(op, text)) is not None
+        return search(text if type(text) is str else _need_string(op, text))
 
     return matches
 
@@ -199,7 +208,8 @@ def _pair_equality(op: str) -> PairPredicate:
         left_kind, right_kind = kind_of(left), kind_of(right)
         if left_kind is not right_kind or left_kind is Kind.OTHER:
             return left_kind is right_kind and left == right
-        return convert(left, left_kind) == convert(right, right_kind)
+        left_value, right_value = _as_kind(left, left_kind), _as_kind(right, right_kind)
+        return left_value is not _OTHER_KIND and left_value == right_value
 
     if op == "eq":
         return equals

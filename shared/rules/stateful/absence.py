@@ -3,8 +3,9 @@ alone, by ``CompiledRuleSet.fire_due`` (the timer, the local runtime's clock, a 
 clock), or by a later event of the entity whose time is past the deadline.
 
 Slot (``AbsenceSlot`` in ``memory.py``): the deadline (ms) and a snapshot of the after event; one
-pending deadline per entity and rule. The first ``after`` event arms it; more ``after`` events
-while it is pending do not move it; a ``missing`` event older than the deadline cancels it (an
+pending deadline per entity and rule. The first ``after`` event (in event time) arms it; later
+``after`` events while it is pending do not move it, an older one arriving out of order moves it
+earlier (and becomes the event it fires for); a ``missing`` event older than the deadline cancels it (an
 event that is both, e.g. the same type, cancels and re-arms: "no further X within T of the last
 X"). The action's templates render from the snapshot (only the attributes they read are kept).
 
@@ -68,10 +69,9 @@ class AbsencePattern(Pattern[AbsenceSlot]):
         if due is not None and due + self._lateness <= clock.newest:
             firings = self._fire(slot, due)
             due = None
-        if due is None and self._after.takes(event, reader):
-            due = clock.at + self._within
-            if due + self._lateness > clock.newest:
-                slot[ABSENCE_DUE], slot[ABSENCE_EVENT] = due, self._snapshots.take(event)
+        armed = clock.at + self._within
+        if (due is None or armed < due) and armed + self._lateness > clock.newest and self._after.takes(event, reader):
+            slot[ABSENCE_DUE], slot[ABSENCE_EVENT] = armed, self._snapshots.take(event)
         return Verdict(firings)
 
     def deadline(self, slot: AbsenceSlot) -> datetime | None:

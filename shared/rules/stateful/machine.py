@@ -5,7 +5,10 @@ Slot (``MachineSlot`` in ``memory.py``): the current state and when it was enter
 event the machine takes puts the entity in ``initial`` (planning its ``on_enter``, if any); the
 same event may then move it on.
 Per event at most one transition is taken: ``global`` transitions first (from any state other than
-their target), then the current state's own, in the order written.
+their target: one to the current state is skipped, and the state's own are still checked), then the
+current state's own, in the order written. A transition whose condition meets a value of the wrong
+type (a type surprise) is not taken, with one warning; the next ones are still checked, and an
+entity entering ``initial`` on that event keeps its ``on_enter``.
 
 An entry's action is planned for the event that caused it, under the id ``<event id>#<state>`` so
 two entries caused by one event get two idempotency keys.
@@ -17,17 +20,21 @@ arrival order (a late event still moves the entity, and is counted).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 from shared.events.models import Event
 from shared.rules.conditions.state_split import StateReader
 from shared.rules.definitions.patterns import MachineSpec
+from shared.rules.errors import ConditionFailed
 from shared.rules.language.fields import MISSING, FieldPath
 from shared.rules.language.times import from_ms, ms_value
 from shared.rules.stateful.clock import EventClock
 from shared.rules.stateful.memory import MACHINE_SINCE, MACHINE_STATE, MachineSlot
 from shared.rules.stateful.pattern import Firing, Pattern, StepFilter, Verdict
+
+log = logging.getLogger(__name__)
 
 #: Machines keep their slot across versions (see the module docstring), so the print is constant.
 MACHINE_FINGERPRINT = "machine"
@@ -36,7 +43,8 @@ MACHINE_FINGERPRINT = "machine"
 class MachinePattern(Pattern[MachineSlot]):
     fingerprint = MACHINE_FINGERPRINT
 
-    def __init__(self, spec: MachineSpec) -> None:
+    def __init__(self, spec: MachineSpec, *, rule_id: str = "") -> None:
+        self.rule_id = rule_id
         self._initial = spec.initial
         self._states = spec.states
         self._global = tuple((move.to, StepFilter(move.when)) for move in spec.global_)
@@ -60,12 +68,23 @@ class MachinePattern(Pattern[MachineSlot]):
 
     def _next_state(self, current: str, event: Event, reader: StateReader) -> str | None:
         for target, trigger in self._global:
-            if target != current and trigger.takes(event, reader):
+            if target != current and self._takes(trigger, event, reader):
                 return target
         for target, trigger in self._moves.get(current, ()):
-            if trigger.takes(event, reader):
+            if self._takes(trigger, event, reader):
                 return target
         return None
+
+    def _takes(self, trigger: StepFilter, event: Event, reader: StateReader) -> bool:
+        """A type surprise in a transition's condition: that transition is not taken (one warning)."""
+        try:
+            return trigger.takes(event, reader)
+        except ConditionFailed as exc:
+            log.warning(
+                "rule %s: transition condition on %s (%s) failed for event %s: %s; transition not taken",
+                self.rule_id, exc.field, exc.op, event.id, exc.reason,
+            )  # fmt: skip
+            return False
 
     def _enter(self, slot: MachineSlot, name: str, event: Event, clock: EventClock, firings: list[Firing]) -> str:
         slot[MACHINE_STATE], slot[MACHINE_SINCE] = name, clock.at

@@ -8,7 +8,8 @@ the TypedDicts (typing only, no run-time cost) and the helpers below.
      "cooldowns": {"<rule id>": "<last firing, ISO 8601 Z>"},                     # stateful/suppression.py
      "fired": {"<rule id>": [ms, ...]},          # max_per_period: the newest firings (suppression.py)
      "held": ["<rule id>", ...],                 # rearm: fired, condition not false since
-     "_applied": {"<partition>": <sequence number>}}   # the pipeline's replay guard (applied_sequences)
+     "_applied": {"<partition>": <sequence number>},   # the pipeline's replay guard (applied_sequences)
+     "_recent": ["<event id hash>", ...]}   # the pipeline's duplicate guard (recent_event_ids)
 
 JSON only; times are integer milliseconds since the epoch, UTC. A rule's slot is keyed by its id and
 stamped with a fingerprint of its stateful definition (what it matches and how it aggregates, not
@@ -24,6 +25,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, Final, TypedDict
 
+import msgspec
+
 from shared.store.models import EntityState
 
 RULES_KEY: Final = "rules"
@@ -32,6 +35,10 @@ COOLDOWNS_KEY: Final = "cooldowns"
 FIRED_KEY: Final = "fired"
 HELD_KEY: Final = "held"
 APPLIED_KEY: Final = "_applied"
+RECENT_KEY: Final = "_recent"
+#: Event-id hashes an entity remembers: a producer's retried event within the last this-many events of
+#: the entity is not counted twice by its windows, sequences and cool-downs.
+RECENT_RING: Final = 32
 #: Inside every slot: the fingerprint of the definition that wrote it.
 FINGERPRINT_KEY: Final = "fp"
 
@@ -115,6 +122,7 @@ class EntityData(TypedDict, total=False):
     fired: dict[str, list[int]]
     held: list[str]
     _applied: dict[str, int]
+    _recent: list[str]
 
 
 def applied_sequences(state: EntityState) -> dict[str, int]:
@@ -122,6 +130,26 @@ def applied_sequences(state: EntityState) -> dict[str, int]:
     empty when absent; the caller updates it in place)."""
     applied: dict[str, int] = state.data.setdefault(APPLIED_KEY, {})
     return applied
+
+
+def state_meaning(state: EntityState) -> bytes:
+    """The state without the pipeline's guards (``_applied``, ``_recent``): when an evaluation leaves
+    this as it was, the state need not be written (a replay derives the same nothing)."""
+    data = {key: value for key, value in state.data.items() if key not in (APPLIED_KEY, RECENT_KEY)}
+    return msgspec.json.encode([data, state.due_at])
+
+
+def seen_recently(state: EntityState, event_id: str) -> bool:
+    """True when this entity took ``event_id`` among its last ``RECENT_RING`` events; else
+    remembers it (the oldest hash leaves the ring)."""
+    digest = hashlib.blake2b(event_id.encode(), digest_size=6).hexdigest()
+    ring: list[str] = state.data.setdefault(RECENT_KEY, [])
+    if digest in ring:
+        return True
+    ring.append(digest)
+    if len(ring) > RECENT_RING:
+        del ring[0]
+    return False
 
 
 def fingerprint(parts: Any) -> str:

@@ -67,14 +67,16 @@ def build_pattern(definition: RuleDefinition) -> Pattern[Any] | None:
         )
     if definition.sequence is not None:
         assert definition.action is not None
-        return SequencePattern(definition.sequence, action=definition.action, fingerprint=print_)
+        return SequencePattern(
+            definition.sequence, action=definition.action, fingerprint=print_, lateness_ms=span_ms(lateness)
+        )
     if definition.absence is not None:
         assert definition.action is not None
         return AbsencePattern(
             definition.id, definition.absence, action=definition.action, lateness=lateness, fingerprint=print_
         )
     if definition.machine is not None:
-        return MachinePattern(definition.machine)
+        return MachinePattern(definition.machine, rule_id=definition.id)
     return None
 
 

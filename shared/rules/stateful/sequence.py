@@ -7,8 +7,16 @@ with the same progress is always at least as good (its deadline is later), so th
 "did the steps occur in order within the time" and bounded by the number of steps. When the last
 step completes, the rule fires and every partial match is cleared (the sequence starts over).
 
+``within`` is checked at every step: an event extends a partial match only when it is no older than
+the match's start and at most ``within`` after it (an event exactly ``within`` after the start still
+counts). One event advances a match by one step at most; the event that completes a match also
+begins a new one when it matches the first step. A completion that suppression or a higher rule's
+``stop_after_match`` keeps from firing still clears the partial matches.
+
 Lateness policy: sequences follow events in arrival order; a step must not be older than the start
-of the partial match it extends. A late event is still applied, and counted.
+of the partial match it extends. A partial match is kept while an event the rule still accepts (not
+older than the watermark minus ``allowed_lateness``) could complete it: it is dropped once its end
+(start + ``within``) is behind that. A late event is still applied, and counted.
 """
 
 from __future__ import annotations
@@ -28,22 +36,25 @@ from shared.rules.stateful.pattern import Firing, Pattern, StepFilter, Verdict
 
 
 class SequencePattern(Pattern[SequenceSlot]):
-    def __init__(self, spec: SequenceSpec, *, action: ActionSpec, fingerprint: str) -> None:
+    def __init__(self, spec: SequenceSpec, *, action: ActionSpec, fingerprint: str, lateness_ms: int = 0) -> None:
         self.fingerprint = fingerprint
         self._steps = tuple(StepFilter(step) for step in spec.steps)
         self._within = span_ms(spec.within)
+        self._lateness = lateness_ms
         self._action = action
 
     def might_take(self, event: Event) -> bool:
         return any(step.might_take(event) for step in self._steps)
 
     def observe(self, event: Event, slot: SequenceSlot, clock: EventClock, reader: StateReader) -> Verdict:
-        runs = self._runs(slot, clock.at)
+        runs = self._runs(slot, clock.newest - self._lateness)
         last = len(self._steps) - 1
         firings: tuple[Firing, ...] = ()
         for done in range(last, 0, -1):  # most advanced first: one event advances a match one step
             start = runs[done - 1]
-            if start is None or clock.at < start or not self._steps[done].takes(event, reader):
+            if start is None or not start <= clock.at <= start + self._within:
+                continue
+            if not self._steps[done].takes(event, reader):
                 continue
             if done == last:
                 firings = (Firing(self._action, event, event.time),)
@@ -55,13 +66,13 @@ class SequencePattern(Pattern[SequenceSlot]):
         slot[SEQUENCE_RUNS] = runs
         return Verdict(firings)
 
-    def _runs(self, slot: SequenceSlot, now: int) -> list[int | None]:
-        """The partial matches still inside ``within`` of their start (damaged entries dropped)."""
+    def _runs(self, slot: SequenceSlot, oldest: int) -> list[int | None]:
+        """The partial matches an event at ``oldest`` or later could still extend (damaged entries dropped)."""
         stored = slot.get(SEQUENCE_RUNS)
         size = len(self._steps) - 1
         if not isinstance(stored, list) or len(stored) != size:
             return [None] * size
-        return [start if type(start) is int and now - start <= self._within else None for start in stored]
+        return [start if type(start) is int and start + self._within >= oldest else None for start in stored]
 
     def deadline(self, slot: SequenceSlot) -> datetime | None:
         return None

@@ -5,14 +5,22 @@
   last firing, ISO 8601 Z). Storing the firing time (not the end of the cool-down) lets an edited
   cool-down apply at once. Plain rules with only a cool-down use it straight from the evaluator's
   fast loop (``is_cooling_down``, ``record_firing``); the others through ``Suppression``.
-- ``max_per_period: {count, period}``: a firing is suppressed when ``count`` firings already
-  happened in the ``period`` before it. State: ``EntityData.fired`` (rule -> [ms, ...]), the newest
-  ``count`` firings at most.
+- ``max_per_period: {count, period}``: never more than ``count`` firings in any ``period``: a firing
+  is suppressed when some period that holds it already holds ``count`` (in order, the period before
+  it; an out-of-order event also meets the firings after it). State: ``EntityData.fired`` (rule ->
+  [ms, ...]).
 - ``rearm: true``: a rule that stays true fires once, then waits until its condition has been false
   for an event before it can fire again. State: ``EntityData.held`` (rule ids); layouts in ``memory.py``.
 
 A suppressed match counts as not matched (it does not trigger ``stop_after_match``). The checks
-run in that order and a firing is recorded only when all of them allow it. Forgetting:
+run in that order and a firing is recorded only when all of them allow it.
+
+History is pruned only where no event the rules still accept can need it. The *horizon* is the
+entity's watermark minus the rule set's largest ``allowed_lateness`` (``horizon``): a cool-down entry
+goes once its end is at or before the horizon; a firing time once it is more than a period before
+both the horizon and the newest firing less a period. An entity without a watermark keeps its
+cool-down entries (one per rule) and the firings within two periods of the newest; at most
+``MAX_RATE_HISTORY`` per rule. Forgetting:
 ``forget_suppression`` drops one rule's entries (explain asks "would it fire without them?"),
 ``forget_unknown_rules`` those of rules no longer in the set (cool-downs age out instead).
 """
@@ -26,12 +34,14 @@ from typing import Any
 
 from shared.rules.definitions.patterns import RateLimitSpec
 from shared.rules.language.operands import parse_datetime
-from shared.rules.language.times import format_datetime, span_ms, to_ms
-from shared.rules.stateful.memory import COOLDOWNS_KEY, FIRED_KEY, HELD_KEY
+from shared.rules.language.times import format_datetime, ms_value, span_ms, to_ms
+from shared.rules.stateful.memory import COOLDOWNS_KEY, FIRED_KEY, HELD_KEY, WATERMARK_KEY
 from shared.store.models import EntityState
 
 #: Cool-down entries of rules no longer in the rule set are dropped once this old.
 FORGET_UNKNOWN_AFTER = timedelta(days=400)
+#: Firing times kept per rate-limited rule, at most (the newest).
+MAX_RATE_HISTORY = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +61,18 @@ class Suppression:
         if self.cooldown is not None and is_cooling_down(state, self.rule_id, self.cooldown, at):
             return False
         if self.rate is not None:
-            recent = _firings_before(state, self.rule_id, to_ms(at), span_ms(self.rate.period))
-            return recent < self.rate.count
+            fullest = fullest_period(firing_times(state, self.rule_id), to_ms(at), span_ms(self.rate.period))
+            return len(fullest) < self.rate.count
         return True
 
-    def record(self, state: EntityState, at: datetime, cooldowns: Mapping[str, timedelta]) -> None:
+    def record(
+        self, state: EntityState, at: datetime, cooldowns: Mapping[str, timedelta], *, lateness_ms: int = 0
+    ) -> None:
+        """Remember a firing at ``at``; ``lateness_ms``: the rule set's largest allowed lateness."""
         if self.cooldown is not None:
-            record_firing(state, self.rule_id, at, cooldowns)
+            record_firing(state, self.rule_id, at, cooldowns, lateness_ms=lateness_ms)
         if self.rate is not None:
-            _record_rate(state, self.rule_id, to_ms(at), self.rate)
+            _record_rate(state, self.rule_id, to_ms(at), self.rate, horizon(state, lateness_ms))
         if self.rearm:
             held = _held(state)
             held.add(self.rule_id)
@@ -91,17 +104,34 @@ def is_cooling_down(state: EntityState, rule_id: str, cooldown: timedelta, at: d
     return fired is not None and at < fired + cooldown
 
 
-def record_firing(state: EntityState, rule_id: str, at: datetime, cooldowns: Mapping[str, timedelta]) -> None:
-    """Remember that ``rule_id`` fired at ``at``; drop entries whose cool-down is over."""
+def horizon(state: EntityState, lateness_ms: int) -> int | None:
+    """The oldest event time (ms) the rules still accept for this entity: its watermark minus the
+    largest ``allowed_lateness``; ``None`` when the entity has no watermark (every event counts)."""
+    watermark = ms_value(state.data.get(WATERMARK_KEY))
+    return None if watermark is None else watermark - lateness_ms
+
+
+def record_firing(
+    state: EntityState, rule_id: str, at: datetime, cooldowns: Mapping[str, timedelta], *, lateness_ms: int = 0
+) -> None:
+    """Remember that ``rule_id`` fired at ``at`` (its newest firing stays); drop the entries no
+    accepted event can need: a cool-down over by the horizon, a removed rule's after 400 days."""
     table: Any = state.data.get(COOLDOWNS_KEY)
     if not isinstance(table, dict):
         table = state.data[COOLDOWNS_KEY] = {}
+    oldest = horizon(state, lateness_ms)
     for other in list(table):
         fired = last_fired(state, other)
-        keep_for = cooldowns.get(other, FORGET_UNKNOWN_AFTER)
-        if fired is None or fired + keep_for <= at:
+        keep_for = cooldowns.get(other)
+        if keep_for is None:  # a rule no longer in the set (or junk)
+            over = fired is None or fired + FORGET_UNKNOWN_AFTER <= at
+        else:
+            over = fired is None or (oldest is not None and to_ms(fired + keep_for) <= oldest)
+        if over:
             del table[other]
-    table[rule_id] = format_datetime(at)
+    newest = last_fired(state, rule_id)
+    if newest is None or newest < at:
+        table[rule_id] = format_datetime(at)
 
 
 def _held(state: EntityState) -> set[str]:
@@ -116,20 +146,30 @@ def _store_held(state: EntityState, held: set[str]) -> None:
         state.data.pop(HELD_KEY, None)
 
 
-def _stamps(state: EntityState, rule_id: str) -> list[int]:
+def firing_times(state: EntityState, rule_id: str) -> list[int]:
+    """The rate-limited rule's recorded firing times (ms, sorted)."""
     table = state.data.get(FIRED_KEY)
     stamps = table.get(rule_id) if isinstance(table, dict) else None
-    return [stamp for stamp in stamps if type(stamp) is int] if isinstance(stamps, list) else []
+    return sorted(stamp for stamp in stamps if type(stamp) is int) if isinstance(stamps, list) else []
 
 
-def _firings_before(state: EntityState, rule_id: str, at: int, period: int) -> int:
-    return sum(1 for stamp in _stamps(state, rule_id) if at - period < stamp <= at)
+def fullest_period(stamps: list[int], at: int, period: int) -> list[int]:
+    """Of the periods ``(end - period, end]`` that hold ``at``, the firings of the fullest: the
+    period before ``at``, or one ending at a later firing (an out-of-order ``at``), less than a
+    period later. A firing exactly one period away is outside."""
+    best: list[int] = []
+    for end in [at, *(stamp for stamp in stamps if at < stamp < at + period)]:
+        inside = [stamp for stamp in stamps if end - period < stamp <= end]
+        if len(inside) > len(best):
+            best = inside
+    return best
 
 
-def _record_rate(state: EntityState, rule_id: str, at: int, rate: RateLimitSpec) -> None:
-    stamps = sorted([*_stamps(state, rule_id), at])
-    newest = stamps[-1]
-    kept = [stamp for stamp in stamps if stamp > newest - span_ms(rate.period)][-rate.count :]
+def _record_rate(state: EntityState, rule_id: str, at: int, rate: RateLimitSpec, oldest: int | None) -> None:
+    stamps = sorted([*firing_times(state, rule_id), at])
+    period = span_ms(rate.period)
+    needed_from = stamps[-1] - period if oldest is None else min(oldest, stamps[-1] - period)
+    kept = [stamp for stamp in stamps if stamp > needed_from - period][-MAX_RATE_HISTORY:]
     table: Any = state.data.get(FIRED_KEY)
     if not isinstance(table, dict):
         table = state.data[FIRED_KEY] = {}

@@ -222,7 +222,10 @@ class SlidingWindow(_Window[SlidingWindowSlot]):
         return _SKIP
 
     def _current(self, slot: SlidingWindowSlot, end: int) -> Any:
+        """The aggregate of the window ending at ``end``; ``None`` when it holds no event (read as missing)."""
         times, values = _entries(slot)
+        if bisect_right(times, end - self._size) == bisect_right(times, end):
+            return None
         return self._aggregate_range(times, values, end)
 
     def _aggregate_range(self, times: list[int], values: list[Any], end: int) -> Any:
