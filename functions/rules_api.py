@@ -26,6 +26,7 @@ from typing import Any
 import azure.functions as func
 
 from functions.dependencies import get_store
+from shared.actions.destinations import destination_catalog
 from shared.events import NormalizeOptions
 from shared.rules_admin import (
     RuleSetAdmin,
@@ -50,7 +51,10 @@ _AUTH = func.AuthLevel.FUNCTION
 async def _admin(req: func.HttpRequest) -> RuleSetAdmin:
     """The admin of the requested rule set, on the worker's store (functions/dependencies.py)."""
     store = await get_store()
-    return RuleSetAdmin(store.rules, req.params.get("ruleset") or get_settings().ruleset)
+    settings = get_settings()
+    return RuleSetAdmin(
+        store.rules, req.params.get("ruleset") or settings.ruleset, destinations=destination_catalog(settings)
+    )
 
 
 Act = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]

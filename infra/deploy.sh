@@ -34,6 +34,7 @@ Environment (optional; unset or empty keeps the main.bicep default):
   SFMC_JOURNEY_ENTRY_MODE  sync (default) or async
   SQUALL_WEBHOOKS          JSON object of webhook destinations by name (no secrets)
   SQUALL_WEBHOOK_SECRETS   JSON object of signing secrets by webhook name (stored in Key Vault)
+  SQUALL_EVENTBRIDGE       JSON object of EventBridge destinations by name (no credentials)
 
 Publishing uses Azure Functions Core Tools (`func azure functionapp publish`) when installed,
 otherwise `az functionapp deployment source config-zip --build-remote true`.
@@ -107,6 +108,7 @@ def json_object(name: str, *, secret: bool) -> dict:
     return value
 
 webhooks = json_object("SQUALL_WEBHOOKS", secret=False)
+json_object("SQUALL_EVENTBRIDGE", secret=False)
 webhook_secrets = json_object("SQUALL_WEBHOOK_SECRETS", secret=True)
 unsigned = sorted(name for name in webhooks if not webhook_secrets.get(name))
 if unsigned:
@@ -127,6 +129,7 @@ optional = {
     "sfmcJourneyEntryMode": "SFMC_JOURNEY_ENTRY_MODE",
     "webhooks": "SQUALL_WEBHOOKS",
     "webhookSecrets": "SQUALL_WEBHOOK_SECRETS",
+    "eventbridge": "SQUALL_EVENTBRIDGE",
 }
 values |= {key: os.environ[name] for key, name in optional.items() if os.environ.get(name)}
 document = {

@@ -170,6 +170,11 @@ param webhooks string = ''
 @secure()
 param webhookSecrets string = ''
 
+// --- Amazon EventBridge ---------------------------------------------------------------------------
+
+@description('JSON object of EventBridge destinations by name, e.g. {"aws": {"event_bus_name": "marketing", "source": "com.example.squall", "region": "eu-west-1"}} (SQUALL_EVENTBRIDGE); no credentials here (the standard AWS chain supplies them); empty for none.')
+param eventbridge string = ''
+
 // --- Names ---------------------------------------------------------------------------------------
 
 var abbrs = loadJsonContent('./abbreviations.json')
@@ -311,6 +316,7 @@ module api './app/api.bicep' = {
     sfmcJourneyEntryMode: sfmcJourneyEntryMode
     webhooks: webhooks
     webhookSecretsUri: keyVault.outputs.webhookSecretsUri
+    eventbridge: eventbridge
     ruleset: ruleset
     eventFormat: eventFormat
     jsonFieldMap: jsonFieldMap

@@ -184,6 +184,16 @@ class Settings(BaseSettings):
         description="JSON object of signing secrets by webhook name (a Key Vault reference in Azure).",
     )
 
+    # --- Amazon EventBridge --------------------------------------------------------------------------
+    eventbridge: str | None = Field(
+        default=None,
+        alias="SQUALL_EVENTBRIDGE",
+        description=(
+            'JSON object of EventBridge destinations by name, e.g. {"aws": {"event_bus_name": "marketing", '
+            '"source": "com.example.squall", "region": "eu-west-1"}}; credentials from the standard AWS chain.'
+        ),
+    )
+
     # --- Observability -----------------------------------------------------------------------------
     appinsights_connection_string: str | None = Field(
         default=None,

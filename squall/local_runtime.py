@@ -3,7 +3,8 @@
 ``squall demo`` and ``squall run`` both go through ``run_local``: events cut into Event Hub-sized
 partition batches (``local_input.py``) and handed to ``shared.pipeline.process_batch`` exactly as
 the Function does, partitions and time kept like the host and its timer keep them
-(``local_partitions.py``), actions delivered over real HTTP.
+(``local_partitions.py``), actions delivered over real HTTP — every kind to a local receiver
+(``local_destinations.py``): the stub's journeys, rows and webhook receiver, moto's EventBridge.
 
 Rules: a temporary store gets the rule folder; a kept store (``--store``) runs the rule set stored
 in it, and stores the folder first only when asked (``push_rules``), so rerunning on the same store
@@ -17,11 +18,10 @@ import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from contextlib import ExitStack
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
 from shared.pipeline.report import BatchReport
@@ -30,6 +30,15 @@ from shared.rules_admin import RuleSetAdmin
 from shared.settings import Settings
 from shared.store.sqlite import SqliteStore
 from shared.wiring import open_pipeline
+from squall.eventbridge_local import LocalEventBridge, moto_available
+from squall.local_destinations import (
+    LOCAL_STUB_DELIVERY,
+    count_receipts,
+    destinations_used,
+    local_destination_settings,
+    open_local_sender,
+    without_kind,
+)
 from squall.local_input import BATCH_SIZE, PARTITIONS, batch_raw_events, partition_for
 from squall.local_partitions import (
     HOST_RETRY_ATTEMPTS,
@@ -38,11 +47,12 @@ from squall.local_partitions import (
     deadlines_pending,
     run_partitions,
 )
-from squall.stub import MarketingCloudStub
+from squall.stub import FaultRates, MarketingCloudStub
 
 __all__ = [
     "BATCH_SIZE",
     "LOCAL_CLIENT_ID",
+    "LOCAL_STUB_DELIVERY",
     "PARTITIONS",
     "DestinationDown",
     "InvalidRules",
@@ -55,8 +65,6 @@ __all__ = [
 ]
 
 LOCAL_CLIENT_ID = "squall-local"
-#: Delivery tuning against the in-process stub (Azure uses MarketingCloudConfig's defaults).
-LOCAL_STUB_DELIVERY = {"backoff_base_s": 0.02, "backoff_max_s": 2.0, "max_concurrency": 32}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,10 @@ class LocalRunResult:
     stub_duplicates: int | None
     batches: int
     deadlines_pending: int = 0
+    #: What each local receiver got, by action kind (eventbridge only when moto's bus ran).
+    received_by_kind: dict[str, int] = field(default_factory=dict)
+    #: Rules left out of the run: their destination has no local receiver (EventBridge off).
+    skipped_rules: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         data = self.report.as_dict()
@@ -96,6 +108,8 @@ class LocalRunResult:
         data["stub_duplicates"] = self.stub_duplicates
         data["batches"] = self.batches
         data["deadlines_pending"] = self.deadlines_pending
+        data["received_by_kind"] = dict(self.received_by_kind)
+        data["skipped_rules"] = list(self.skipped_rules)
         return data
 
 
@@ -119,26 +133,35 @@ async def run_local(
     on_batch: Callable[[BatchReport], None] | None = None,
     source: SourceOption | None = None,
     stub_faults: StubFaults | None = None,
+    eventbridge: bool | None = None,
 ) -> LocalRunResult:
-    """Run batches through the real pipeline against SQLite and the stub (or ``sfmc_url``).
+    """Run batches through the real pipeline against SQLite and the local receivers (or ``sfmc_url``
+    and the destinations the settings configure).
 
-    Raises ``NoStoredRules`` for a kept store without rules, ``DestinationDown`` (with the report)
-    when a destination stays down.
+    ``eventbridge``: put the EventBridge rules' events on moto's bus (``None``: when moto is
+    installed); off, those rules are left out (``result.skipped_rules``). Raises ``NoStoredRules``
+    for a kept store without rules, ``DestinationDown`` (with the report) when a destination stays down.
     """
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="squall-")))
         db_path = store_path or workdir / "squall.db"
         ruleset_name = settings.ruleset if settings is not None else Settings().ruleset
         rules = await _rules_to_run(db_path, ruleset_name, rules_dir, push=push_rules or store_path is None)
-        keys = compile_ruleset(validate_rules(rules).rules).event_definition_keys
-        stub = None
+        definitions = validate_rules(rules).rules
+        stub, bus, skipped = None, None, []
         base = dict(settings.model_dump(by_alias=True)) if settings else {}
         base["SQUALL_STORE"] = f"sqlite:{db_path}"
         if sfmc_url is None:
+            buses = destinations_used(definitions, "eventbridge")
+            if buses and (eventbridge if eventbridge is not None else moto_available()):
+                bus = stack.enter_context(LocalEventBridge())
+            elif buses and store_path is None:  # a kept store keeps its rules: those actions are dead-lettered
+                skipped = without_kind(rules, definitions, "eventbridge")
+                definitions = validate_rules(rules).rules
             secret = secrets.token_urlsafe(24)  # a throwaway credential for the local stub only
             stub = stack.enter_context(
                 MarketingCloudStub(
-                    event_definition_keys=set(keys),
+                    event_definition_keys=set(compile_ruleset(definitions).event_definition_keys),
                     client_id=LOCAL_CLIENT_ID,
                     client_secret=secret,
                     **dataclasses.asdict(stub_faults or StubFaults()),
@@ -149,17 +172,32 @@ async def run_local(
                 SFMC_REST_BASE_URL=stub.rest_base_url,
                 SFMC_CLIENT_ID=LOCAL_CLIENT_ID,
                 SFMC_CLIENT_SECRET=secret,
+                **local_destination_settings(stub, destinations_used(definitions, "webhook"), bus, buses),
             )
         else:
             base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
+        if skipped:
+            await _store_rules(db_path, ruleset_name, rules)
         result = await _run_batches(
-            batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after
-        )
+            batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after,
+            faults=stub.fault_rates if stub is not None else None, seed=(stub_faults or StubFaults()).seed,
+        )  # fmt: skip
+        result.skipped_rules = skipped
         if stub is not None:
-            received = len(stub.received()) + len(stub.received_async()) + len(stub.received_rows())
-            result.stub_received, result.stub_duplicates = received, stub.duplicates()
+            receipts = count_receipts(stub, bus)
+            result.stub_received, result.stub_duplicates = receipts.total, receipts.duplicates
+            result.received_by_kind = receipts.by_kind
         return result
+
+
+async def _store_rules(db_path: Path, ruleset: str, rules: list[dict]) -> None:
+    """Store ``rules`` as the (temporary) store's rule set."""
+    store = SqliteStore(db_path)
+    try:
+        await RuleSetAdmin(store.rules, ruleset).replace_rules(rules)
+    finally:
+        await store.close()
 
 
 async def _rules_to_run(db_path: Path, ruleset: str, rules_dir: Path, *, push: bool) -> list[dict]:
@@ -189,15 +227,15 @@ async def _run_batches(
     *,
     quick_retries: bool,
     attempts: int,
+    faults: FaultRates | None = None,
+    seed: int | None = None,
 ) -> LocalRunResult:
     """Outbox first (what an interrupted run left), then the input, then the outbox again."""
-    sender = None
-    if quick_retries:  # the local stub answers in microseconds: retry it quickly too
-        config = MarketingCloudConfig.from_settings(settings).model_copy(update=LOCAL_STUB_DELIVERY)
-        sender = await MarketingCloudDeliverer(config).__aenter__()
+    senders = AsyncExitStack()
+    # the local receivers answer in microseconds: retry them quickly too
+    sender = await open_local_sender(settings, senders, faults=faults, seed=seed) if quick_retries else None
     pipeline = await open_pipeline(settings, sender=sender)
-    if sender is not None:
-        pipeline.exit_stack.push_async_exit(sender.__aexit__)
+    pipeline.exit_stack.push_async_exit(senders)
     total = BatchReport()
     started = time.perf_counter()
     deps = pipeline.deps

@@ -112,6 +112,9 @@ param webhooks string
 @description('Versionless URI of the Key Vault secret holding the webhook signing secrets (a JSON object).')
 param webhookSecretsUri string
 
+@description('JSON object of EventBridge destinations by name (no credentials); may be empty.')
+param eventbridge string
+
 @description('Name of the rule set to run.')
 param ruleset string
 
@@ -164,6 +167,7 @@ var squallSettings = [
   { name: 'SFMC_JOURNEY_ENTRY_MODE', value: sfmcJourneyEntryMode }
   { name: 'SQUALL_WEBHOOKS', value: webhooks }
   { name: 'SQUALL_WEBHOOK_SECRETS', value: '@Microsoft.KeyVault(SecretUri=${webhookSecretsUri})' }
+  { name: 'SQUALL_EVENTBRIDGE', value: eventbridge }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
 ]
 

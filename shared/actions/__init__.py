@@ -11,6 +11,7 @@ from __future__ import annotations
 from shared.actions.errors import (
     DeliveryError,
     DestinationUnavailable,
+    EventBridgeConfigError,
     MarketingCloudAuthError,
     MarketingCloudConfigError,
     MarketingCloudUnavailable,
@@ -35,6 +36,7 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryStatus",
     "DestinationUnavailable",
+    "EventBridgeConfigError",
     "FailureKind",
     "MarketingCloudAuthError",
     "MarketingCloudConfigError",

@@ -25,6 +25,10 @@ class WebhookConfigError(DeliveryError, ValueError):
     """The webhook destinations are not (correctly) configured; the message names the setting."""
 
 
+class EventBridgeConfigError(DeliveryError, ValueError):
+    """The EventBridge destinations are not (correctly) configured; the message names the setting."""
+
+
 class MarketingCloudAuthError(DeliveryError):
     """Marketing Cloud refused the client credentials (e.g. ``invalid_client``).
 

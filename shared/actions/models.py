@@ -13,6 +13,7 @@ class ActionKind(StrEnum):
     JOURNEY_ENTRY = "journey_entry"  # Marketing Cloud /interaction/v1/events (or the async batch form)
     DATA_EXTENSION_ROW = "data_extension_row"  # Marketing Cloud /hub/v1/dataevents/key:{key}/rowset
     WEBHOOK = "webhook"  # signed generic webhook
+    EVENTBRIDGE = "eventbridge"  # Amazon EventBridge PutEvents
 
 
 #: Where an action goes unless it names another destination: Marketing Cloud.
@@ -28,10 +29,12 @@ class PlannedAction:
     ``Idempotency-Key`` header of every request that carries the action.
 
     ``destination`` names where the action goes: ``"sfmc"`` (Marketing Cloud) or the name of a
-    webhook from configuration (``SQUALL_WEBHOOKS``) — never a URL.
+    webhook (``SQUALL_WEBHOOKS``) or an EventBridge bus (``SQUALL_EVENTBRIDGE``) from configuration —
+    never a URL.
 
     For ``DATA_EXTENSION_ROW``: ``data_extension_key`` is the data extension's external key,
-    ``row_keys`` its primary-key columns and ``data`` the other columns of the row.
+    ``row_keys`` its primary-key columns and ``data`` the other columns of the row. For
+    ``EVENTBRIDGE``: ``detail_type`` is the event's ``DetailType``.
     """
 
     key: str
@@ -45,6 +48,7 @@ class PlannedAction:
     destination: str = DEFAULT_DESTINATION
     data_extension_key: str | None = None
     row_keys: dict[str, Any] = field(default_factory=dict)
+    detail_type: str | None = None
 
 
 def action_to_json(action: PlannedAction) -> dict[str, Any]:

@@ -11,9 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.actions.models import DEFAULT_DESTINATION, ActionKind, PlannedAction
+from shared.actions.models import ActionKind, PlannedAction
 from shared.events.models import Event
-from shared.rules import RuleMatch, TemplateFieldMissing, compile_template
+from shared.rules import (
+    AnyAction,
+    DataExtensionRowAction,
+    EventBridgeAction,
+    JourneyEntryAction,
+    RuleMatch,
+    TemplateFieldMissing,
+    compile_template,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +60,41 @@ def plan_actions(matches: Sequence[RuleMatch]) -> PlanResult:
 
 
 def plan_action(match: RuleMatch) -> PlannedAction:
-    """One match as a ``PlannedAction``; raises ``TemplateFieldMissing`` or ``ValueError``."""
+    """One match as a ``PlannedAction``; raises ``TemplateFieldMissing`` or ``ValueError``.
+
+    Every kind renders its contact key and ``data``; a row renders its primary-key columns too.
+    """
     spec = match.action
     kind = ActionKind(spec.kind)
-    contact_key = compile_template(spec.contact_key)(match.event)
+    event = match.event
+    contact_key = compile_template(spec.contact_key)(event)
     if not isinstance(contact_key, str):
         contact_key = str(contact_key)
     if not contact_key.strip():
         raise ValueError("contact key rendered empty")
     return PlannedAction(
-        key=idempotency_key(match.rule_id, match.event.id, kind.value, DEFAULT_DESTINATION),
+        key=idempotency_key(match.rule_id, event.id, kind.value, spec.destination),
         kind=kind,
         rule_id=match.rule_id,
-        event_id=match.event.id,
+        event_id=event.id,
         entity=match.entity,
         contact_key=contact_key,
-        event_definition_key=spec.event_definition_key,
-        data={name: render_value(value, match.event) for name, value in spec.data.items()},
+        data={name: render_value(value, event) for name, value in spec.data.items()},
+        destination=spec.destination,
+        **_kind_fields(spec, event),
     )
+
+
+def _kind_fields(spec: AnyAction, event: Event) -> dict[str, Any]:
+    """What only one kind carries: the journey's key, the row's keys, the event's detail type."""
+    if isinstance(spec, JourneyEntryAction):
+        return {"event_definition_key": spec.event_definition_key}
+    if isinstance(spec, DataExtensionRowAction):
+        row_keys = {name: render_value(value, event) for name, value in spec.row_keys.items()}
+        return {"data_extension_key": spec.data_extension_key, "row_keys": row_keys}
+    if isinstance(spec, EventBridgeAction):
+        return {"detail_type": spec.detail_type}
+    return {}
 
 
 def render_value(value: Any, event: Event) -> Any:

@@ -1,7 +1,8 @@
 """One ActionSender for the pipeline: routes each action by ``action.destination``.
 
 ``"sfmc"`` goes to the Marketing Cloud deliverer, a configured webhook name to the webhook
-deliverer; any other name fails (UNSUPPORTED, no request). Senders serving several destinations
+deliverer, a configured EventBridge name to the EventBridge deliverer; any other name fails
+(UNSUPPORTED, no request). Senders serving several destinations
 get their actions in one ``deliver()`` call. If any sender raises ``DestinationUnavailable``, the
 router raises one for the whole batch, carrying every outcome of every sender (in action order).
 """
@@ -13,7 +14,8 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from shared.actions.errors import DestinationUnavailable, MarketingCloudConfigError
+from shared.actions.errors import DestinationUnavailable, EventBridgeConfigError, MarketingCloudConfigError
+from shared.actions.eventbridge.config import eventbridge_from_settings
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed
 from shared.actions.ports import ActionSender, SendingCallback, SettledCallback
@@ -48,7 +50,10 @@ class ActionRouter:
         for index, action in enumerate(actions):
             sender = self._senders.get(action.destination)
             if sender is None:
-                reason = f"no destination named {action.destination!r} is configured (SQUALL_WEBHOOKS, SFMC_*)"
+                reason = (
+                    f"no destination named {action.destination!r} is configured "
+                    "(SQUALL_WEBHOOKS, SQUALL_EVENTBRIDGE, SFMC_*)"
+                )
                 outcomes[index] = failed(action, FailureKind.UNSUPPORTED, reason, attempts=0, what="action")
                 continue
             groups.setdefault(id(sender), (sender, []))[1].append(index)
@@ -87,21 +92,30 @@ def _merged(down: list[DestinationUnavailable], outcomes: list[DeliveryOutcome])
 async def open_action_sender(settings: Settings) -> AsyncIterator[ActionRouter]:
     """The pipeline's one ActionSender, built from settings; closes what it opened.
 
-    Marketing Cloud is required unless webhooks are configured (then actions for ``sfmc`` fail
-    with the configuration message). A configuration problem raises at once, naming the setting.
+    Marketing Cloud is required unless webhooks or EventBridge buses are configured (then actions for
+    ``sfmc`` fail with the configuration message). A configuration problem raises at once, naming the
+    setting; so does a name used by two kinds of destination.
     """
     webhooks = webhooks_from_settings(settings)
+    buses = eventbridge_from_settings(settings)
+    if shared := sorted(set(webhooks) & set(buses)):
+        raise EventBridgeConfigError(f"SQUALL_WEBHOOKS and SQUALL_EVENTBRIDGE both name {', '.join(shared)}")
     async with AsyncExitStack() as stack:
         senders: dict[str, ActionSender] = {}
         try:
             sfmc_config = MarketingCloudConfig.from_settings(settings)
         except MarketingCloudConfigError:
-            if not webhooks:
+            if not webhooks and not buses:
                 raise
-            logger.warning("Marketing Cloud is not configured: only webhooks will be delivered")
+            logger.warning("Marketing Cloud is not configured: only webhooks and EventBridge will be delivered")
         else:
             senders[SFMC_DESTINATION] = await stack.enter_async_context(MarketingCloudDeliverer(sfmc_config))
         if webhooks:
             webhook_sender = await stack.enter_async_context(WebhookDeliverer(webhooks))
             senders.update({name: webhook_sender for name in webhooks})
+        if buses:
+            from shared.actions.eventbridge.deliverer import EventBridgeDeliverer  # boto3 only when needed
+
+            bus_sender = await stack.enter_async_context(EventBridgeDeliverer(buses))
+            senders.update({name: bus_sender for name in buses})
         yield ActionRouter(senders)

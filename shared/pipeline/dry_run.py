@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from shared.actions.payloads import payload_preview
 from shared.actions.planning import PlanResult, plan_actions
 from shared.events import Event, NormalizeOptions
 from shared.events.inputs import read_event_body
@@ -47,7 +48,8 @@ class DryRunFiring:
 
     ``trigger`` is ``event`` (the event itself matched) or ``deadline`` (fired by the clock, e.g. an
     absence). ``action_key``/``contact_key`` are ``None`` when the action could not be planned;
-    ``error`` then says why (the pipeline would dead-letter it).
+    ``error`` then says why (the pipeline would dead-letter it). ``kind``, ``destination`` and
+    ``payload`` (the rendered body that destination would receive) describe the planned action.
     """
 
     time: datetime
@@ -58,6 +60,9 @@ class DryRunFiring:
     contact_key: str | None
     trigger: str = "event"
     error: str | None = None
+    kind: str | None = None
+    destination: str | None = None
+    payload: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +74,9 @@ class DryRunFiring:
             "contact_key": self.contact_key,
             "trigger": self.trigger,
             "error": self.error,
+            "kind": self.kind,
+            "destination": self.destination,
+            "payload": self.payload,
         }
 
 
@@ -188,6 +196,9 @@ class DryRun:
                     action_key=action.key,
                     contact_key=action.contact_key,
                     trigger=trigger,
+                    kind=action.kind.value,
+                    destination=action.destination,
+                    payload=payload_preview(action),
                 )
             )
         for failure in planned.failures:
@@ -202,6 +213,8 @@ class DryRun:
                     contact_key=None,
                     trigger=trigger,
                     error=failure.reason,
+                    kind=match.action.kind,
+                    destination=match.action.destination,
                 )
             )
 

@@ -14,13 +14,23 @@ no module inside imports this root (tests/unit/test_import_direction.py).
 
 from __future__ import annotations
 
+from shared.rules.authoring.destinations import DestinationCatalog
 from shared.rules.authoring.json_text import JsonTextError, parse_json_text
 from shared.rules.authoring.limits import ruleset_size_problem
 from shared.rules.authoring.lint import lint_rule
 from shared.rules.authoring.loader import LoadedRule, load_rule_documents, load_rule_files
 from shared.rules.authoring.validation import RuleValidation, validate_rules
 from shared.rules.compiled import CompiledRule, RuleMatch
-from shared.rules.definitions import ActionSpec, JourneyEntryAction, RuleDefinition
+from shared.rules.definitions import (
+    ACTION_KINDS,
+    ActionSpec,
+    AnyAction,
+    DataExtensionRowAction,
+    EventBridgeAction,
+    JourneyEntryAction,
+    RuleDefinition,
+    WebhookAction,
+)
 from shared.rules.engine.cache import RuleSetCache
 from shared.rules.engine.compiler import compile_rule, compile_ruleset
 from shared.rules.engine.ruleset import CompiledRuleSet
@@ -39,7 +49,13 @@ from shared.rules.language.times import format_datetime
 from shared.rules.stateful.memory import applied_sequences, seen_recently, state_meaning
 
 __all__ = [
+    "ACTION_KINDS",
     "ActionSpec",
+    "AnyAction",
+    "DataExtensionRowAction",
+    "EventBridgeAction",
+    "WebhookAction",
+    "DestinationCatalog",
     "CompiledRule",
     "CompiledRuleSet",
     "ConditionExplanation",

@@ -16,7 +16,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.events import NormalizeOptions
-from shared.rules import RuleDefinition, RuleError, compile_ruleset, ruleset_size_problem, validate_rules
+from shared.rules import (
+    DestinationCatalog,
+    RuleDefinition,
+    RuleError,
+    compile_ruleset,
+    ruleset_size_problem,
+    validate_rules,
+)
 from shared.rules_admin.diff import diff_rulesets
 from shared.rules_admin.dry_run_request import DryRunRequest, evaluate_events
 from shared.rules_admin.errors import (
@@ -46,13 +53,14 @@ RULESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 MAX_HISTORY = 100
 
 
-def check_rules(raw: Sequence[Any]) -> list[RuleDefinition]:
+def check_rules(raw: Sequence[Any], destinations: DestinationCatalog | None = None) -> list[RuleDefinition]:
     """The validated rules, or ``RulesInvalid`` with every problem (rule id, path, message).
 
     Rules are stored as JSON: ``validate_rules`` refuses what JSON cannot hold (``NaN``, YAML's
-    ``!!binary``), and a set larger than one stored version may hold is refused as a whole (``$``).
+    ``!!binary``), and a set larger than one stored version may hold is refused as a whole (``$``); an
+    action whose destination ``destinations`` does not configure is a problem too.
     """
-    checked = validate_rules(raw)
+    checked = validate_rules(raw, destinations=destinations)
     if checked.errors:
         raise RulesInvalid(sorted(checked.errors, key=lambda error: error.index or 0))
     if too_large := ruleset_size_problem(raw):
@@ -70,13 +78,15 @@ def rules_from_document(body: Any) -> list[Any]:
 
 
 class RuleSetAdmin:
-    """Administration of the rule set ``ruleset`` in ``store``."""
+    """Administration of the rule set ``ruleset`` in ``store``; writes check action destinations
+    against ``destinations`` (the deployment's, from ``shared.actions.destinations``)."""
 
-    def __init__(self, store: RuleStore, ruleset: str) -> None:
+    def __init__(self, store: RuleStore, ruleset: str, *, destinations: DestinationCatalog | None = None) -> None:
         if not RULESET_NAME.fullmatch(ruleset):
             raise RequestInvalid(f"rule set name {ruleset!r} is invalid: 1-64 letters, digits, '-', '_', '.'")
         self._store = store
         self.ruleset = ruleset
+        self._destinations = destinations
 
     async def current(self) -> RuleSetView:
         """The newest version (version 0 with no rules when none is stored)."""
@@ -163,14 +173,14 @@ class RuleSetAdmin:
 
     async def preview_replace(self, raw: Sequence[Any]) -> RuleSetDiff:
         """What ``replace_rules(raw)`` would change; ``RulesInvalid`` when it would be refused."""
-        check_rules(raw)
+        check_rules(raw, self._destinations)
         view = await self.current()
         return diff_rulesets(view.rules, raw)
 
     async def dry_run(self, request: DryRunRequest, *, options: NormalizeOptions) -> DryRunResponse:
         """Evaluate the posted rules (or the stored rule set) against the posted events; send nothing."""
         if request.rules is not None:
-            ruleset, name = compile_ruleset(check_rules(request.rules), version=0), None
+            ruleset, name = compile_ruleset(check_rules(request.rules, self._destinations), version=0), None
         else:
             view = await self.current()
             if view.version == 0:
@@ -181,7 +191,7 @@ class RuleSetAdmin:
         return DryRunResponse(name, ruleset.version, request.clock, evaluated.outcomes, evaluated.ended_at)
 
     async def _save(self, view: RuleSetView, rules: list[Any]) -> SaveOutcome:
-        check_rules(rules)
+        check_rules(rules, self._destinations)
         diff = diff_rulesets(view.rules, rules)
         if not diff.has_changes:
             return SaveOutcome(self.ruleset, view.version, changed=False, diff=diff)

@@ -199,6 +199,7 @@ def app_functions() -> dict[str, Any]:
     """The handlers the worker calls, by function name (the app builds its functions only once)."""
     from function_app import app
 
+    app.functions_bindings = {}  # get_functions() checks names against what an earlier call built
     return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
 
 

@@ -1,10 +1,13 @@
 """Re-send action letters: actions whose delivery failed, rebuilt from the letter and delivered again.
 
-A delivery failure's letter holds the planned action (kind, destination, contact key, event
-definition key, data) and its idempotency key; it is re-sent through ``MarketingCloudDeliverer`` to
-``--sfmc-url`` (credentials from the ``SFMC_*`` settings) or to a local stub. Delivered: the letter is
-deleted. Failed again: a new letter (attempts added up) replaces it. A destination down for everyone
-(``DestinationUnavailable``) deletes only the letters whose actions were delivered, then raises.
+A delivery failure's letter holds the planned action (kind, destination, contact key, data and what
+its kind needs: event definition key, data extension and row keys, detail type) and its idempotency
+key; it is re-sent to its destination: with ``--sfmc-url``, through the same router the pipeline
+uses (Marketing Cloud with the ``SFMC_*`` credentials, ``SQUALL_WEBHOOKS``, ``SQUALL_EVENTBRIDGE``);
+without it, to local receivers (the stub's journeys, rows and webhook receiver; moto's EventBridge
+when installed). Delivered: the letter is deleted. Failed again: a new letter (attempts added up)
+replaces it. A destination down for everyone (``DestinationUnavailable``) deletes only the letters
+whose actions were delivered, then raises.
 
 A planning failure's letter (no action key; its payload is the event) cannot be re-sent: it is kept.
 
@@ -23,19 +26,24 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import replace
 
 from pydantic import SecretStr
 
-from shared.actions import ActionKind, DeliveryOutcome, DeliveryStatus, PlannedAction
+from shared.actions import ActionKind, DeliveryOutcome, DeliveryStatus, PlannedAction, action_from_json
+from shared.actions.destinations import destination_catalog
 from shared.actions.errors import DestinationUnavailable
-from shared.actions.sfmc import MarketingCloudConfig, MarketingCloudDeliverer
+from shared.actions.ports import ActionSender
+from shared.actions.routing import open_action_sender
+from shared.actions.sfmc import MarketingCloudConfig
 from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.models import DeadLetter
 from shared.store.ports import DedupeStore
 from squall.commands.deadletter_models import ReplayOutcome, ReplayStatus
+from squall.eventbridge_local import LocalEventBridge, moto_available
+from squall.local_destinations import count_receipts, local_destination_settings, open_local_sender
 from squall.local_runtime import LOCAL_CLIENT_ID
 from squall.stub import MarketingCloudStub
 
@@ -54,21 +62,21 @@ def planned_action_of(letter: DeadLetter) -> PlannedAction | None:
         return None
     try:
         record = json.loads(letter.payload)
-        kind = ActionKind(record["kind"])
         contact_key = str(record["contact_key"])
+        return action_from_json(
+            {
+                "entity": contact_key,
+                "destination": "sfmc",
+                **{name: value for name, value in record.items() if value is not None},
+                "key": letter.action_key,
+                "rule_id": letter.rule_id,
+                "event_id": letter.event_id,
+                "contact_key": contact_key,
+                "data": record.get("data") or {},
+            }
+        )
     except (ValueError, KeyError, TypeError):
         return None
-    return PlannedAction(
-        key=letter.action_key,
-        kind=kind,
-        rule_id=letter.rule_id,
-        event_id=letter.event_id,
-        entity=contact_key,
-        contact_key=contact_key,
-        event_definition_key=record.get("event_definition_key"),
-        data=record.get("data") or {},
-        destination=record.get("destination") or "sfmc",
-    )
 
 
 async def resend_action_letters(
@@ -100,10 +108,11 @@ async def resend_action_letters(
                 await archive.delete(_letter_id(letter))
     todo = [(letter, action) for letter, action in sendable if ACTION_KEY_PREFIX + action.key not in done]
     if todo:
-        async with action_deliverer(sfmc_url, settings) as (deliverer, concurrency, stub):
+        names = [action for _, action in todo]
+        async with action_deliverer(sfmc_url, settings, actions=names) as (deliverer, concurrency, receivers):
             settle = _Settlement(archive, dedupe, settings.dedupe_ttl_s, dry_run)
             await settle.send_each(deliverer, todo, concurrency)
-            received = len(stub.received()) if stub is not None else None
+            received = receivers.received() if receivers is not None else None
         outcomes.update(_outcomes(settle.settled))
         if settle.down is not None:
             raise settle.down
@@ -119,7 +128,7 @@ class _Settlement:
         self.down: DestinationUnavailable | None = None
 
     async def send_each(
-        self, deliverer: MarketingCloudDeliverer, todo: Sequence[tuple[DeadLetter, PlannedAction]], concurrency: int
+        self, deliverer: ActionSender, todo: Sequence[tuple[DeadLetter, PlannedAction]], concurrency: int
     ) -> None:
         slots = asyncio.Semaphore(concurrency)
 
@@ -186,25 +195,52 @@ def _sent(outcome: DeliveryOutcome) -> bool:
     return outcome.status is DeliveryStatus.DELIVERED
 
 
+class LocalReceivers:
+    """The local stub (and moto's bus) a replay without ``--sfmc-url`` sends to."""
+
+    def __init__(self, stub: MarketingCloudStub, bus: LocalEventBridge | None) -> None:
+        self.stub, self.bus = stub, bus
+
+    def received(self) -> int:
+        return count_receipts(self.stub, self.bus).total
+
+
 @asynccontextmanager
 async def action_deliverer(
-    sfmc_url: str | None, settings: Settings
-) -> AsyncIterator[tuple[MarketingCloudDeliverer, int, MarketingCloudStub | None]]:
-    """To ``sfmc_url`` with the SFMC_* credentials, or to a local stub that accepts every key; with
-    the deliverer's concurrency (the most requests in flight at once)."""
+    sfmc_url: str | None, settings: Settings, *, actions: Sequence[PlannedAction] = ()
+) -> AsyncIterator[tuple[ActionSender, int, LocalReceivers | None]]:
+    """The router to every destination: with ``sfmc_url``, Marketing Cloud there (SFMC_* credentials)
+    and the configured webhooks and EventBridge buses; without, local receivers that accept every key —
+    the stub, its webhook receiver for every webhook name (of ``actions`` and SQUALL_WEBHOOKS), and
+    moto's bus for every EventBridge name when moto is installed. Also: the most requests in flight."""
+    concurrency = MarketingCloudConfig.model_fields["max_concurrency"].default
     if sfmc_url is not None:
         target = settings.model_copy(update={"sfmc_auth_base_url": sfmc_url, "sfmc_rest_base_url": sfmc_url})
-        config = MarketingCloudConfig.from_settings(target)
-        async with MarketingCloudDeliverer(config) as deliverer:
-            yield deliverer, config.max_concurrency, None
+        async with open_action_sender(target) as router:
+            yield router, concurrency, None
         return
     secret = secrets.token_urlsafe(24)  # a throwaway credential for the local stub only
-    with MarketingCloudStub(client_id=LOCAL_CLIENT_ID, client_secret=secret) as stub:
-        config = MarketingCloudConfig(
-            auth_base_url=stub.auth_base_url,
-            rest_base_url=stub.rest_base_url,
-            client_id=LOCAL_CLIENT_ID,
-            client_secret=SecretStr(secret),
-        )
-        async with MarketingCloudDeliverer(config) as deliverer:
-            yield deliverer, config.max_concurrency, stub
+    buses = sorted({a.destination for a in actions if a.kind is ActionKind.EVENTBRIDGE})
+    webhooks = sorted({a.destination for a in actions if a.kind is ActionKind.WEBHOOK} | _configured_webhooks(settings))
+    with ExitStack() as receivers:
+        stub = receivers.enter_context(MarketingCloudStub(client_id=LOCAL_CLIENT_ID, client_secret=secret))
+        bus = receivers.enter_context(LocalEventBridge()) if buses and moto_available() else None
+        local = local_destination_settings(stub, webhooks, bus, buses)
+        local_settings = settings.model_copy(
+            update={
+                "sfmc_auth_base_url": stub.auth_base_url, "sfmc_rest_base_url": stub.rest_base_url,
+                "sfmc_client_id": LOCAL_CLIENT_ID, "sfmc_client_secret": SecretStr(secret),
+                "webhooks": local.get("SQUALL_WEBHOOKS"), "eventbridge": local.get("SQUALL_EVENTBRIDGE"),
+                "webhook_secrets": SecretStr(local["SQUALL_WEBHOOK_SECRETS"]) if webhooks else None,
+            }
+        )  # fmt: skip
+        async with AsyncExitStack() as senders:
+            yield await open_local_sender(local_settings, senders), concurrency, LocalReceivers(stub, bus)
+
+
+def _configured_webhooks(settings: Settings) -> set[str]:
+    try:
+        names = destination_catalog(settings)[ActionKind.WEBHOOK.value]
+    except ValueError:
+        return set()
+    return set(names or ())

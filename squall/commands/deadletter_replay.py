@@ -73,7 +73,7 @@ async def replay_letters(
                     result=result, dry_run=dry_run,
                 )
             )  # fmt: skip
-            result.add_stub_received(len(stub.received()) if stub is not None else None)
+            result.add_stub_received(stub.received() if stub is not None else None)
     elif events and rules_dir is not None:
         with tempfile.TemporaryDirectory(prefix="squall-replay-") as workdir:
             replay_db = Path(workdir) / "replay.db"

@@ -12,10 +12,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shared.actions.errors import EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError
 from shared.events.options import SOURCE_OPTIONS
+from squall.eventbridge_local import moto_available
 from squall.local_input import entity_key_for, input_identity
 from squall.local_partitions import HOST_RETRY_ATTEMPTS
 from squall.local_runtime import (
@@ -29,6 +32,13 @@ from squall.local_runtime import (
 )
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "rules"
+#: Where each kind of action lands in a local run.
+RECEIVERS = {
+    "journey_entry": "stub journeys",
+    "data_extension_row": "stub data extension rows",
+    "webhook": "stub webhook receiver, signatures verified",
+    "eventbridge": "moto EventBridge bus",
+}
 err = Console(stderr=True, soft_wrap=True)  # one message, one line, whatever the width
 
 
@@ -51,8 +61,17 @@ def demo(
     stub_latency_ms: Annotated[int, typer.Option(min=0, help="Delay added to every stub REST answer (ms).")] = 0,
     stub_token_ttl: Annotated[float, typer.Option(min=1, help="Stub access token lifetime (seconds).")] = 1200.0,
     stub_fault_seed: Annotated[int | None, typer.Option(help="Seed for the injected faults.")] = None,
+    eventbridge: Annotated[
+        bool | None,
+        typer.Option(
+            "--eventbridge/--no-eventbridge",
+            help="Put the EventBridge rules' events on a local bus (moto's server); default: when moto is installed.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Generate synthetic Office 365 usage, run it through rules into the Marketing Cloud stub."""
+    """Generate synthetic Office 365 usage, run it through rules to every kind of destination: the
+    Marketing Cloud stub (journeys, rows), its webhook receiver and a local EventBridge (moto)."""
     import msgspec
 
     from squall.synthetic import generate_o365_records  # generator only needed here
@@ -68,7 +87,12 @@ def demo(
         token_ttl_s=stub_token_ttl,
         seed=seed if stub_fault_seed is None else stub_fault_seed,
     )
-    result = _execute(bodies(), total=events, rules=rules, sfmc_url=None, as_json=as_json, stub_faults=faults)
+    if eventbridge and not moto_available():
+        err.print("[red]--eventbridge needs moto:[/] pip install -e '.[dev]'")
+        raise typer.Exit(2)
+    result = _execute(
+        bodies(), total=events, rules=rules, sfmc_url=None, as_json=as_json, stub_faults=faults, eventbridge=eventbridge
+    )
     _print(result, as_json=as_json)
     if result.stub_received is not None and result.stub_received < result.report.actions_delivered:
         raise typer.Exit(1)  # something reported delivered never reached the stub
@@ -157,6 +181,7 @@ def _execute(
     push_rules: bool = False,
     input_id: str | None = None,
     give_up_after: int = HOST_RETRY_ATTEMPTS,
+    eventbridge: bool | None = None,
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -178,6 +203,7 @@ def _execute(
                     push_rules=push_rules,
                     give_up_after=give_up_after,
                     stub_faults=stub_faults,
+                    eventbridge=eventbridge,
                     source=None if source == "auto" else source,  # type: ignore[arg-type]
                     on_batch=lambda report: progress.advance(task, report.events_in),
                 )
@@ -188,6 +214,10 @@ def _execute(
             raise typer.Exit(1) from exc
         except NoStoredRules as exc:
             err.print(f"[red]no rules to run:[/] {exc}")
+            raise typer.Exit(2) from None
+        except (EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError) as exc:
+            progress.stop()
+            err.print(f"[red]destination settings:[/] {escape(str(exc))}")
             raise typer.Exit(2) from None
         except DestinationDown as exc:
             progress.stop()
@@ -204,10 +234,14 @@ def _print(result: LocalRunResult, *, as_json: bool) -> None:
         return
     table = Table(title="Squall run", show_header=False)
     for key, value in data.items():
-        if not isinstance(value, dict):
+        if not isinstance(value, dict | list):
             table.add_row(key, str(value))
     Console().print(table)
     for rule_id, count in sorted(result.report.matches_by_rule.items()):
         Console().print(f"  matched       {count:>6}  {rule_id}")
+    for kind, count in result.received_by_kind.items():
+        Console().print(f"  received      {count:>6}  {kind} ({RECEIVERS[kind]})")
+    for rule_id in result.skipped_rules:
+        Console().print(f"  skipped               {rule_id} (no local EventBridge: install moto or pass --eventbridge)")
     for reason, count in sorted(result.report.dead_letter_reasons.items()):
         Console().print(f"  dead-lettered {count:>6}  {reason}")

@@ -12,10 +12,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from shared.actions.destinations import destination_catalog
 from shared.events import Event, NormalizeOptions, parse_json_field_map
 from shared.events.inputs import read_event_body
 from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun
 from shared.rules import (
+    DestinationCatalog,
     JsonTextError,
     LoadedRule,
     RuleDefinition,
@@ -29,6 +31,7 @@ from shared.rules import (
     ruleset_size_problem,
     validate_rules,
 )
+from shared.settings import get_settings
 from shared.store.models import EntityState
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
 
@@ -104,7 +107,7 @@ def _load_rule_documents(path: Path) -> list[LoadedRule]:
 
 
 def _valid_rules(loaded: list[LoadedRule]) -> list[RuleDefinition]:
-    checked = validate_rules([rule.raw for rule in loaded])
+    checked = validate_rules([rule.raw for rule in loaded], destinations=configured_destinations())
     if checked.errors:
         for error in checked.errors:
             typer.echo(_describe(error, loaded))
@@ -112,6 +115,17 @@ def _valid_rules(loaded: list[LoadedRule]) -> list[RuleDefinition]:
         typer.echo(f"{invalid} of {len(loaded)} rules invalid", err=True)
         raise typer.Exit(1)
     return checked.rules
+
+
+def configured_destinations() -> DestinationCatalog:
+    """The destinations this environment's settings configure (SQUALL_WEBHOOKS, SQUALL_EVENTBRIDGE; an
+    unset one is not checked), or exit 1 with the setting's problem in one line."""
+    try:
+        return destination_catalog(get_settings())
+    except ValueError as exc:  # a malformed setting (pydantic's ValidationError is one too)
+        first = str(exc).splitlines()[0]
+        typer.echo(f"error: cannot read the destination settings: {first}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _describe(error: RuleError, loaded: list[LoadedRule]) -> str:
@@ -153,11 +167,15 @@ def explain_command(
     event = _read_one_event(event_path, _normalize_options(json_field_map))
     state = _read_state(state_path, entity=event.entity) if state_path is not None else None
     explanations = explain_rules(rules, event, state, only=rule_id)
+    actions = {rule.id: rule.actions() for rule in rules}
     if as_json:
         document = {
             "event": _event_summary(event),
             "fired": [e.rule_id for e in explanations if e.fired],
-            "rules": [e.to_json() for e in explanations],
+            "rules": [
+                {**e.to_json(), "actions": [a.model_dump(mode="json") for a in actions.get(e.rule_id, ())]}
+                for e in explanations
+            ],
         }
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
@@ -166,7 +184,7 @@ def explain_command(
         f"event {event.id}  {event.source} {event.type}  {format_datetime(event.time)}  entity {event.entity}",
         markup=False,
     )
-    render_explanations(console, explanations, verbose=verbose)
+    render_explanations(console, explanations, verbose=verbose, actions=actions)
 
 
 @rules_app.command("test")

@@ -6,7 +6,8 @@ Every piece of event data goes through ``rich.text.Text`` (never markup), so a v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -14,7 +15,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from shared.pipeline.dry_run import DryRunReport
-from shared.rules import ConditionExplanation, CooldownExplanation, RuleExplanation, format_datetime
+from shared.rules import AnyAction, ConditionExplanation, CooldownExplanation, RuleExplanation, format_datetime
 
 PASS, FAIL, ERROR, SKIPPED = "✓", "✗", "!", "·"
 
@@ -25,15 +26,35 @@ def _mark(result: bool | None) -> Text:
     return Text(PASS, style="green") if result else Text(FAIL, style="red")
 
 
-def render_explanations(console: Console, explanations: Sequence[RuleExplanation], *, verbose: bool) -> None:
-    """One tree per rule; rules the event is not a candidate for get one line unless ``verbose``."""
+def render_explanations(
+    console: Console,
+    explanations: Sequence[RuleExplanation],
+    *,
+    verbose: bool,
+    actions: Mapping[str, Sequence[AnyAction]] | None = None,
+) -> None:
+    """One tree per rule; rules the event is not a candidate for get one line unless ``verbose``.
+    ``actions`` (by rule id) adds what each rule would send, and where."""
     for explanation in explanations:
         if explanation.when.matched or verbose:
-            console.print(explanation_tree(explanation))
+            tree = explanation_tree(explanation)
+            for action in (actions or {}).get(explanation.rule_id, ()):
+                tree.add(Text.assemble(("→ ", "cyan"), "action  ", action_summary(action)))
+            console.print(tree)
         else:
             console.print(_headline(explanation))
     fired = [e.rule_id for e in explanations if e.fired]
     console.print(Text(f"fires: {', '.join(fired)}" if fired else "no rule fires", style="bold"))
+
+
+def action_summary(action: AnyAction) -> str:
+    """``webhook -> crm``, ``journey_entry -> sfmc (APIEvent-x)``: the kind, destination and its key."""
+    detail = {
+        "journey_entry": getattr(action, "event_definition_key", None),
+        "data_extension_row": getattr(action, "data_extension_key", None),
+        "eventbridge": getattr(action, "detail_type", None),
+    }.get(action.kind)
+    return f"{action.kind} -> {action.destination}" + (f" ({detail})" if detail else "")
 
 
 def _headline(explanation: RuleExplanation) -> Text:
@@ -100,7 +121,9 @@ def _cooldown_line(cooldown: CooldownExplanation) -> Text:
 
 
 def render_dry_run(console: Console, report: DryRunReport) -> None:
-    table = Table("time", "rule", "entity", "event id", "action key", "contact key", title="rules fired")
+    table = Table(
+        "time", "rule", "entity", "event id", "action key", "contact key", "destination", title="rules fired"
+    )  # fmt: skip
     for firing in report.firings:
         trigger = "" if firing.trigger == "event" else f" ({firing.trigger})"
         table.add_row(
@@ -110,8 +133,15 @@ def render_dry_run(console: Console, report: DryRunReport) -> None:
             Text(firing.event_id),
             Text(firing.action_key or "-"),
             Text(firing.contact_key or f"not planned: {firing.error}"),
+            Text(f"{firing.kind} -> {firing.destination}" if firing.kind else "-"),
         )
     console.print(table)
+    planned = [firing for firing in report.firings if firing.payload is not None]
+    if planned:
+        console.print(Text("payloads (what each destination would receive):", style="bold"))
+    for firing in planned:
+        body = json.dumps(firing.payload, ensure_ascii=False, default=str)
+        console.print(Text(f"  {firing.rule_id} {firing.event_id} -> {firing.destination}: {body}"))
     console.print(Text(dry_run_summary(report)))
 
 

@@ -34,6 +34,7 @@ from shared.rules_admin import (
 from shared.settings import get_settings
 from shared.store import StoreError
 from shared.wiring import open_store
+from squall.commands.rules_cmd import configured_destinations
 
 EXIT_INVALID = 1
 EXIT_CANNOT_RUN = 2
@@ -140,11 +141,12 @@ def _with_admin[T](
     """Run ``act`` on the rule set's admin; store and input problems become messages and exit codes."""
     settings = get_settings()
     spec, name = store or settings.store, ruleset or settings.ruleset
+    destinations = configured_destinations()
 
     async def run() -> T:
         opened = await open_store(spec, settings)
         try:
-            return await act(RuleSetAdmin(opened.rules, name))
+            return await act(RuleSetAdmin(opened.rules, name, destinations=destinations))
         finally:
             await opened.close()
 

@@ -41,13 +41,22 @@ def stub(
             show_default=False,
         ),
     ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SQUALL_STUB_WEBHOOK_SECRET",
+            help="Secret the webhook receiver (POST /webhooks/NAME) verifies signatures with; default: generated "
+            "and printed once.",
+            show_default=False,
+        ),
+    ] = None,
     token_ttl: TokenTtlOption = 1200,
     error_rate: ErrorRateOption = 0.0,
     throttle_rate: ThrottleRateOption = 0.0,
     latency_ms: LatencyOption = 0,
     fault_seed: FaultSeedOption = None,
 ) -> None:
-    """Serve Marketing Cloud's token, journey entry and rowset endpoints locally until Ctrl+C."""
+    """Serve Marketing Cloud's token, journey entry and rowset endpoints, and a webhook receiver, until Ctrl+C."""
     if error_rate + throttle_rate > 1:
         typer.echo("--error-rate plus --throttle-rate must not exceed 1", err=True)
         raise typer.Exit(2)
@@ -62,13 +71,14 @@ def stub(
         throttle_rate=throttle_rate,
         latency_ms=latency_ms,
         seed=fault_seed,
+        webhook_secret=webhook_secret,
     )
     try:
         server.start()
     except OSError as exc:
         typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from exc
-    _print_banner(server, secret_was_generated=client_secret is None)
+    _print_banner(server, secret_was_generated=client_secret is None, webhook_secret_generated=webhook_secret is None)
     try:
         server.wait()
     except KeyboardInterrupt:
@@ -77,7 +87,7 @@ def stub(
         server.stop()
 
 
-def _print_banner(server: MarketingCloudStub, *, secret_was_generated: bool) -> None:
+def _print_banner(server: MarketingCloudStub, *, secret_was_generated: bool, webhook_secret_generated: bool) -> None:
     keys = server.event_definition_keys
     lines = [
         f"Marketing Cloud stub listening on {server.base_url}",
@@ -91,12 +101,23 @@ def _print_banner(server: MarketingCloudStub, *, secret_was_generated: bool) -> 
     else:
         lines.append("  SFMC_CLIENT_SECRET=<the secret you passed>")
     lines.append(f"Event definition keys: {', '.join(sorted(keys)) if keys else 'any'}")
+    lines.append("Webhook receiver (signatures verified), e.g. for a destination named crm:")
+    lines.append(f'  SQUALL_WEBHOOKS={{"crm": {{"url": "{server.webhook_url("crm")}", "allow_private": true}}}}')
+    if webhook_secret_generated:
+        lines.append(
+            f'  SQUALL_WEBHOOK_SECRETS={{"crm": "{server.webhook_secret}"}}   (generated local fake, shown once)'
+        )
+    else:
+        lines.append('  SQUALL_WEBHOOK_SECRETS={"crm": "<the webhook secret you passed>"}')
     rates = server.fault_rates
     if rates.error_rate or rates.throttle_rate or rates.latency_ms:
         lines.append(
             f"Injecting faults: {rates.error_rate:.0%} 5xx, {rates.throttle_rate:.0%} 429, "
             f"{rates.latency_ms} ms latency; tokens live {server.token_ttl_s:g} s"
         )
-    lines.append("Recorded: GET /_stub/received, /_stub/received/async, /_stub/received/rows, /_stub/stats")
+    lines.append(
+        "Recorded: GET /_stub/received, /_stub/received/async, /_stub/received/rows, /_stub/received/webhooks, "
+        "/_stub/stats"
+    )
     lines.append("(DELETE /_stub/received resets). Ctrl+C stops.")
     typer.echo("\n".join(lines))

@@ -48,7 +48,7 @@ class MarketingCloudBehaviour:
         self.latency_s = self._faults.rates.latency_ms / 1000
         self.ledger = AcceptedLedger()
         self.token_requests = 0
-        self.rest_requests: Counter[LedgerKind] = Counter()  # by endpoint: events, async, rowset
+        self.rest_requests: Counter[LedgerKind] = Counter()  # by endpoint: events, async, rowset, webhook
         self.unauthorized_answers = 0  # 401s for a missing, unknown or expired token
         self._in_flight = 0
         self.peak_concurrent_rest_requests = 0
@@ -150,6 +150,15 @@ class MarketingCloudBehaviour:
     def expire_tokens(self) -> None:
         with self._lock:
             self._tokens.clear()
+
+    def count_request(self, target: LedgerKind) -> None:
+        with self._lock:
+            self.rest_requests[target] += 1
+
+    def next_fault(self, target: FaultTarget) -> Fault | None:
+        """The fault to answer the next ``target`` request with, if any (queued, then random)."""
+        with self._lock:
+            return self._faults.next_fault(target)
 
     # --- internals -----------------------------------------------------------------------------------
     def _rest(

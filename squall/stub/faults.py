@@ -1,6 +1,7 @@
 """Faults the stub injects: queued ones (``fail_next``) first, then random ones at the given rates.
 
-Random faults hit the REST endpoints (journey events, async batches, rowsets), never the token
+Random faults hit the REST endpoints (journey events, async batches, rowsets) and the webhook
+receiver, never the token
 endpoint: an ``error_rate`` share of requests answers 500 or 503, a ``throttle_rate`` share
 answers 429 — half of them the documented 50100 with ``Retry-After``, half the 50200 without.
 A seed makes the sequence of draws repeatable. Thread-safe (the caller holds the stub's lock).
@@ -13,8 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
-FaultTarget = Literal["events", "async", "rowset", "token"]
-REST_TARGETS: tuple[FaultTarget, ...] = ("events", "async", "rowset")
+FaultTarget = Literal["events", "async", "rowset", "webhook", "token"]
+REST_TARGETS: tuple[FaultTarget, ...] = ("events", "async", "rowset", "webhook")
 
 
 @dataclass(frozen=True, slots=True)

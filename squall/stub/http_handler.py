@@ -11,9 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypedDict
 from urllib.parse import unquote
 
+from shared.actions.webhook.signing import SIGNATURE_HEADER
 from squall.stub import replies
 from squall.stub.behaviour import MarketingCloudBehaviour
+from squall.stub.ledger import LedgerKind
 from squall.stub.replies import StubReply
+from squall.stub.webhooks import WEBHOOK_PATH_PREFIX, WebhookReceiver
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +27,13 @@ ROWSET_PATH = re.compile(r"^/hub/v1/dataevents/key:(?P<key>[^/]+)/rowset$")
 RECEIVED_PATH = "/_stub/received"
 RECEIVED_ASYNC_PATH = "/_stub/received/async"
 RECEIVED_ROWS_PATH = "/_stub/received/rows"
+RECEIVED_WEBHOOKS_PATH = "/_stub/received/webhooks"
 STATS_PATH = "/_stub/stats"
 MAX_BODY_BYTES = 5 * 1024 * 1024
-_KNOWN_PATHS = (TOKEN_PATH, EVENTS_PATH, ASYNC_EVENTS_PATH, RECEIVED_PATH, RECEIVED_ASYNC_PATH, RECEIVED_ROWS_PATH)
+_KNOWN_PATHS = (
+    TOKEN_PATH, EVENTS_PATH, ASYNC_EVENTS_PATH, RECEIVED_PATH, RECEIVED_ASYNC_PATH, RECEIVED_ROWS_PATH,
+    RECEIVED_WEBHOOKS_PATH,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +65,12 @@ class StubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], behaviour: MarketingCloudBehaviour) -> None:
+    def __init__(
+        self, address: tuple[str, int], behaviour: MarketingCloudBehaviour, webhooks: WebhookReceiver
+    ) -> None:
         super().__init__(address, _StubRequestHandler)
         self.behaviour = behaviour
+        self.webhooks = webhooks
         self.connections_opened = 0
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -97,17 +107,27 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
             self._send(behaviour.accept_async_events(**request.as_kwargs()))
         elif rowset is not None:
             self._send(behaviour.accept_rowset(unquote(rowset["key"]), **request.as_kwargs()))
+        elif path.startswith(WEBHOOK_PATH_PREFIX) and len(path) > len(WEBHOOK_PATH_PREFIX):
+            name = unquote(path[len(WEBHOOK_PATH_PREFIX) :])
+            reply = self.server.webhooks.accept(
+                name, signature=headers.get(SIGNATURE_HEADER), content_type=request.content_type,
+                raw_body=raw_body, idempotency_key=request.idempotency_key,
+            )  # fmt: skip
+            self._send(reply)
         else:
             self._send_unknown(path)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         path = self.path.split("?", 1)[0]
         ledger = self.server.behaviour.ledger
-        listings = {RECEIVED_PATH: "events", RECEIVED_ASYNC_PATH: "async", RECEIVED_ROWS_PATH: "rowset"}
+        listings = {
+            RECEIVED_PATH: "events", RECEIVED_ASYNC_PATH: "async", RECEIVED_ROWS_PATH: "rowset",
+            RECEIVED_WEBHOOKS_PATH: "webhook",
+        }  # fmt: skip
         if path in listings:
             self._send(StubReply(200, as_json(ledger.records(listings[path]))))  # type: ignore[arg-type]
         elif path == STATS_PATH:
-            self._send(StubReply(200, stats(self.server.behaviour)))
+            self._send(StubReply(200, stats(self.server.behaviour, self.server.webhooks)))
         else:
             self._send_unknown(path)
 
@@ -129,6 +149,7 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
 
     def _send_unknown(self, path: str) -> None:
         known = path in _KNOWN_PATHS or path == STATS_PATH or ROWSET_PATH.match(path) is not None
+        known = known or path.startswith(WEBHOOK_PATH_PREFIX)
         reply = replies.rest_error(405, "Method Not Allowed") if known else replies.rest_error(404, "Not Found")
         self._send(reply)
 
@@ -154,13 +175,15 @@ def as_json(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def stats(behaviour: MarketingCloudBehaviour) -> dict[str, Any]:
+def stats(behaviour: MarketingCloudBehaviour, webhooks: WebhookReceiver) -> dict[str, Any]:
     """Counts for ``GET /_stub/stats``: requests by endpoint, accepted items, duplicates, faults."""
     ledger = behaviour.ledger
+    kinds: tuple[LedgerKind, ...] = ("events", "async", "rowset", "webhook")
     return {
         "requests": {"token": behaviour.token_requests, **dict(behaviour.rest_requests)},
-        "accepted": {kind: len(ledger.records(kind)) for kind in ("events", "async", "rowset")},
-        "duplicates": {kind: ledger.duplicates(kind) for kind in ("events", "async", "rowset")},
+        "accepted": {kind: len(ledger.records(kind)) for kind in kinds},
+        "duplicates": {kind: ledger.duplicates(kind) for kind in kinds},
         "faults_injected": behaviour.faults_injected,
         "unauthorized_answers": behaviour.unauthorized_answers,
+        "rejected_signatures": webhooks.rejected_signatures,
     }

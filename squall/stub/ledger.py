@@ -1,7 +1,7 @@
 """What the stub accepted, and which idempotency keys it had accepted before (duplicates).
 
 Journey entries (sync and async) share one key space — entering a contact twice through either
-endpoint is a duplicate; data-extension rows have their own. Thread-safe.
+endpoint is a duplicate; data-extension rows have their own, and so do webhook requests. Thread-safe.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ import threading
 from collections import Counter
 from typing import Any, Literal
 
-LedgerKind = Literal["events", "async", "rowset"]
-_KEY_SPACE: dict[LedgerKind, str] = {"events": "journey", "async": "journey", "rowset": "rows"}
+LedgerKind = Literal["events", "async", "rowset", "webhook"]
+_KEY_SPACE: dict[LedgerKind, str] = {"events": "journey", "async": "journey", "rowset": "rows", "webhook": "webhook"}
 
 
 class AcceptedLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[LedgerKind, list[dict[str, Any]]] = {"events": [], "async": [], "rowset": []}
-        self._seen_keys: dict[str, set[str]] = {"journey": set(), "rows": set()}
+        self._records: dict[LedgerKind, list[dict[str, Any]]] = {"events": [], "async": [], "rowset": [], "webhook": []}
+        self._seen_keys: dict[str, set[str]] = {"journey": set(), "rows": set(), "webhook": set()}
         self._duplicates: Counter[LedgerKind] = Counter()
 
     def record(self, kind: LedgerKind, record: dict[str, Any]) -> None:

@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 from squall.stub.behaviour import MarketingCloudBehaviour
 from squall.stub.faults import FaultRates, FaultTarget
 from squall.stub.http_handler import EVENTS_PATH, RECEIVED_PATH, TOKEN_PATH, StubHTTPServer
 from squall.stub.ledger import LedgerKind
+from squall.stub.webhooks import WEBHOOK_PATH_PREFIX, WebhookReceiver
 
 __all__ = ["EVENTS_PATH", "RECEIVED_PATH", "TOKEN_PATH", "MarketingCloudStub"]
 
@@ -26,6 +28,10 @@ class MarketingCloudStub:
     (share answered 429, half with ``Retry-After: throttle_retry_after_s``, half without),
     ``latency_ms`` (delay of every REST answer), ``token_ttl_s`` (token lifetime), ``seed``.
     A request that got an injected fault is not recorded as accepted.
+
+    It is also every signed webhook's receiver: ``webhook_url(name)`` is where destination ``name``
+    posts, verified with ``webhook_secret`` (``None`` generates one); ``received_webhooks()`` lists
+    what was accepted.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class MarketingCloudStub:
         latency_ms: int = 0,
         throttle_retry_after_s: int = 1,
         seed: int | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         rates = FaultRates(
             error_rate=error_rate,
@@ -59,6 +66,7 @@ class MarketingCloudStub:
             faults=rates,
             seed=seed,
         )
+        self._webhooks = WebhookReceiver(webhook_secret or secrets.token_urlsafe(24), self._behaviour)
         self.fault_rates = rates
         self._address = (host, port)
         self._server: StubHTTPServer | None = None
@@ -100,7 +108,7 @@ class MarketingCloudStub:
     def _bind(self) -> StubHTTPServer:
         if self._server is not None:
             raise RuntimeError("the Marketing Cloud stub is already running")
-        self._server = StubHTTPServer(self._address, self._behaviour)
+        self._server = StubHTTPServer(self._address, self._behaviour, self._webhooks)
         host = self._address[0]
         host = f"[{host}]" if ":" in host else host
         self._behaviour.base_url = f"http://{host}:{self._server.server_port}"
@@ -130,6 +138,15 @@ class MarketingCloudStub:
         return self._behaviour.client_secret
 
     @property
+    def webhook_secret(self) -> str:
+        """The signing secret the webhook receiver verifies with (a local fake)."""
+        return self._webhooks.secret
+
+    def webhook_url(self, name: str) -> str:
+        """Where webhook destination ``name`` posts (``POST /webhooks/{name}``)."""
+        return f"{self.base_url}{WEBHOOK_PATH_PREFIX}{quote(name, safe='')}"
+
+    @property
     def event_definition_keys(self) -> frozenset[str] | None:
         return self._behaviour.event_definition_keys
 
@@ -152,9 +169,23 @@ class MarketingCloudStub:
         """Written rowset rows: data_extension_key, keys, values, idempotency_key, received_at."""
         return self._behaviour.ledger.records("rowset")
 
+    def received_webhooks(self) -> list[dict[str, Any]]:
+        """Signed webhook requests accepted: destination, idempotency_key, body, received_at."""
+        return self._behaviour.ledger.records("webhook")
+
+    @property
+    def webhook_requests(self) -> int:
+        return self._behaviour.rest_requests["webhook"]
+
+    @property
+    def rejected_signatures(self) -> int:
+        """Webhook requests answered 401 because their signature did not verify."""
+        return self._webhooks.rejected_signatures
+
     def duplicates(self, endpoint: LedgerKind | None = None) -> int:
         """Accepted items whose Idempotency-Key had been accepted before (journey entries sync and
-        async share one key space, rows another); ``endpoint`` narrows to events/async/rowset."""
+        async share one key space, rows another, webhooks a third); ``endpoint`` narrows to
+        events/async/rowset/webhook."""
         return self._behaviour.ledger.duplicates(endpoint)
 
     def reset_received(self) -> None:

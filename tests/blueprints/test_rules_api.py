@@ -187,6 +187,28 @@ def test_an_invalid_rule_is_refused_with_rule_id_path_and_message_and_nothing_is
     assert stored(store_path) == (1, [TEAMS_RULE])
 
 
+def test_an_action_to_a_destination_the_app_does_not_configure_is_refused_naming_the_configured_ones(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the app configures webhook "crm" and no EventBridge bus (as Bicep sets both settings)
+    monkeypatch.setenv("SQUALL_WEBHOOKS", '{"crm": {"url": "https://hooks.example.com/squall"}}')
+    monkeypatch.setenv("SQUALL_EVENTBRIDGE", "")
+    get_settings.cache_clear()
+    erp = {**COPILOT_RULE, "action": {"kind": "webhook", "destination": "erp"}}
+    bus = {**COPILOT_RULE, "id": "to-bus", "action": {"kind": "eventbridge", "destination": "aws", "detail_type": "x"}}
+    # WHEN rules naming webhook "erp" and bus "aws" are put
+    answers = [put(erp), put(bus)]
+    # THEN both are refused with 422 at $.action.destination, naming what is configured; nothing is stored
+    assert [a.status for a in answers] == [422, 422]
+    messages = [a.body["errors"][0] for a in answers]
+    assert {m["path"] for m in messages} == {"$.action.destination"}
+    assert messages[0]["message"].endswith("(SQUALL_WEBHOOKS); configured: crm")
+    assert messages[1]["message"].endswith("(SQUALL_EVENTBRIDGE); configured: none")
+    # AND the configured webhook is accepted
+    assert put({**COPILOT_RULE, "action": {"kind": "webhook", "destination": "crm"}}).status in (200, 201)
+    assert stored(store_path)[0] == 1
+
+
 def test_an_id_in_the_body_that_differs_from_the_address_is_refused(store_path: Path) -> None:
     answer = call("put_rule", route_params={"rule_id": "other-id"}, body=TEAMS_RULE)
     assert answer.status == 422

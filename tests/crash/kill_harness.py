@@ -7,7 +7,9 @@ must be empty, and the stub's ledger must hold exactly what a clean run sends â€
 requests that were in flight at a kill, which the next run reports as ``actions_uncertain``.
 
 ``python -m tests.crash.kill_harness --trials 30 --events 10000`` is the soak (``make soak``); the
-test suite runs a few trials of the same code.
+test suite runs a few trials of the same code. The runs use the sample rules that enter journeys
+(``journey_rules_dir``): the stub's journey ledger is what a trial compares, and one request carries
+one journey entry (sync) or up to 100 (async) â€” rows, webhooks and EventBridge have their own tests.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import msgspec
 ROOT = Path(__file__).resolve().parents[2]
 SQUALL = [sys.executable, "-m", "squall"]
 RULES_DIR = ROOT / "rules"
+_JOURNEY_RULES: list[Path] = []
 CLIENT_ID = "kill-harness"
 CLIENT_SECRET = "kill-harness-not-a-secret"
 RUN_TIMEOUT_S = 600.0
@@ -122,8 +125,22 @@ def run_environment(stub: StubProcess, *, journey_mode: str) -> dict[str, str]:
     return env
 
 
-def push_rules(store: str, env: dict[str, str], rules_dir: Path = RULES_DIR) -> None:
-    command = [*SQUALL, "rules", "push", str(rules_dir), "--store", store]
+def journey_rules_dir() -> Path:
+    """The sample rules whose action enters a journey, as one JSON file in a temporary folder."""
+    if not _JOURNEY_RULES:
+        import tempfile
+
+        from shared.rules import load_rule_files
+
+        folder = Path(tempfile.mkdtemp(prefix="squall-kill-rules-"))
+        rules = [rule for rule in load_rule_files(RULES_DIR) if rule.get("action", {}).get("kind") == "journey_entry"]
+        (folder / "journeys.json").write_text(json.dumps(rules))
+        _JOURNEY_RULES.append(folder)
+    return _JOURNEY_RULES[0]
+
+
+def push_rules(store: str, env: dict[str, str], rules_dir: Path | None = None) -> None:
+    command = [*SQUALL, "rules", "push", str(rules_dir or journey_rules_dir()), "--store", store]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"squall rules push failed: {done.stderr.decode(errors='replace')}")

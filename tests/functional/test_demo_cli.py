@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+KINDS = ("journey_entry", "data_extension_row", "webhook", "eventbridge")
 REPORT_FIELDS = {
     "events_in",
     "events_normalized",
@@ -44,6 +46,22 @@ def test_demo_reports_matches_delivered_to_the_stub() -> None:
     assert report["rule_matches"] > 0
     assert report["actions_planned"] == report["actions_delivered"] + report["actions_failed"]
     assert report["stub_received"] == report["actions_delivered"] > 0
+    # AND every kind of action reached its receiver: journeys and rows (stub), webhook, EventBridge (moto)
+    assert set(report["received_by_kind"]) == set(KINDS)
+    assert all(count > 0 for count in report["received_by_kind"].values()), report["received_by_kind"]
+    assert sum(report["received_by_kind"].values()) == report["actions_delivered"]
+
+
+def test_demo_without_eventbridge_leaves_those_rules_out_and_says_so() -> None:
+    # WHEN the demo runs with --no-eventbridge
+    result = squall("demo", "--events", "1000", "--seed", "7", "--json", "--no-eventbridge")
+    # THEN the EventBridge rule is skipped (named), and the other kinds are delivered as before
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["skipped_rules"] == ["powerbi-viewer-to-eventbridge"]
+    assert "powerbi-viewer-to-eventbridge" not in report["matches_by_rule"]
+    assert "eventbridge" not in report["received_by_kind"]
+    assert report["actions_planned"] == report["actions_delivered"] == report["stub_received"]
 
 
 def test_demo_is_deterministic_for_a_seed() -> None:
@@ -105,6 +123,9 @@ def test_demo_under_injected_faults_loses_nothing_and_sends_nothing_twice() -> N
     assert report["stub_duplicates"] == 0
     assert report["stub_received"] == report["actions_delivered"]
     assert sum(report["dead_letter_reasons"].values()) == report["actions_dead_lettered"]
+    # AND that holds for every kind: each reached its receiver through the faults
+    assert set(report["received_by_kind"]) == set(KINDS)
+    assert all(count > 0 for count in report["received_by_kind"].values()), report["received_by_kind"]
 
 
 def test_run_with_a_kept_store_carries_entity_state_into_the_next_run(tmp_path: Path) -> None:
@@ -165,3 +186,20 @@ def test_a_kept_store_without_rules_is_refused_with_one_line_that_says_how_to_st
     assert "no rules to run" in result.stderr and "--push-rules" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_destination_settings_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # GIVEN SQUALL_EVENTBRIDGE that is not JSON
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"id": "e1", "type": "t", "time": "2026-11-20T10:00:00Z", "entity": "ann"}\n')
+    env = {**os.environ, "SQUALL_EVENTBRIDGE": "[1"}
+    # WHEN squall run starts
+    result = subprocess.run(
+        [sys.executable, "-m", "squall", "run", "--events", str(events), "--sfmc-url", "http://127.0.0.1:9"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    # THEN it exits 2 with one line naming the setting
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("destination settings: SQUALL_EVENTBRIDGE is not valid JSON")

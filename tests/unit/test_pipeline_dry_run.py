@@ -61,6 +61,9 @@ def test_firings_carry_time_rule_entity_event_and_the_planned_keys() -> None:
             "contact_key": "c-ada@contoso.com",
             "trigger": "event",
             "error": None,
+            "kind": "journey_entry",
+            "destination": "sfmc",
+            "payload": {"ContactKey": "c-ada@contoso.com", "EventDefinitionKey": "APIEvent-teams", "Data": {}},
         },
         {
             "time": "2024-05-01T08:05:00Z",
@@ -71,6 +74,9 @@ def test_firings_carry_time_rule_entity_event_and_the_planned_keys() -> None:
             "contact_key": "c-bob@contoso.com",
             "trigger": "event",
             "error": None,
+            "kind": "journey_entry",
+            "destination": "sfmc",
+            "payload": {"ContactKey": "c-bob@contoso.com", "EventDefinitionKey": "APIEvent-teams", "Data": {}},
         },
     ]
     assert (report.events, report.rejections, report.duplicates) == (2, [], 0)

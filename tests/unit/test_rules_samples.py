@@ -12,7 +12,14 @@ import pytest
 from shared.actions.planning import plan_actions
 from shared.events import NormalizeOptions, normalize_raw_event
 from shared.events.models import Event, RawEvent
-from shared.rules import CompiledRuleSet, compile_ruleset, load_rule_documents, load_rule_files, validate_rules
+from shared.rules import (
+    ACTION_KINDS,
+    CompiledRuleSet,
+    compile_ruleset,
+    load_rule_documents,
+    load_rule_files,
+    validate_rules,
+)
 from shared.store.models import EntityState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,18 +43,29 @@ def fixture_events(name: str) -> list[Event]:
 @pytest.mark.parametrize(
     "loaded", load_rule_documents(RULES_DIR), ids=lambda loaded: f"{loaded.file.name}:{loaded.line}"
 )
-def test_every_sample_rule_validates_and_enters_a_journey(loaded) -> None:  # type: ignore[no-untyped-def]
+def test_every_sample_rule_validates_and_has_an_action(loaded) -> None:  # type: ignore[no-untyped-def]
     checked = validate_rules([loaded.raw])
     assert checked.errors == []
     (rule,) = checked.rules
-    assert rule.action.kind == "journey_entry"
+    assert rule.action.kind in ACTION_KINDS
     assert rule.description
 
 
 def test_sample_rule_set_is_large_enough_and_uses_distinct_journeys() -> None:
     ruleset = sample_ruleset()
     assert len(ruleset) >= 6
-    assert len(ruleset.event_definition_keys) == len(ruleset)
+    journeys = [rule for rule in ruleset.rules if rule.definition.actions()[0].kind == "journey_entry"]
+    assert len(ruleset.event_definition_keys) == len(journeys)
+
+
+def test_sample_rule_set_has_one_rule_of_every_kind_to_its_destination() -> None:
+    # GIVEN the sample rules  WHEN their actions are listed by kind
+    actions = [action for rule in sample_ruleset().rules for action in rule.definition.actions()]
+    # THEN every kind appears; Marketing Cloud kinds go to sfmc, the others to a named destination
+    kinds = {action.kind: action.destination for action in actions}
+    assert set(kinds) == set(ACTION_KINDS)
+    assert kinds["journey_entry"] == kinds["data_extension_row"] == "sfmc"
+    assert (kinds["webhook"], kinds["eventbridge"]) == ("crm", "aws")
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,7 @@ def test_the_documented_example_rule_is_valid() -> None:
         ("priority", "100", "$.priority", "valid integer"),
         ("enabled", "yes", "$.enabled", "valid boolean"),
         ("id", "Teams First", "$.id", "rule id must match"),
-        ("action.kind", "email", "$.action.kind", "'journey_entry'"),
+        ("action.kind", "email", "$.action.kind", "unknown action kind 'email'; expected one of journey_entry"),
         ("action.event_definition_key", "", "$.action.event_definition_key", "at least 1 character"),
         ("action.contact_key", "{user}", "$.action.contact_key", "invalid field path 'user'"),
         ("action.contact_key", "{entity", "$.action.contact_key", "invalid template"),

@@ -22,6 +22,7 @@ from shared.actions.breaker import CircuitBreaker
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, FailureKind, PlannedAction
 from shared.actions.outcomes import failed, in_action_order, log_summary, outcome_from, raise_if_destination_down
+from shared.actions.payloads import destination_body
 from shared.actions.ports import SendingCallback, SettledCallback
 from shared.actions.retrying import AttemptResult, AttemptVerdict, Retrier, circuit_open_reason, guarded_retrier
 from shared.actions.sfmc.requests import json_body
@@ -202,14 +203,7 @@ class WebhookDeliverer:
 
 def webhook_body(action: PlannedAction) -> dict[str, object]:
     """The JSON every webhook receives (``data`` is the rule's rendered payload)."""
-    return {
-        "idempotency_key": action.key,
-        "rule_id": action.rule_id,
-        "event_id": action.event_id,
-        "entity": action.entity,
-        "contact_key": action.contact_key,
-        "data": action.data,
-    }
+    return destination_body(action)
 
 
 def classify_webhook_response(response: httpx.Response) -> AttemptResult:

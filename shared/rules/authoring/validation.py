@@ -9,9 +9,11 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from shared.rules.authoring.destinations import DestinationCatalog, check_destinations
 from shared.rules.authoring.limits import raw_rule_problem
 from shared.rules.authoring.lint import lint_rule, lint_stateful_rule
 from shared.rules.authoring.references import lint_state_references
+from shared.rules.definitions.actions import ACTION_KINDS
 from shared.rules.definitions.rule import RuleDefinition
 from shared.rules.errors import RuleError
 
@@ -28,10 +30,14 @@ class RuleValidation:
         return not self.errors
 
 
-def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
+def validate_rules(
+    raw: Sequence[Mapping[str, Any]], *, destinations: DestinationCatalog | None = None
+) -> RuleValidation:
     """Validate each rule on its own, then the set (ids must be unique). Never raises for bad input.
 
     Each rule is first held to ``limits.py`` (nesting, data JSON can carry), then to the schema.
+    ``destinations``: the destination names configured per action kind; an action naming another is
+    an error that lists them (``None``: names are not checked).
     """
     result = RuleValidation()
     seen_ids: set[str] = set()
@@ -48,7 +54,7 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
             rule = RuleDefinition.model_validate(dict(candidate))
         except ValidationError as exc:
             result.errors.extend(
-                RuleError(rule_id, error_path(error["loc"]), error_message(error), index) for error in exc.errors()
+                RuleError(rule_id, _path_of(error), error_message(error), index) for error in exc.errors()
             )
             continue
         except RecursionError:
@@ -59,6 +65,9 @@ def validate_rules(raw: Sequence[Mapping[str, Any]]) -> RuleValidation:
             continue
         if stateful_problems := lint_stateful_rule(rule):
             result.errors.extend(RuleError(rule.id, path, message, index) for path, message in stateful_problems)
+            continue
+        if destination_problems := check_destinations(rule, destinations, index):
+            result.errors.extend(destination_problems)
             continue
         if rule.id in seen_ids:
             result.errors.append(RuleError(rule.id, "$.id", f"duplicate rule id {rule.id!r}", index))
@@ -95,15 +104,28 @@ def _claimed_id(candidate: Any) -> str | None:
     return None
 
 
+def _path_of(error: ErrorDetails) -> str:
+    """Where the error is; an unknown action kind is reported at the ``kind`` it names."""
+    path = error_path(error["loc"])
+    return f"{path}.kind" if error["type"] == "union_tag_invalid" else path
+
+
 def error_path(loc: tuple[int | str, ...]) -> str:
     """``('condition', '<all>', 'all', 1, '<field>', 'op')`` -> ``$.condition.all[1].op``."""
     path = "$"
+    previous: int | str | None = None
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not part.startswith("<"):  # discriminator tags, see models.Condition
+        elif not part.startswith("<") and not _action_tag(previous, part):  # discriminator tags
             path += f".{part}"
+        previous = part
     return path
+
+
+def _action_tag(previous: int | str | None, part: str) -> bool:
+    """An action's ``kind`` in the location of its error (``action.webhook.destination``)."""
+    return previous in ("action", "on_enter") and part in ACTION_KINDS
 
 
 def error_message(error: ErrorDetails) -> str:
@@ -112,6 +134,9 @@ def error_message(error: ErrorDetails) -> str:
         return f"unknown field {error['loc'][-1]!r}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "union_tag_invalid":
+        tag = error["input"].get("kind") if isinstance(error["input"], dict) else None
+        return f"unknown action kind {tag!r}; expected one of {', '.join(ACTION_KINDS)}"
     if kind == "value_error":
         return str(error.get("ctx", {}).get("error", error["msg"]))
     if kind == "string_pattern_mismatch" and error["loc"] == ("id",):

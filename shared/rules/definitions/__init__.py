@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from shared.rules.definitions.actions import ActionSpec, JourneyEntryAction, template_texts
+from shared.rules.definitions.actions import (
+    ACTION_KINDS,
+    SFMC_DESTINATION,
+    ActionSpec,
+    AnyAction,
+    DataExtensionRowAction,
+    EventBridgeAction,
+    JourneyEntryAction,
+    WebhookAction,
+    template_texts,
+)
 from shared.rules.definitions.conditions import (
     MAX_CONDITION_DEPTH,
     AllCondition,
@@ -25,11 +35,17 @@ from shared.rules.definitions.patterns import (
 from shared.rules.definitions.rule import PATTERNS, RULE_ID_PATTERN, RuleDefinition, reads_state
 
 __all__ = [
+    "ACTION_KINDS",
+    "SFMC_DESTINATION",
+    "DataExtensionRowAction",
+    "EventBridgeAction",
+    "WebhookAction",
     "MAX_CONDITION_DEPTH",
     "PATTERNS",
     "RULE_ID_PATTERN",
     "AbsenceSpec",
     "ActionSpec",
+    "AnyAction",
     "AllCondition",
     "AnyCondition",
     "Condition",

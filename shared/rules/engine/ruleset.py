@@ -11,6 +11,7 @@ from functools import partial
 
 from shared.events.models import Event
 from shared.rules.compiled import CompiledRule, RuleMatch
+from shared.rules.definitions.actions import JourneyEntryAction
 from shared.rules.engine.stateful_pass import StatefulEvaluator, log_condition_failure
 from shared.rules.index.buckets import RuleIndex
 from shared.rules.index.candidates import CandidateList
@@ -42,7 +43,10 @@ class CompiledRuleSet:
         if not any(rule.is_stateful for rule in self.rules):  # no candidate can ever need state
             self.needs_state = _NEEDS_NO_STATE  # type: ignore[method-assign,assignment]
         self.event_definition_keys: frozenset[str] = frozenset(
-            action.event_definition_key for rule in self.rules for action in rule.definition.actions()
+            action.event_definition_key
+            for rule in self.rules
+            for action in rule.definition.actions()
+            if isinstance(action, JourneyEntryAction)
         )
 
     def __len__(self) -> int:
