@@ -36,6 +36,10 @@ HOST_RETRY_MAX_WAIT_S = 5.0
 SCHEDULED_LIMIT = 500
 #: How long the relay waits for new outbox entries when it found none.
 RELAY_IDLE_S = 0.05
+#: The relay sends once this many actions wait (a full async journey request) ...
+RELAY_FILL = 100
+#: ... or once the oldest has waited this long.
+RELAY_LINGER_S = 0.25
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
@@ -69,8 +73,9 @@ async def like_the_host(
 
 
 class LocalRelay:
-    """The outbox relay of a local run: delivers whatever the outbox holds, as soon as it is there,
-    until ``finish()`` finds it empty (or the destination stayed down for ``attempts`` tries)."""
+    """The outbox relay of a local run: delivers whatever the outbox holds — once it fills a request
+    (``RELAY_FILL`` actions) or its oldest entry has waited ``RELAY_LINGER_S`` — until ``finish()``
+    finds it empty (or the destination stayed down for ``attempts`` tries in a row)."""
 
     def __init__(self, deps: PipelineDeps, total: BatchReport, *, attempts: int = HOST_RETRY_ATTEMPTS) -> None:
         self._deps = deps
@@ -88,6 +93,13 @@ class LocalRelay:
     def wake(self) -> None:
         self._wake.set()
 
+    async def _worth_a_request(self) -> bool:
+        """Enough waits for a full request (async journeys take 100 contacts), or it has waited long."""
+        count, oldest = await self._deps.states.outbox_backlog()
+        if count >= RELAY_FILL:
+            return True
+        return count > 0 and oldest is not None and datetime.now(UTC) - oldest >= timedelta(seconds=RELAY_LINGER_S)
+
     async def finish(self) -> None:
         """Deliver what is left, then stop (raises what made the relay stop, if anything did)."""
         self._stopping = True
@@ -99,6 +111,10 @@ class LocalRelay:
         failures = 0
         while True:
             self._wake.clear()
+            if not self._stopping and not await self._worth_a_request():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=RELAY_IDLE_S)
+                continue
             try:
                 report = await retry_pending_outbox(
                     self._deps, now=datetime.now(UTC), limit=SCHEDULED_LIMIT, grace=timedelta(0),
@@ -210,6 +226,13 @@ class EventTimeClock:
             self._latest[partition] = latest
         if len(self._latest) >= self._partitions:
             await self._fire(min(self._latest.values()))
+
+    async def _worth_a_request(self) -> bool:
+        """Enough waits for a full request (async journeys take 100 contacts), or it has waited long."""
+        count, oldest = await self._deps.states.outbox_backlog()
+        if count >= RELAY_FILL:
+            return True
+        return count > 0 and oldest is not None and datetime.now(UTC) - oldest >= timedelta(seconds=RELAY_LINGER_S)
 
     async def finish(self) -> None:
         newest = max(self._latest.values(), default=None)

@@ -107,6 +107,7 @@ class LocalRunResult:
         data["stub_received"] = self.stub_received
         data["stub_duplicates"] = self.stub_duplicates
         data["batches"] = self.batches
+        data["events_per_s"] = round(self.report.events_in / self.report.elapsed_s) if self.report.elapsed_s else None
         data["deadlines_pending"] = self.deadlines_pending
         data["received_by_kind"] = dict(self.received_by_kind)
         data["skipped_rules"] = list(self.skipped_rules)

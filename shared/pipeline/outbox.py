@@ -35,7 +35,7 @@ class Outbox:
 
     sender: ActionSender
     states: StateStore
-    chunk: int = 100
+    chunk: int = 500  # actions per call to the sender: it groups them into requests (async journeys by 100)
 
     @classmethod
     def of(cls, deps: PipelineDeps) -> Outbox:

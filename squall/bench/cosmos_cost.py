@@ -144,8 +144,15 @@ def synthetic_hub(config: CostConfig) -> dict[str, list[tuple[int, bytes]]]:
 
 
 @contextmanager
-def app_on_local_cosmos(server: LocalCosmosServer, stub_urls: tuple[str, str], *, journey_mode: str) -> Iterator[None]:
-    """The Function App's settings pointed at the local server and the stub (as app settings are)."""
+def app_on_local_cosmos(
+    server: LocalCosmosServer,
+    stub_urls: tuple[str, str],
+    *,
+    journey_mode: str,
+    destinations: dict[str, str] | None = None,
+) -> Iterator[None]:
+    """The Function App's settings pointed at the local server and the local receivers (as app
+    settings are); ``destinations``: the webhook and EventBridge settings of ``local_receivers``."""
     from shared.settings import get_settings
 
     if str(ROOT) not in sys.path:
@@ -157,6 +164,7 @@ def app_on_local_cosmos(server: LocalCosmosServer, stub_urls: tuple[str, str], *
         "SFMC_CLIENT_ID": "squall-bench", "SFMC_CLIENT_SECRET": "bench-only-not-a-secret",
         "SFMC_JOURNEY_ENTRY_MODE": journey_mode,
         "SQUALL_MAX_CLOCK_SKEW": "P36525D",  # synthetic event times are not the hub's enqueued times
+        **(destinations or {}),
     }  # fmt: skip
     saved = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)
@@ -273,8 +281,34 @@ async def _run(config: CostConfig, log: RequestLog) -> CostReport:
     return CostReport(events=config.events, matches=0, actions=0, delivered=0, batches=batches, seconds=seconds)
 
 
-def run_cost_bench(config: CostConfig) -> dict[str, Any]:
+@contextmanager
+def local_receivers(
+    rules_dir: Path, *, latency_ms: int = 0, eventbridge: bool = True
+) -> Iterator[tuple[Any, dict[str, str], Any]]:
+    """The stub (journeys, rows, webhooks) and, when the rules use it, moto is installed and
+    ``eventbridge`` is on, a local EventBridge (once per process: moto keeps its buses); with the
+    settings that point the app's destinations at them."""
+    from contextlib import ExitStack
+
+    from shared.rules import validate_rules
+    from squall.eventbridge_local import LocalEventBridge, moto_available
+    from squall.local_destinations import destinations_used, local_destination_settings
+    from squall.local_runtime import load_rules
     from squall.stub import MarketingCloudStub
+
+    definitions = validate_rules(load_rules(rules_dir)).rules
+    buses = destinations_used(definitions, "eventbridge")
+    with ExitStack() as stack:
+        stub = stack.enter_context(
+            MarketingCloudStub(client_id="squall-bench", client_secret="bench-only-not-a-secret", latency_ms=latency_ms)
+        )
+        bus = stack.enter_context(LocalEventBridge()) if buses and eventbridge and moto_available() else None
+        settings = local_destination_settings(stub, destinations_used(definitions, "webhook"), bus, buses)
+        yield stub, settings, bus
+
+
+def run_cost_bench(config: CostConfig) -> dict[str, Any]:
+    from squall.local_destinations import count_receipts
 
     with tempfile.TemporaryDirectory(prefix="squall-cost-") as workdir:
         log_path = Path(workdir) / "requests.jsonl"
@@ -282,14 +316,15 @@ def run_cost_bench(config: CostConfig) -> dict[str, Any]:
         server = start_local_cosmos_server(env={"SQUALL_COSMOS_REQUEST_LOG": str(log_path)})
         try:
             with (
-                MarketingCloudStub(
-                    event_definition_keys=None, client_id="squall-bench", client_secret="bench-only-not-a-secret"
-                ) as stub,
-                app_on_local_cosmos(server, (stub.auth_base_url, stub.rest_base_url), journey_mode=config.journey_mode),
-            ):
+                local_receivers(config.rules_dir) as (stub, destinations, bus),
+                app_on_local_cosmos(
+                    server, (stub.auth_base_url, stub.rest_base_url), journey_mode=config.journey_mode,
+                    destinations=destinations,
+                ),
+            ):  # fmt: skip
                 log = RequestLog(log_path)
                 report = asyncio.run(_run_and_close(config, log))
-                report.delivered = len(stub.received()) + len(stub.received_async()) + len(stub.received_rows())
+                report.delivered = count_receipts(stub, bus).total
                 report.requests = log.kept
                 report.phases = {phase: log.phases[phase] for phase in ("ingest", "relay", "timer")}
                 report.expiring = asyncio.run(_expiring_sizes(server))
@@ -363,8 +398,6 @@ def measure_ingest(
     ``store_latency_ms`` added to every Cosmos DB request, at each destination latency; the relay
     delivers beside it in a process of its own (``relay_loop``), as the change-feed function runs
     on instances of its own on Flex Consumption."""
-    from squall.stub import MarketingCloudStub
-
     rates: dict[str, float] = {}
     one_partition = CostConfig(
         events=config.events, batch=config.batch, partitions=1, seed=config.seed,
@@ -374,11 +407,12 @@ def measure_ingest(
         server = start_local_cosmos_server(env={"SQUALL_COSMOS_LATENCY_MS": str(store_latency_ms)})
         try:
             with (
-                MarketingCloudStub(
-                    client_id="squall-bench", client_secret="bench-only-not-a-secret", latency_ms=latency
-                ) as stub,
-                app_on_local_cosmos(server, (stub.auth_base_url, stub.rest_base_url), journey_mode=config.journey_mode),
-            ):
+                local_receivers(config.rules_dir, latency_ms=latency, eventbridge=False) as (stub, destinations, _),
+                app_on_local_cosmos(
+                    server, (stub.auth_base_url, stub.rest_base_url), journey_mode=config.journey_mode,
+                    destinations=destinations,
+                ),
+            ):  # fmt: skip
                 rates[str(latency)] = asyncio.run(_ingest_rate(one_partition))
         finally:
             server.stop()
@@ -400,7 +434,8 @@ async def _ingest_rate(config: CostConfig) -> float:
     await _push_rules(config.rules_dir)
     await dependencies.get_pipeline()
     relay = subprocess.Popen(
-        [sys.executable, "-m", "squall.bench.relay_loop"], stdin=subprocess.PIPE, env=dict(os.environ), cwd=ROOT
+        [sys.executable, "-m", "squall.bench.relay_loop"], stdin=subprocess.PIPE, env=dict(os.environ), cwd=ROOT,
+        stderr=subprocess.DEVNULL,  # its delivery log lines are not the bench's output
     )
     try:
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from shared.actions.errors import EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError
 from shared.events.options import SOURCE_OPTIONS
+from shared.settings import Settings
 from squall.eventbridge_local import moto_available
 from squall.local_input import entity_key_for, input_identity
 from squall.local_partitions import HOST_RETRY_ATTEMPTS
@@ -69,6 +70,13 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    journey_mode: Annotated[
+        str,
+        typer.Option(
+            "--journey-mode",
+            help="Journey entries one per request (sync) or up to 100 per async batch request (async).",
+        ),
+    ] = "async",
 ) -> None:
     """Generate synthetic Office 365 usage, run it through rules to every kind of destination: the
     Marketing Cloud stub (journeys, rows), its webhook receiver and a local EventBridge (moto)."""
@@ -90,9 +98,13 @@ def demo(
     if eventbridge and not moto_available():
         err.print("[red]--eventbridge needs moto:[/] pip install -e '.[dev]'")
         raise typer.Exit(2)
+    if journey_mode not in ("sync", "async"):
+        err.print(f"[red]--journey-mode must be sync or async[/] (got {journey_mode!r})")
+        raise typer.Exit(2)
     result = _execute(
-        bodies(), total=events, rules=rules, sfmc_url=None, as_json=as_json, stub_faults=faults, eventbridge=eventbridge
-    )
+        bodies(), total=events, rules=rules, sfmc_url=None, as_json=as_json, stub_faults=faults,
+        eventbridge=eventbridge, settings=Settings.model_validate({"SFMC_JOURNEY_ENTRY_MODE": journey_mode}),
+    )  # fmt: skip
     _print(result, as_json=as_json)
     if result.stub_received is not None and result.stub_received < result.report.actions_delivered:
         raise typer.Exit(1)  # something reported delivered never reached the stub
@@ -182,6 +194,7 @@ def _execute(
     input_id: str | None = None,
     give_up_after: int = HOST_RETRY_ATTEMPTS,
     eventbridge: bool | None = None,
+    settings: Settings | None = None,
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -204,6 +217,7 @@ def _execute(
                     give_up_after=give_up_after,
                     stub_faults=stub_faults,
                     eventbridge=eventbridge,
+                    settings=settings,
                     source=None if source == "auto" else source,  # type: ignore[arg-type]
                     on_batch=lambda report: progress.advance(task, report.events_in),
                 )

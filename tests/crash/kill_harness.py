@@ -339,11 +339,34 @@ def kill_trial(
     max_kills: int = 3,
     kill_window: tuple[float, float] = (0.05, 1.0),
 ) -> TrialResult:
-    """Kill the target up to ``max_kills`` times at seeded random moments, then let it finish."""
+    """Kill the target up to ``max_kills`` times at seeded random moments, then let it finish. A trial
+    whose first run finished before its first kill (a faster run than the clean one) starts over on a
+    fresh store with its kill moments halved, up to three times."""
+    window = kill_window
+    for attempt in range(3):
+        result = _kill_trial(seed, make_target, expected, journey_mode=journey_mode, clean_seconds=clean_seconds,
+                             max_kills=max_kills, kill_window=window, label=f"trial-{journey_mode}-{seed}-{attempt}")
+        if result.kills:
+            return result
+        window = (window[0] / 2, window[1] / 2)
+    return result
+
+
+def _kill_trial(
+    seed: int,
+    make_target: Factory,
+    expected: Counter[str],
+    *,
+    journey_mode: str,
+    clean_seconds: float,
+    max_kills: int,
+    kill_window: tuple[float, float],
+    label: str,
+) -> TrialResult:
     rng = random.Random(seed)
     result = TrialResult(seed=seed, journey_mode=journey_mode)
     with running_stub() as stub:
-        target = make_target(f"trial-{journey_mode}-{seed}")
+        target = make_target(label)
         target.prepare(stub, run_environment(stub, journey_mode=journey_mode))
         kills_planned = rng.randint(1, max_kills)
         flying: set[str] = set()
