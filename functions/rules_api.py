@@ -1,14 +1,18 @@
-"""HTTP API for trigger rules: list, get, put, delete, validate and dry-run (function-level keys).
+"""HTTP API for trigger rules: list, get, put, delete, validate, dry-run, history and rollback
+(function-level keys).
 
 Thin on purpose: ``shared.rules_admin`` holds the logic; this module reads requests, writes JSON
 and turns every error into ``application/problem+json``. The routes and their answers are
 described in ``openapi/rules-api.yaml`` (a test keeps the two in step).
 
 The rule set is ``?ruleset=NAME`` or, by default, SQUALL_RULESET. GET answers carry the rule set
-version as ``ETag``; PUT and DELETE accept it back in ``If-Match`` (412 when it is stale).
+version as ``ETag``; PUT, DELETE and rollback accept it back in ``If-Match`` (412 when it is stale).
+Bodies (``read_json_body``), headers and parameters (``shared.rules_admin.http_input``) are read
+so that a caller's mistake is a 4xx problem, never a 500.
 
 No two routes overlap for the same method: the Functions host orders routes by function name, not
-by specificity, so ``POST rules/validate`` must not share a method with ``rules/{rule_id}``.
+by specificity, so ``POST rules/validate`` must not share a method with ``rules/{rule_id}`` (and the
+version history lives under ``rule-versions``, not ``GET rules/versions``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from functions.dependencies import get_store
 from shared.actions.destinations import destination_catalog
 from shared.events import NormalizeOptions
 from shared.rules_admin import (
-    RequestInvalid,
     RuleSetAdmin,
     ServiceMisconfigured,
     check_rules,
@@ -33,6 +36,7 @@ from shared.rules_admin import (
     read_json_body,
     rules_from_document,
 )
+from shared.rules_admin.http_input import parse_if_match, parse_version
 from shared.rules_admin.problems import PROBLEM_MEDIA_TYPE, problem_for
 from shared.settings import get_settings
 
@@ -81,19 +85,13 @@ def _json(status: int, body: Any, *, version: int | None = None) -> func.HttpRes
 
 
 def _body(req: func.HttpRequest) -> Any:
-    """The body as JSON, bounded in size and depth (``read_json_body``: 400/413, never a RecursionError)."""
+    """The body as JSON, bounded in size and depth, text without lone surrogates (``read_json_body``:
+    400/413, never a RecursionError)."""
     return read_json_body(req.get_body(), max_bytes=MAX_BODY_BYTES)
 
 
 def _if_version(req: func.HttpRequest) -> int | None:
-    """The version named by If-Match (``"3"``, ``W/"3"``, ``3``); ``None`` when absent or ``*``."""
-    header = (req.headers.get("If-Match") or "").strip()
-    if not header or header == "*":
-        return None
-    text = header.removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise RequestInvalid(f"If-Match must be a rule set version ETag such as \"3\"; got {header!r}")
-    return int(text)
+    return parse_if_match(req.headers.get("If-Match"))
 
 
 def _rule_id(req: func.HttpRequest) -> str:
@@ -104,7 +102,9 @@ def _rule_id(req: func.HttpRequest) -> str:
 @bp.route(route="rules", methods=["GET"], auth_level=_AUTH)
 async def list_rules(req: func.HttpRequest) -> func.HttpResponse:
     async def act(req: func.HttpRequest) -> func.HttpResponse:
-        view = await (await _admin(req)).current()
+        number = parse_version(req.params.get("version"))
+        admin = await _admin(req)
+        view = await (admin.current() if number is None else admin.version(number))
         return _json(200, asdict(view), version=view.version)
 
     return await _answer(req, act)
@@ -167,5 +167,29 @@ async def dry_run_rules(req: func.HttpRequest) -> func.HttpResponse:
             raise ServiceMisconfigured(str(exc)) from exc
         report = await (await _admin(req)).dry_run(request, options=options)
         return _json(200, {**asdict(report), "firing_count": report.firing_count})
+
+    return await _answer(req, act)
+
+
+@bp.function_name("list_rule_versions")
+@bp.route(route="rule-versions", methods=["GET"], auth_level=_AUTH)
+async def list_rule_versions(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        limit = parse_version(req.params.get("limit"), name="limit")
+        history = await (await _admin(req)).history(limit=20 if limit is None else limit)
+        return _json(200, asdict(history), version=history.version)
+
+    return await _answer(req, act)
+
+
+@bp.function_name("rollback_rules")
+@bp.route(route="rule-versions/{version}/rollback", methods=["POST"], auth_level=_AUTH)
+async def rollback_rules(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        number = parse_version(req.route_params.get("version")) or 0
+        outcome = await (await _admin(req)).rollback(number, if_version=_if_version(req))
+        body = {"ruleset": outcome.ruleset, "version": outcome.version, "restored_version": number,
+                "changed": outcome.changed, "diff": outcome.diff.ids()}
+        return _json(200, body, version=outcome.version)
 
     return await _answer(req, act)

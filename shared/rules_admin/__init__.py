@@ -2,6 +2,8 @@
 
     admin = RuleSetAdmin(store.rules, "default")
     view = await admin.current()                       # RuleSetView(ruleset, version, rules)
+    await admin.push(raw_rules, prune=False)           # PushRefused: empty, or would remove rules
+    await admin.history(); await admin.rollback(3)     # versions; version 3 stored again as the newest
     outcome = await admin.put_rule("teams", raw)       # validates the whole set; RulesInvalid(errors)
     diff = diff_rulesets(view.rules, proposed)         # added, removed, changed, unchanged
     report = await admin.dry_run(parse_dry_run_request(body), options=NormalizeOptions())
@@ -11,7 +13,7 @@ Pure: no HTTP and no azure.functions; errors are typed (``RuleNotFound``, ``Rule
 
 from __future__ import annotations
 
-from shared.rules_admin.admin import RULESET_NAME, RuleSetAdmin, check_rules, rules_from_document
+from shared.rules_admin.admin import MAX_HISTORY, RULESET_NAME, RuleSetAdmin, check_rules, rules_from_document
 from shared.rules_admin.diff import diff_rulesets
 from shared.rules_admin.dry_run_request import (
     EVENT_FORMATS,
@@ -22,6 +24,7 @@ from shared.rules_admin.dry_run_request import (
     parse_dry_run_request,
 )
 from shared.rules_admin.errors import (
+    PushRefused,
     RequestInvalid,
     RequestTooLarge,
     RuleNotFound,
@@ -30,6 +33,7 @@ from shared.rules_admin.errors import (
     RulesInvalid,
     ServiceMisconfigured,
     VersionMismatch,
+    VersionNotFound,
 )
 from shared.rules_admin.models import (
     DryRunResponse,
@@ -37,27 +41,32 @@ from shared.rules_admin.models import (
     FiringOutcome,
     RuleChange,
     RuleSetDiff,
+    RuleSetHistory,
     RuleSetView,
     RuleView,
     SaveOutcome,
+    VersionSummary,
 )
 from shared.rules_admin.request_body import read_json_body
 
 __all__ = [
     "EVENT_FORMATS",
     "MAX_DRY_RUN_EVENTS",
+    "MAX_HISTORY",
     "RULESET_NAME",
     "DryRunResponse",
     "DryRunRequest",
     "EvaluatedEvents",
     "EventOutcome",
     "FiringOutcome",
+    "PushRefused",
     "RequestInvalid",
     "RequestTooLarge",
     "RuleChange",
     "RuleNotFound",
     "RuleSetAdmin",
     "RuleSetDiff",
+    "RuleSetHistory",
     "RuleSetMissing",
     "RuleSetView",
     "RuleView",
@@ -66,6 +75,8 @@ __all__ = [
     "SaveOutcome",
     "ServiceMisconfigured",
     "VersionMismatch",
+    "VersionNotFound",
+    "VersionSummary",
     "check_rules",
     "diff_rulesets",
     "evaluate_events",

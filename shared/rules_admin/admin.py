@@ -27,17 +27,30 @@ from shared.rules import (
 from shared.rules_admin.diff import diff_rulesets
 from shared.rules_admin.dry_run_request import DryRunRequest, evaluate_events
 from shared.rules_admin.errors import (
+    PushRefused,
     RequestInvalid,
     RuleNotFound,
     RuleSetMissing,
     RulesInvalid,
     VersionMismatch,
+    VersionNotFound,
 )
-from shared.rules_admin.models import DryRunResponse, RuleSetDiff, RuleSetView, RuleView, SaveOutcome
+from shared.rules_admin.models import (
+    DryRunResponse,
+    RuleSetDiff,
+    RuleSetHistory,
+    RuleSetView,
+    RuleView,
+    SaveOutcome,
+    VersionSummary,
+)
 from shared.store.errors import RuleSetNotFound
+from shared.store.models import RuleSetSnapshot
 from shared.store.ports import RuleStore
 
 RULESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+#: Most versions one history answer lists.
+MAX_HISTORY = 100
 
 
 def check_rules(raw: Sequence[Any], destinations: DestinationCatalog | None = None) -> list[RuleDefinition]:
@@ -117,6 +130,47 @@ class RuleSetAdmin:
         self._check_version(view, if_version)
         return await self._save(view, list(raw))
 
+    async def push(self, raw: Sequence[Any], *, prune: bool = False) -> SaveOutcome:
+        """``replace_rules`` with the safety a push from files needs: never an empty set, and rules
+        are removed only with ``prune`` (``PushRefused`` names them otherwise)."""
+        check_rules(raw)
+        view = await self.current()
+        if not raw:
+            stored = f"; version {view.version} holds {len(view.rules)} rule(s)" if view.version else ""
+            raise PushRefused(f"no rules to push: refusing to store an empty rule set{stored}")
+        diff = diff_rulesets(view.rules, raw)
+        if diff.removed and not prune:
+            raise PushRefused(
+                f"the push would remove {len(diff.removed)} stored rule(s): {', '.join(diff.removed)}; "
+                "add --prune to remove them, or add their files",
+                removed=diff.removed,
+            )
+        return await self._save(view, list(raw))
+
+    async def version(self, number: int) -> RuleSetView:
+        """Version ``number`` as it was stored; ``VersionNotFound`` when it never was."""
+        return _view(await self._snapshot(number))
+
+    async def history(self, *, limit: int = 20) -> RuleSetHistory:
+        """The newest ``limit`` versions (at most ``MAX_HISTORY``), newest first, each compared with
+        the version before it."""
+        limit = max(1, min(limit, MAX_HISTORY))
+        snapshots = await self._store.ruleset_history(self.ruleset, limit=limit + 1)
+        summaries = [
+            _summary(snapshot, snapshots[i + 1] if i + 1 < len(snapshots) else None)
+            for i, snapshot in enumerate(snapshots[:limit])
+        ]
+        newest = snapshots[0].version if snapshots else 0
+        return RuleSetHistory(self.ruleset, newest, tuple(summaries))
+
+    async def rollback(self, number: int, *, if_version: int | None = None) -> SaveOutcome:
+        """Store version ``number``'s rules again as the newest version (validated as any write;
+        nothing is overwritten). ``changed`` False when the newest version already holds them."""
+        restored = await self._snapshot(number)
+        view = await self.current()
+        self._check_version(view, if_version)
+        return await self._save(view, list(restored.rules))
+
     async def preview_replace(self, raw: Sequence[Any]) -> RuleSetDiff:
         """What ``replace_rules(raw)`` would change; ``RulesInvalid`` when it would be refused."""
         check_rules(raw, self._destinations)
@@ -144,9 +198,33 @@ class RuleSetAdmin:
         version = await self._store.save_ruleset(self.ruleset, rules)
         return SaveOutcome(self.ruleset, version, changed=True, diff=diff)
 
+    async def _snapshot(self, number: int) -> RuleSetSnapshot:
+        try:
+            return await self._store.load_ruleset_version(self.ruleset, number)
+        except RuleSetNotFound:
+            raise VersionNotFound(self.ruleset, number, await self._store.ruleset_version(self.ruleset)) from None
+
     def _check_version(self, view: RuleSetView, if_version: int | None) -> None:
         if if_version is not None and if_version != view.version:
             raise VersionMismatch(self.ruleset, expected=if_version, actual=view.version)
+
+
+def _view(snapshot: RuleSetSnapshot) -> RuleSetView:
+    return RuleSetView(snapshot.name, snapshot.version, list(snapshot.rules))
+
+
+def _summary(snapshot: RuleSetSnapshot, previous: RuleSetSnapshot | None) -> VersionSummary:
+    """``snapshot`` compared with the version before it (none before version 1: all added)."""
+    diff = diff_rulesets(previous.rules if previous else [], snapshot.rules)
+    when = snapshot.created_at.isoformat().replace("+00:00", "Z") if snapshot.created_at else None
+    return VersionSummary(
+        version=snapshot.version,
+        created_at=when,
+        rules=len(snapshot.rules),
+        added=diff.added,
+        removed=diff.removed,
+        changed=tuple(change.rule_id for change in diff.changed),
+    )
 
 
 def _rule_for_id(rule_id: str, raw: Any) -> dict[str, Any]:

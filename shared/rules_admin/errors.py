@@ -53,5 +53,28 @@ class VersionMismatch(RulesAdminError):
         self.actual = actual
 
 
+class PushRefused(RequestInvalid):
+    """A push that would empty the rule set, or remove rules without ``prune``; nothing was stored.
+
+    ``removed``: the stored rule ids the push would have removed.
+    """
+
+    def __init__(self, message: str, *, removed: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.removed = tuple(removed)
+
+
+class VersionNotFound(RulesAdminError):
+    """The asked-for version of the rule set was never stored."""
+
+    def __init__(self, ruleset: str, version: int, newest: int) -> None:
+        stored = f"versions 1-{newest} are stored"
+        stored = {0: "no version is stored", 1: "only version 1 is stored"}.get(newest, stored)
+        super().__init__(f"rule set {ruleset!r} has no version {version}; {stored}")
+        self.ruleset = ruleset
+        self.version = version
+        self.newest = newest
+
+
 class ServiceMisconfigured(RulesAdminError):
     """A setting the request needs is invalid; the message names the setting to fix."""

@@ -51,6 +51,14 @@ class RuleSetDiff:
     def has_changes(self) -> bool:
         return bool(self.added or self.removed or self.changed)
 
+    def ids(self) -> dict[str, list[str]]:
+        """Added, removed and changed rule ids, as JSON (for history and rollback answers)."""
+        return {
+            "added": list(self.added),
+            "removed": list(self.removed),
+            "changed": [change.rule_id for change in self.changed],
+        }
+
     def summary(self) -> str:
         return (
             f"{len(self.added)} added, {len(self.removed)} removed, "
@@ -66,6 +74,28 @@ class SaveOutcome:
     version: int
     changed: bool
     diff: RuleSetDiff = field(default_factory=RuleSetDiff)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionSummary:
+    """One stored version: when (ISO 8601 UTC, ``None`` if unknown), how many rules, and which rule
+    ids it added, removed and changed compared with the version before it."""
+
+    version: int
+    created_at: str | None
+    rules: int
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetHistory:
+    """The newest versions of a rule set, newest first; ``version`` is the newest (0: none stored)."""
+
+    ruleset: str
+    version: int
+    versions: tuple[VersionSummary, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from shared.rules_admin.errors import (
     RulesInvalid,
     ServiceMisconfigured,
     VersionMismatch,
+    VersionNotFound,
 )
 from shared.store.errors import StoreError, StoreUnavailable
 
@@ -31,6 +32,7 @@ _KNOWN: tuple[tuple[type[Exception], int, str, str], ...] = (
     (RequestTooLarge, 413, "request-too-large", "The request is too large"),
     (RuleNotFound, 404, "rule-not-found", "No such rule"),
     (RuleSetMissing, 404, "ruleset-not-found", "No such rule set"),
+    (VersionNotFound, 404, "version-not-found", "No such version of the rule set"),
     (RulesInvalid, 422, "rules-invalid", "The rules are invalid"),
     (VersionMismatch, 412, "version-mismatch", "The rule set has changed"),
     (ServiceMisconfigured, 500, "misconfigured", "A setting is invalid"),
@@ -80,7 +82,7 @@ def _with_details(found: Problem, error: Exception) -> Problem:
         found.headers["ETag"] = f'"{error.actual}"'
     elif isinstance(error, StoreUnavailable) and error.retry_after is not None:
         found.headers["Retry-After"] = str(max(1, round(error.retry_after)))
-    elif isinstance(error, RuleNotFound | RuleSetMissing):
+    elif isinstance(error, RuleNotFound | RuleSetMissing | VersionNotFound):
         found.extensions["ruleset"] = error.ruleset
     return found
 

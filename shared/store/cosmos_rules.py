@@ -42,7 +42,23 @@ class CosmosRuleStore:
         stored = await self._read(name, version_id(int(head["version"]))) if head else None
         if stored is None:
             raise RuleSetNotFound(f"no rule set named {name!r} in the Cosmos DB rules container")
-        return RuleSetSnapshot(name=name, version=int(stored["version"]), rules=list(stored["rules"]))
+        return _snapshot(name, stored)
+
+    async def load_ruleset_version(self, name: str, version: int) -> RuleSetSnapshot:
+        stored = await self._read(name, version_id(version)) if version >= 1 else None
+        if stored is None:
+            raise RuleSetNotFound(f"rule set {name!r} has no version {version} in the Cosmos DB rules container")
+        return _snapshot(name, stored)
+
+    async def ruleset_history(self, name: str, *, limit: int = 20) -> list[RuleSetSnapshot]:
+        """Point reads from the newest version down (1 RU each; versions are never deleted)."""
+        newest = await self.ruleset_version(name)
+        history = []
+        for version in range(newest, max(newest - limit, 0), -1):
+            stored = await self._read(name, version_id(version))
+            if stored is not None:
+                history.append(_snapshot(name, stored))
+        return history
 
     async def save_ruleset(self, name: str, rules: Sequence[dict[str, Any]]) -> int:
         for _ in range(_SAVE_ATTEMPTS):
@@ -89,3 +105,13 @@ class CosmosRuleStore:
                 return None
 
         return await self._calls.run(read, what=f"reading rule set {name!r} item {item_id!r}")
+
+
+def _snapshot(name: str, stored: dict[str, Any]) -> RuleSetSnapshot:
+    created = stored.get("created_at")
+    return RuleSetSnapshot(
+        name=name,
+        version=int(stored["version"]),
+        rules=list(stored["rules"]),
+        created_at=datetime.fromisoformat(created) if isinstance(created, str) else None,
+    )

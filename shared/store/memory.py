@@ -42,9 +42,21 @@ class MemoryRuleStore:
 
     async def save_ruleset(self, name: str, rules: Sequence[dict[str, Any]]) -> int:
         version = await self.ruleset_version(name) + 1
-        snapshot = RuleSetSnapshot(name=name, version=version, rules=copy.deepcopy(list(rules)))
+        snapshot = RuleSetSnapshot(
+            name=name, version=version, rules=copy.deepcopy(list(rules)), created_at=utc_now()
+        )
         self._versions.setdefault(name, []).append(snapshot)
         return version
+
+    async def load_ruleset_version(self, name: str, version: int) -> RuleSetSnapshot:
+        versions = self._versions.get(name, [])
+        if not 1 <= version <= len(versions):
+            raise RuleSetNotFound(f"rule set {name!r} has no version {version} in the memory store")
+        return copy.deepcopy(versions[version - 1])
+
+    async def ruleset_history(self, name: str, *, limit: int = 20) -> list[RuleSetSnapshot]:
+        versions = self._versions.get(name, [])
+        return [copy.deepcopy(snapshot) for snapshot in reversed(versions[-limit:])] if limit > 0 else []
 
 
 class MemoryStateStore:

@@ -27,11 +27,15 @@ class EntityState:
 
 @dataclass(frozen=True, slots=True)
 class RuleSetSnapshot:
-    """One version of a named rule set: the raw definitions as stored (validated on write)."""
+    """One version of a named rule set: the raw definitions as stored (validated on write).
+
+    ``created_at`` is when the version was stored (UTC), when the store knows it.
+    """
 
     name: str
     version: int
     rules: list[dict[str, Any]]
+    created_at: datetime | None = None
 
 
 class DeadLetterKind(StrEnum):

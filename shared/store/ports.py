@@ -23,6 +23,17 @@ class RuleStore(Protocol):
         """Store a new version (already validated) and return its number."""
         ...
 
+    async def load_ruleset_version(self, name: str, version: int) -> RuleSetSnapshot:
+        """One stored version (with ``created_at``); raises ``RuleSetNotFound`` when there is none."""
+        ...
+
+    async def ruleset_history(self, name: str, *, limit: int = 20) -> list[RuleSetSnapshot]:
+        """The newest ``limit`` versions, newest first, each with its rules and ``created_at``.
+
+        Versions are never changed or removed, so version N always holds what was saved as N.
+        """
+        ...
+
 
 class StateStore(Protocol):
     async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:

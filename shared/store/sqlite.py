@@ -52,11 +52,11 @@ class _SqliteRules:
 
     async def load_ruleset(self, name: str) -> RuleSetSnapshot:
         row = self._db.execute(
-            "SELECT version, rules FROM rulesets WHERE name = ? ORDER BY version DESC LIMIT 1", (name,)
+            "SELECT version, rules, created_at FROM rulesets WHERE name = ? ORDER BY version DESC LIMIT 1", (name,)
         ).fetchone()
         if row is None:
             raise RuleSetNotFound(f"no rule set named {name!r} in the SQLite store")
-        return RuleSetSnapshot(name=name, version=row[0], rules=json.loads(row[1]))
+        return _snapshot(name, row)
 
     async def ruleset_version(self, name: str) -> int:
         row = self._db.execute("SELECT MAX(version) FROM rulesets WHERE name = ?", (name,)).fetchone()
@@ -70,6 +70,27 @@ class _SqliteRules:
                 (name, version, json.dumps(list(rules)), datetime.now(UTC).isoformat()),
             )
         return version
+
+    async def load_ruleset_version(self, name: str, version: int) -> RuleSetSnapshot:
+        row = self._db.execute(
+            "SELECT version, rules, created_at FROM rulesets WHERE name = ? AND version = ?", (name, version)
+        ).fetchone()
+        if row is None:
+            raise RuleSetNotFound(f"rule set {name!r} has no version {version} in the SQLite store")
+        return _snapshot(name, row)
+
+    async def ruleset_history(self, name: str, *, limit: int = 20) -> list[RuleSetSnapshot]:
+        rows = self._db.execute(
+            "SELECT version, rules, created_at FROM rulesets WHERE name = ? ORDER BY version DESC LIMIT ?",
+            (name, max(limit, 0)),
+        ).fetchall()
+        return [_snapshot(name, row) for row in rows]
+
+
+def _snapshot(name: str, row: tuple[int, str, str]) -> RuleSetSnapshot:
+    version, rules, created_at = row
+    stored_at = datetime.fromisoformat(created_at)
+    return RuleSetSnapshot(name=name, version=version, rules=json.loads(rules), created_at=stored_at)
 
 
 class _SqliteStates:

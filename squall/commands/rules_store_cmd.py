@@ -2,10 +2,13 @@
 
     squall rules diff rules/                 # what a push would change; exit 1 when something would
     squall rules push rules/ --store cosmos  # validate all, then store them as one new version
+    squall rules push rules/ --prune         # ... and remove stored rules that are not in rules/
     squall rules list --json
 
-Exit status: push 0 stored or already so, 1 invalid rules (nothing stored); diff 0 no changes,
-1 changes; list 0. All: 2 when they cannot run (path not found, bad option, store unreachable).
+Exit status: push 0 stored or already so, 1 invalid rules or a refused push (no rules; removals
+without --prune): nothing stored; diff 0 no changes, 1 changes; list 0. All: 2 when they cannot run
+(path not found, bad option, store unreachable). ``history`` and ``rollback`` live in
+``rules_versions_cmd``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from typing import Annotated, Any
 import typer
 
 from shared.rules import LoadedRule, RuleError, RuleFileError, load_rule_documents
-from shared.rules_admin import RequestInvalid, RuleSetAdmin, RuleSetDiff, RuleSetView, RulesInvalid
+from shared.rules_admin import (
+    PushRefused,
+    RequestInvalid,
+    RuleSetAdmin,
+    RuleSetDiff,
+    RuleSetView,
+    RulesInvalid,
+    VersionNotFound,
+)
 from shared.settings import get_settings
 from shared.store import StoreError
 from shared.wiring import open_store
@@ -41,21 +52,34 @@ DirArgument = Annotated[
 
 
 def register_on(rules_app: typer.Typer) -> None:
-    """Add ``push``, ``list`` and ``diff`` to the ``squall rules`` group."""
+    """Add ``push``, ``list``, ``diff``, ``history`` and ``rollback`` to the ``squall rules`` group."""
+    from squall.commands import rules_versions_cmd  # it imports this module's helpers
+
     rules_app.command("push")(push_command)
     rules_app.command("list")(list_command)
     rules_app.command("diff")(diff_command)
+    rules_versions_cmd.register_on(rules_app)
 
 
-def push_command(directory: DirArgument, store: StoreOption = None, ruleset: RulesetOption = None) -> None:
+def push_command(
+    directory: DirArgument,
+    store: StoreOption = None,
+    ruleset: RulesetOption = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Also remove stored rules that are not in DIR (refused without it).")
+    ] = False,
+) -> None:
     """Validate every rule in DIR, then store them as the new version of the rule set.
 
-    The stored set becomes exactly the rules in DIR (rules not in DIR are removed). Nothing is
-    stored when a rule is invalid (exit 1) or when nothing changed (exit 0).
+    With --prune the stored set becomes exactly the rules in DIR; without it a push that would
+    remove stored rules is refused (they are listed). An empty DIR is always refused. Nothing is
+    stored when a rule is invalid or the push is refused (exit 1), or when nothing changed (exit 0).
     """
     loaded = _load(directory, exit_invalid=EXIT_INVALID)
     raw = [rule.raw for rule in loaded]
-    outcome = _with_admin(store, ruleset, lambda admin: admin.replace_rules(raw), loaded=loaded)
+    outcome = _with_admin(
+        store, ruleset, lambda admin: admin.push(raw, prune=prune), loaded=loaded, source=str(directory)
+    )
     _echo_diff(outcome.diff)
     if outcome.changed:
         typer.echo(f"rule set {outcome.ruleset!r} version {outcome.version} stored ({outcome.diff.summary()})")
@@ -112,6 +136,7 @@ def _with_admin[T](
     *,
     loaded: Sequence[LoadedRule] = (),
     exit_invalid: int = EXIT_INVALID,
+    source: str | None = None,
 ) -> T:
     """Run ``act`` on the rule set's admin; store and input problems become messages and exit codes."""
     settings = get_settings()
@@ -131,8 +156,15 @@ def _with_admin[T](
         for error in invalid.errors:
             typer.echo(describe_rule_error(error, loaded))
         count = len({error.index for error in invalid.errors})
-        typer.echo(f"{count} of {len(loaded)} rules invalid; nothing stored", err=True)
+        of_total = f" of {len(loaded)}" if loaded else ""
+        typer.echo(f"{count}{of_total} rules invalid; nothing stored", err=True)
         raise typer.Exit(exit_invalid) from None
+    except (PushRefused, VersionNotFound) as exc:
+        for rule_id in getattr(exc, "removed", ()):
+            typer.echo(f"- {rule_id}")
+        where = f"{source}: " if source else ""
+        typer.echo(f"error: {where}{exc}; nothing stored", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
     except (StoreError, RequestInvalid) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_CANNOT_RUN) from None

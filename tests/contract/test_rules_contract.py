@@ -58,3 +58,34 @@ async def test_concurrent_saves_of_one_rule_set_get_distinct_versions(store: Sto
     # THEN no two writers got the same number, and the head is the highest
     assert sorted(versions) == [1, 2, 3, 4, 5]
     assert (await store.rules.load_ruleset("default")).version == 5
+
+
+async def test_every_version_stays_readable_with_when_it_was_stored(store: Store) -> None:
+    # GIVEN three versions of one rule set
+    await store.rules.save_ruleset("default", RULES)
+    await store.rules.save_ruleset("default", [*RULES, {"id": "copilot-first-use"}])
+    await store.rules.save_ruleset("default", [])
+    # WHEN an older version is read
+    first = await store.rules.load_ruleset_version("default", 1)
+    # THEN it holds exactly what was saved as version 1, with the time it was stored
+    assert (first.name, first.version, first.rules) == ("default", 1, RULES)
+    assert first.created_at is not None and first.created_at.tzinfo is not None
+    # AND a version that was never stored is not found, naming the version
+    for missing in (0, 4):
+        with pytest.raises(RuleSetNotFound, match=f"version {missing}"):
+            await store.rules.load_ruleset_version("default", missing)
+
+
+async def test_history_lists_the_newest_versions_first_and_respects_the_limit(store: Store) -> None:
+    # GIVEN four versions
+    for count in range(1, 5):
+        await store.rules.save_ruleset("default", [{"id": f"r{i}"} for i in range(count)])
+    # WHEN the history is read, whole and limited
+    whole = await store.rules.ruleset_history("default")
+    newest_two = await store.rules.ruleset_history("default", limit=2)
+    # THEN newest first, each with its rules; the limit keeps the newest
+    assert [(s.version, len(s.rules)) for s in whole] == [(4, 4), (3, 3), (2, 2), (1, 1)]
+    assert [s.version for s in newest_two] == [4, 3]
+    assert all(s.created_at is not None for s in whole)
+    # AND an unknown rule set has no history
+    assert await store.rules.ruleset_history("nobody") == []

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 
 from grpc_tools import protoc
 
@@ -229,20 +230,23 @@ def http_request(
     *,
     route_params: Mapping[str, str] | None = None,
     body: Any = None,
+    raw_body: bytes | None = None,
     headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
     """An HTTP trigger invocation as the host sends it (RpcHttpBodyOnly: body as bytes)."""
-    raw = b"" if body is None else json.dumps(body).encode()
+    raw = raw_body if raw_body is not None else b"" if body is None else json.dumps(body).encode()
+    parameters = {"code": "not-a-real-key", **(query or {})}
     request = protos.RpcHttp(
         method=method,
-        url=f"http://localhost:7071/api/{path}?code=not-a-real-key",
+        url=f"http://localhost:7071/api/{path}?{urlencode(parameters)}",
         headers={"content-type": "application/json", **(headers or {})},
         body=protos.TypedData(bytes=raw),
         params=dict(route_params or {}),
-        query={"code": "not-a-real-key"},
+        query=parameters,
     )
     req = protos.ParameterBinding(name="req", data=protos.TypedData(http=request))
-    return [req], {"Query": protos.TypedData(json=json.dumps({"code": "not-a-real-key"}))}
+    return [req], {"Query": protos.TypedData(json=json.dumps(parameters))}
 
 
 def timer_tick(protos: ModuleType, *, past_due: bool = False) -> tuple[list[Any], dict[str, Any]]:

@@ -39,6 +39,8 @@ EXPECTED_FUNCTIONS = {
     "delete_rule",
     "validate_ruleset",
     "dry_run_rules",
+    "list_rule_versions",
+    "rollback_rules",
     "run_scheduled_work",
     "deliver_outbox",
 }
@@ -226,6 +228,39 @@ def test_the_rules_api_answers_over_http_invocations(app: App) -> None:
     assert status == 404
     assert headers.get("content-type", "").startswith("application/problem+json")
     assert "nobody" in body["detail"]
+
+
+def test_versions_rollback_and_caller_mistakes_over_http_invocations(app: App) -> None:
+    def call(name: str, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
+        inputs, metadata = http_request(app.protos, method, path, **kwargs)
+        response = app.worker.invoke(app.function_id(name), inputs, metadata)
+        app.worker.expect_success(response.result, f"{method} {path}")
+        return http_answer(response)
+
+    # GIVEN version 2 removed the stored rule
+    rule_id = {"rule_id": RULES[0]["id"]}
+    assert call("delete_rule", "DELETE", f"rules/{RULES[0]['id']}", route_params=rule_id)[0] == 200
+    # WHEN version 1 is read by ?version=1 THEN it still holds the rule
+    status, headers, body = call("list_rules", "GET", "rules", query={"version": "1"})
+    assert (status, headers.get("etag"), [r["id"] for r in body["rules"]]) == (200, '"1"', [RULES[0]["id"]])
+    # WHEN version 1 is rolled back to THEN it is stored again as version 3, and the history says so
+    status, headers, body = call(
+        "rollback_rules", "POST", "rule-versions/1/rollback", route_params={"version": "1"}, headers={"If-Match": '"2"'}
+    )
+    assert (status, body["version"], body["diff"]["added"]) == (200, 3, [RULES[0]["id"]])
+    status, _, body = call("list_rule_versions", "GET", "rule-versions")
+    assert [(v["version"], v["added"], v["removed"]) for v in body["versions"]] == [
+        (3, [RULES[0]["id"]], []), (2, [], [RULES[0]["id"]]), (1, [RULES[0]["id"]], [])]  # fmt: skip
+    # WHEN callers make the mistakes that once answered 500 THEN each is a 400 problem
+    mistakes = [
+        ("put_rule", "PUT", {"route_params": {"rule_id": "x"}, "body": RULES[0], "headers": {"If-Match": '"²"'}}),
+        ("put_rule", "PUT", {"route_params": {"rule_id": "x"}, "body": RULES[0], "headers": {"If-Match": "9" * 5000}}),
+        ("validate_ruleset", "POST", {"raw_body": b"[" * 50_000 + b"]" * 50_000}),
+        ("dry_run_rules", "POST", {"raw_body": b'{"events": ["\\ud800"]}'}),
+    ]
+    for name, method, kwargs in mistakes:
+        status, headers, body = call(name, method, "rules/x" if name == "put_rule" else f"rules/{name}", **kwargs)
+        assert (status, headers.get("content-type", "").split(";")[0]) == (400, "application/problem+json"), body
 
 
 def test_a_timer_invocation_delivers_what_a_crashed_batch_left_in_the_outbox(app: App) -> None:
