@@ -227,13 +227,6 @@ class EventTimeClock:
         if len(self._latest) >= self._partitions:
             await self._fire(min(self._latest.values()))
 
-    async def _worth_a_request(self) -> bool:
-        """Enough waits for a full request (async journeys take 100 contacts), or it has waited long."""
-        count, oldest = await self._deps.states.outbox_backlog()
-        if count >= RELAY_FILL:
-            return True
-        return count > 0 and oldest is not None and datetime.now(UTC) - oldest >= timedelta(seconds=RELAY_LINGER_S)
-
     async def finish(self) -> None:
         newest = max(self._latest.values(), default=None)
         if newest is None:

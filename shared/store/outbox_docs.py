@@ -89,6 +89,17 @@ def complete(doc: Doc, keys: Iterable[str]) -> bool:
     return True
 
 
+def as_documents(entries: Iterable[OutboxEntry], *, now: datetime) -> list[Doc]:
+    """Pending entries as the outbox container's documents (JSON values only), one per batch: what
+    the change feed hands ``deliver_outbox`` (the tests and the bench hand the same)."""
+    documents = []
+    for batch, group in by_doc(entries).items():
+        document: Doc = {"id": batch, "type": "outbox", **new_doc(batch, now=now)}
+        merge(document, group, now=now)
+        documents.append(document)
+    return documents
+
+
 def is_tombstone(doc: Doc) -> bool:
     return doc["status"] == DONE
 

@@ -197,9 +197,7 @@ async def _outbox_documents(batch: str) -> list[dict[str, Any]]:
 
     store = await get_store()
     entries = await store.states.pending_outbox(limit=100_000, batch=batch)
-    document: dict[str, Any] = {"id": batch, "type": "outbox", **outbox_docs.new_doc(batch, now=datetime.now(UTC))}
-    outbox_docs.merge(document, entries, now=datetime.now(UTC))
-    return [json.loads(json.dumps(document, default=str))]
+    return outbox_docs.as_documents(entries, now=datetime.now(UTC))
 
 
 @functools.cache
@@ -272,7 +270,7 @@ async def _run(config: CostConfig, log: RequestLog) -> CostReport:
             log.keep("ingest")
             documents = await _outbox_documents(f"{partition}:{batch[0][0]}")
             log.drop()
-            if documents[0]["entries"]:
+            if documents:
                 await relay(func.DocumentList(func.Document.from_dict(d) for d in documents))
             log.keep("relay")
     await timer(TimerRequest(past_due=False))

@@ -59,12 +59,8 @@ async def change_feed(db: Path) -> None:
         pending = await store.states.pending_outbox(limit=10_000)
     finally:
         await store.close()
-    documents = []
-    for batch, entries in outbox_docs.by_doc(pending).items():
-        document = {"id": batch, "type": "outbox", **outbox_docs.new_doc(batch, now=datetime.now(UTC))}
-        outbox_docs.merge(document, entries, now=datetime.now(UTC))
-        documents.append(func.Document.from_dict(document))
-    await registered_handler("deliver_outbox")(func.DocumentList(documents))
+    documents = outbox_docs.as_documents(pending, now=datetime.now(UTC))
+    await registered_handler("deliver_outbox")(func.DocumentList(func.Document.from_dict(d) for d in documents))
 
 
 @pytest.fixture

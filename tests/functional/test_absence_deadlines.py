@@ -76,3 +76,23 @@ def test_deadline_fires_from_the_store_on_time_alone(store: Store) -> None:
         assert again == []
 
     asyncio.run(scenario())
+
+
+def test_the_timer_fires_every_due_deadline_in_one_run_not_a_page_a_minute(store: Store) -> None:
+    # GIVEN 1,200 carts abandoned by different users (more than two pages of due entities)
+    from shared.pipeline import PipelineDeps, fire_due_deadlines
+    from tests.fakes import FixedRuleSource, RecordingSender
+
+    ruleset = abandoned_cart()
+    carts = [event(0, CART, entity=f"user{i}", event_id=f"cart-{i}", sku="S1") for i in range(1200)]
+    asyncio.run(evaluate_batch(store, ruleset, *carts))
+    deps = PipelineDeps(
+        rules=FixedRuleSource(ruleset), states=store.states, dedupe=store.dedupe,
+        deadletters=store.deadletters, sender=RecordingSender(),
+    )  # fmt: skip
+    # WHEN one timer run looks a day and a minute later, pages of 500 within its time budget
+    report = asyncio.run(fire_due_deadlines(deps, now=T0 + timedelta(days=1, minutes=1), limit=500, budget_s=60))
+    # THEN every deadline fired in that one run, each with its action in the outbox, and none is left
+    assert report.rule_matches == report.actions_planned == 1200
+    assert len(asyncio.run(store.states.pending_outbox(limit=5000))) == 1200
+    assert asyncio.run(store.states.due_entities(T0 + timedelta(days=2))) == []

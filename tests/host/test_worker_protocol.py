@@ -72,12 +72,7 @@ def outbox_documents(app: App) -> list[dict[str, Any]]:
         finally:
             await store.close()
 
-    documents = []
-    for batch, entries in outbox_docs.by_doc(asyncio.run(read())).items():
-        document = {"id": batch, "type": "outbox", **outbox_docs.new_doc(batch, now=datetime.now(UTC))}
-        outbox_docs.merge(document, entries, now=datetime.now(UTC))
-        documents.append(json.loads(json.dumps(document, default=str)))
-    return documents
+    return outbox_docs.as_documents(asyncio.run(read()), now=datetime.now(UTC))
 
 
 # --- indexing ---------------------------------------------------------------------------------------
