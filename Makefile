@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test bench callgrind lint typecheck install accel node clean schemas
+.PHONY: demo test bench cost callgrind lint typecheck install accel node clean schemas
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall bench --rules 100 --events 200000
 	$(BIN)/squall bench --rules 1000 --events 200000
 	$(BIN)/squall bench --rules 10000 --events 200000
+
+# What the real handler costs in Cosmos DB (docs/performance.md, "Store layout and cost"): RU per
+# event by cause on the local Cosmos DB server, and the ingest rate beside a slow destination.
+cost: $(STAMP) $(ACCEL_STAMP) $(NODE_STAMP)
+	$(BIN)/squall bench --store cosmos --events 20000
 
 # Instructions per event on the hot path (docs/performance.md, "How it was measured"): needs valgrind.
 callgrind: $(STAMP) $(ACCEL_STAMP)
