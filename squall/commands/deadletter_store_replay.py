@@ -2,18 +2,17 @@
 
 This is the default of ``squall deadletter replay`` (``--rules DIR`` runs a fresh store instead, see
 ``deadletter_replay.py``). Because the entity state is the store's, a contact in cool-down is not
-re-entered, windows and sequences continue where they are, and actions already delivered (``action:``
-keys of the store's de-duplication) are not sent again.
+re-entered, and windows and sequences continue where they are.
 
-Each letter is its own batch through ``process_batch`` and is settled before the next starts: its
-new letters (if it is dead-lettered again) are written, then it is deleted. Re-running a replay that
-was killed is safe:
+Each letter is its own batch through ``process_batch``, whose actions are then delivered from the
+letter's own outbox document, and is settled before the next starts: its new letters (if it is
+dead-lettered again) are written, then it is deleted. Re-running a replay that was killed is safe:
 
 - the event carries a partition of its own (``deadletter:<letter id>``, sequence 0), so the
-  per-entity replay guard applies it to the state at most once;
-- its "already processed" key is scoped to the letter (``replay:<letter id>:event:<id>``), so an
-  event the pipeline remembered (a rule failed on it) is evaluated again, once; a rerun sees the key
-  and delivers what the first attempt committed to the outbox (the pipeline's replay path);
+  per-entity replay guard applies it to the state at most once, and its outbox document
+  (``deadletter:<letter id>:0``) merges by action key: a rerun delivers what the first attempt
+  planned and did not deliver, and nothing it did;
+- ``rejected:`` keys are never seen, so a rejection is always parked;
 - the new letters it produces are kept in memory until the letter settles (a rejection is never
   skipped as "parked before"), so none is lost: a kill between writing them and deleting the old
   letter leaves at most one extra copy.
