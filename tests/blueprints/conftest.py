@@ -87,6 +87,20 @@ def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The app on a fresh SQLite store (``SQUALL_STORE``), rule set ``default``; closed afterwards."""
+    db = tmp_path / "squall.db"
+    monkeypatch.setenv("SQUALL_STORE", f"sqlite:{db}")
+    monkeypatch.setenv("SQUALL_RULESET", "default")
+    get_settings.cache_clear()
+    yield db
+    from functions import dependencies
+
+    asyncio.run(dependencies.close_dependencies())
+    get_settings.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def fresh_worker_dependencies() -> Iterator[None]:
     """Each test is a fresh worker: the store and pipeline one test opened never serve the next."""

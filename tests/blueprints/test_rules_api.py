@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +63,6 @@ def canonical_event(event_id: str, entity: str, time: str, event_type: str = "Mi
         "entity": entity,
         "attributes": {"user_type": "regular", "workload": "MicrosoftTeams"},
     }
-
-
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    db = tmp_path / "squall.db"
-    monkeypatch.setenv("SQUALL_STORE", f"sqlite:{db}")
-    monkeypatch.setenv("SQUALL_RULESET", "default")
-    get_settings.cache_clear()
-    yield db
-    from functions import dependencies
-
-    asyncio.run(dependencies.close_dependencies())
-    get_settings.cache_clear()
 
 
 def stored(db: Path, ruleset: str = "default") -> tuple[int, list[dict[str, Any]]]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.settings import get_settings
 from tests.blueprints.rules_api_client import call
 
 TOO_DEEP = "at most 100 levels of mappings and lists are allowed"
@@ -17,18 +14,6 @@ TOO_DEEP = "at most 100 levels of mappings and lists are allowed"
 
 def rule(rule_id: str, **fields: Any) -> dict[str, Any]:
     return {"id": rule_id, "action": {"kind": "journey_entry", "event_definition_key": "K"}, **fields}
-
-
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    db = tmp_path / "squall.db"
-    monkeypatch.setenv("SQUALL_STORE", f"sqlite:{db}")
-    monkeypatch.setenv("SQUALL_RULESET", "default")
-    get_settings.cache_clear()
-    yield db
-    from functions import dependencies
-
-    asyncio.run(dependencies.close_dependencies())
 
 
 @pytest.mark.parametrize("operation", ["put_rule", "validate_ruleset", "dry_run_rules"])

@@ -6,29 +6,19 @@ Every answer is checked against openapi/rules-api.yaml by ``rules_api_client.cal
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shared.settings import get_settings
 from tests.blueprints.rules_api_client import call
 from tests.blueprints.test_rules_api import COPILOT_RULE, TEAMS_RULE, canonical_event, put, stored
 
 
 @pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "squall.db"
-    monkeypatch.setenv("SQUALL_STORE", f"sqlite:{path}")
-    monkeypatch.setenv("SQUALL_RULESET", "default")
-    get_settings.cache_clear()
-    yield path
-    from functions import dependencies
-
-    asyncio.run(dependencies.close_dependencies())
-    get_settings.cache_clear()
+def db(store_path: Path) -> Path:
+    """The SQLite store the app runs on (``store_path`` in conftest.py)."""
+    return store_path
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,3 +31,15 @@ def http(stub: MarketingCloudStub) -> Iterator[httpx.Client]:
     """A plain HTTP client for the running stub, without a token."""
     with httpx.Client(base_url=stub.base_url) as client:
         yield client
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    """A rule folder with the store tests' two rules (``test_rules_store_cli.COPILOT`` and ``TEAMS``)."""
+    from tests.functional.test_rules_store_cli import COPILOT, TEAMS
+
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "copilot.yaml").write_text(COPILOT)
+    (folder / "teams.yaml").write_text(TEAMS)
+    return folder

@@ -60,15 +60,6 @@ def stored_version(db: Path, ruleset: str = "default") -> int:
         asyncio.run(store.close())
 
 
-@pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "copilot.yaml").write_text(COPILOT)
-    (folder / "teams.yaml").write_text(TEAMS)
-    return folder
-
-
 def test_push_stores_the_sample_rules_as_version_1_and_list_shows_them(tmp_path: Path) -> None:
     db = tmp_path / "squall.db"
     # WHEN the shipped sample rules are pushed (store from SQUALL_STORE)

@@ -10,16 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.store.sqlite import SqliteStore
-from tests.functional.test_rules_store_cli import COPILOT, TEAMS, squall, stored_version
-
-
-@pytest.fixture
-def rules_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "copilot.yaml").write_text(COPILOT)
-    (folder / "teams.yaml").write_text(TEAMS)
-    return folder
+from tests.functional.test_rules_store_cli import COPILOT, squall, stored_version
 
 
 @pytest.fixture

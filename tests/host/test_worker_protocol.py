@@ -201,13 +201,20 @@ def test_a_batch_whose_metadata_and_bodies_disagree_fails_and_commits_nothing(ap
     assert dead_letters(app) == []
 
 
-def test_the_rules_api_answers_over_http_invocations(app: App) -> None:
+def http_call(app: App) -> Any:
+    """``call(function, method, path, ...)``: one HTTP invocation through the worker; status, headers, JSON."""
+
     def call(name: str, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
         inputs, metadata = http_request(app.protos, method, path, **kwargs)
         response = app.worker.invoke(app.function_id(name), inputs, metadata)
         app.worker.expect_success(response.result, f"{method} {path}")
         return http_answer(response)
 
+    return call
+
+
+def test_the_rules_api_answers_over_http_invocations(app: App) -> None:
+    call = http_call(app)
     # WHEN the rules are listed THEN the stored rule set answers with its version as ETag
     status, headers, body = call("list_rules", "GET", "rules")
     assert (status, headers.get("etag"), [r["id"] for r in body["rules"]]) == (200, '"1"', ["teams-session"])
@@ -226,11 +233,7 @@ def test_the_rules_api_answers_over_http_invocations(app: App) -> None:
 
 
 def test_versions_rollback_and_caller_mistakes_over_http_invocations(app: App) -> None:
-    def call(name: str, method: str, path: str, **kwargs: Any) -> tuple[int, dict[str, str], Any]:
-        inputs, metadata = http_request(app.protos, method, path, **kwargs)
-        response = app.worker.invoke(app.function_id(name), inputs, metadata)
-        app.worker.expect_success(response.result, f"{method} {path}")
-        return http_answer(response)
+    call = http_call(app)
 
     # GIVEN version 2 removed the stored rule
     rule_id = {"rule_id": RULES[0]["id"]}

@@ -12,9 +12,10 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from shared.actions.errors import EventBridgeConfigError
+from shared.actions.tuning import DeliveryTuning
 from shared.settings import Settings
 
 #: Names the router reserves for other destinations.
@@ -23,23 +24,15 @@ RESERVED_NAMES = frozenset({"sfmc"})
 _CREDENTIAL_KEYS = frozenset({"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "secret"})
 
 
-class EventBridgeDestination(BaseModel):
+class EventBridgeDestination(DeliveryTuning):
     """One event bus, the ``Source`` Squall's events carry there, and how hard to try it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     event_bus_name: str = Field(default="default", min_length=1, max_length=1600)
     source: str = Field(min_length=1, max_length=256)
     region: str | None = Field(default=None, pattern=r"^[a-z0-9-]+$")
     endpoint_url: str | None = None  # a VPC endpoint or a local emulator; unset: AWS's own
-    timeout_s: float = Field(default=10.0, gt=0)
-    max_concurrency: int = Field(default=4, ge=1, le=64)
-    max_attempts: int = Field(default=5, ge=1, le=50)
-    backoff_base_s: float = Field(default=0.2, ge=0)
-    backoff_max_s: float = Field(default=10.0, ge=0)
-    breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_reset_s: float = Field(default=30.0, ge=0)
+    max_concurrency: int = Field(default=4, ge=1, le=64)  # PutEvents calls at once per bus
 
     @field_validator("source")
     @classmethod

@@ -12,31 +12,23 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from shared.actions.errors import WebhookConfigError
+from shared.actions.tuning import DeliveryTuning
 from shared.settings import Settings
 
 #: Names the router reserves for other destinations.
 RESERVED_NAMES = frozenset({"sfmc"})
 
 
-class WebhookDestination(BaseModel):
+class WebhookDestination(DeliveryTuning):
     """One signed webhook target and how hard to try it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     url: str
     secret: SecretStr
     allow_private: bool = False  # allow private, loopback and link-local targets (tests, intranets)
-    timeout_s: float = Field(default=10.0, gt=0)
-    max_concurrency: int = Field(default=8, ge=1, le=256)
-    max_attempts: int = Field(default=5, ge=1, le=50)
-    backoff_base_s: float = Field(default=0.2, ge=0)
-    backoff_max_s: float = Field(default=10.0, ge=0)
-    breaker_failure_threshold: int = Field(default=5, ge=1)
-    breaker_reset_s: float = Field(default=30.0, ge=0)
 
     @field_validator("url")
     @classmethod

@@ -62,6 +62,14 @@ def _check_mapping(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _templates_in(mapping: dict[str, Any], field: str) -> dict[str, Any]:
+    """``mapping``'s templates checked; an error names the field's key (``data.Score: ...``)."""
+    try:
+        return _check_mapping(mapping)
+    except ValueError as exc:
+        raise ValueError(f"{field}.{exc}") from None
+
+
 Template = Annotated[str, BeforeValidator(_check_template)]
 Destination = Annotated[str, Field(min_length=1, max_length=64, pattern=DESTINATION_NAME)]
 
@@ -77,10 +85,7 @@ class _TemplatedAction(BaseModel):
     @field_validator("data")
     @classmethod
     def _data_templates(cls, data: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return _check_mapping(data)
-        except ValueError as exc:
-            raise ValueError(f"data.{exc}") from None
+        return _templates_in(data, "data")
 
 
 class JourneyEntryAction(_TemplatedAction):
@@ -103,10 +108,7 @@ class DataExtensionRowAction(_TemplatedAction):
     @field_validator("row_keys")
     @classmethod
     def _row_key_templates(cls, row_keys: dict[str, Any]) -> dict[str, Any]:
-        try:
-            return _check_mapping(row_keys)
-        except ValueError as exc:
-            raise ValueError(f"row_keys.{exc}") from None
+        return _templates_in(row_keys, "row_keys")
 
 
 class WebhookAction(_TemplatedAction):
