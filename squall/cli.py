@@ -1,26 +1,50 @@
-"""The ``squall`` command line: one Typer app, each command group in ``squall/commands/``."""
+"""The ``squall`` command line: one Typer app, each command group in ``squall/commands/``.
+
+Every command runs through ``squall.cli_errors.run_app``: a user mistake is one line on stderr and
+exit code 2 (cannot start) or 1 (failed), never a traceback.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
+from squall.cli_errors import run_app
 from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
 
 app = typer.Typer(
     name="squall",
     help="Turn a firehose of product-usage events into marketing actions.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
 for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd):
     module.register(app)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"squall {version('squall')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("squall (not installed: pip install -e .)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    pass
 
 
 def main() -> None:
@@ -29,12 +53,4 @@ def main() -> None:
     logging.basicConfig(
         level=os.environ.get("SQUALL_LOG_LEVEL", "ERROR").upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    try:
-        app()
-    except ValidationError as invalid:  # a setting from the environment (shared/settings.py) is malformed
-        if invalid.title != "Settings":
-            raise
-        for error in invalid.errors():
-            setting = ".".join(str(part) for part in error["loc"])
-            print(f"invalid setting {setting}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
-        raise SystemExit(2) from None
+    run_app(app, prog_name="squall")

@@ -30,6 +30,25 @@ LOCAL_STUB_DELIVERY = {"backoff_base_s": 0.02, "backoff_max_s": 2.0, "max_concur
 _LOCAL_RETRIES = {"backoff_base_s": 0.02, "backoff_max_s": 2.0, "max_attempts": 8}
 
 
+@dataclass(frozen=True, slots=True)
+class MarketingCloudUrls:
+    """A real Marketing Cloud (or a stub) instead of the local one: the tenant's auth base, where
+    tokens come from, and its REST base, where journeys and rows go — two hosts on a real tenant
+    (``https://SUBDOMAIN.auth.marketingcloudapis.com``, ``https://SUBDOMAIN.rest...``); a stub
+    serves both on one URL. Credentials come from the SFMC_* settings."""
+
+    auth_base_url: str
+    rest_base_url: str
+
+    @classmethod
+    def of(cls, target: MarketingCloudUrls | str) -> MarketingCloudUrls:
+        """``target`` itself, or one URL (``--sfmc-url``) serving both."""
+        return target if isinstance(target, MarketingCloudUrls) else cls(target, target)
+
+    def as_settings(self) -> dict[str, str]:
+        return {"SFMC_AUTH_BASE_URL": self.auth_base_url, "SFMC_REST_BASE_URL": self.rest_base_url}
+
+
 def destinations_used(rules: Iterable[RuleDefinition], kind: str) -> list[str]:
     """The destination names the rules' actions of ``kind`` use, sorted."""
     return sorted({action.destination for rule in rules for action in rule.actions() if action.kind == kind})

@@ -17,6 +17,7 @@ a sequence number. Two numberings:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 import zlib
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import msgspec
 
+from shared.events.cloudevents import binary_mode_attributes
+from shared.events.iothub import DEVICE_ID_PROPERTY, iothub_system_properties
 from shared.events.models import RawEvent
 from squall.send.entity_key import RECORD_FORMATS, EntityKeyMissing, entity_key_of
 
@@ -48,30 +51,53 @@ def input_identity(path: Path) -> str:
         return hashlib.sha256(stream.read(IDENTITY_BYTES)).hexdigest()[:12]
 
 
-def entity_key_for(line: bytes, *, source: str = "auto") -> str | None:
-    """The partition key ``squall send`` would give this record; ``None`` when it has none (the
+def entity_key_for(
+    message: bytes | RawEvent, *, source: str = "auto", json_entity_path: str | None = None
+) -> str | None:
+    """The partition key ``squall send`` would give this record (for a message with properties, an
+    envelope: its IoT Hub device or binary-mode CloudEvent's entity); ``None`` when it has none (the
     pipeline then dead-letters the record with the reason)."""
+    if isinstance(message, RawEvent):
+        if (key := _key_of_properties(message)) is not None:
+            return key
+        message = message.body
     try:
-        record = msgspec.json.decode(line)
+        record = msgspec.json.decode(message)
     except (msgspec.DecodeError, RecursionError):
         return None
     if isinstance(record, list):
         record = record[0] if record else None
     try:
-        return entity_key_of(record, record_format=source if source in RECORD_FORMATS else "auto")
+        chosen = source if source in RECORD_FORMATS else "auto"
+        return entity_key_of(record, record_format=chosen, json_entity_path=json_entity_path)
+    except EntityKeyMissing:
+        return None
+
+
+def _key_of_properties(message: RawEvent) -> str | None:
+    system = iothub_system_properties(message)
+    if system is not None:
+        device = system.get(DEVICE_ID_PROPERTY)
+        return device if isinstance(device, str) and device else None
+    attributes = binary_mode_attributes(message)
+    if attributes is None:
+        return None
+    try:
+        return entity_key_of(attributes, record_format="cloudevents")
     except EntityKeyMissing:
         return None
 
 
 def batch_raw_events(
-    bodies: Iterable[tuple[bytes, str | None]],
+    bodies: Iterable[tuple[bytes | RawEvent, str | None]],
     *,
     batch_size: int = BATCH_SIZE,
     first_sequence: int | None = None,
     input_id: str | None = None,
 ) -> Iterator[list[RawEvent]]:
-    """Cut (body, partition key) pairs into hub-like batches: each batch holds one partition's
-    events in sequence order, as the Event Hubs trigger delivers them (numbering: module doc)."""
+    """Cut (body or message, partition key) pairs into hub-like batches: each batch holds one
+    partition's events in sequence order, as the Event Hubs trigger delivers them (numbering: module
+    doc). A message (an envelope's) keeps its body, properties and enqueued time."""
     first = time.time_ns() // 1_000 if first_sequence is None else first_sequence
     sequence: dict[str, int] = {}
     pending: dict[str, list[RawEvent]] = {}
@@ -83,16 +109,17 @@ def batch_raw_events(
         else:
             number = sequence[partition] = sequence.get(partition, first - 1) + 1
         batch = pending.setdefault(partition, [])
-        batch.append(
-            RawEvent(
-                body=body,
-                partition=partition,
-                partition_key=key,
-                sequence_number=number,
-                offset=str(number),
+        if isinstance(body, RawEvent):  # an envelope: its properties and enqueued time are kept
+            message = dataclasses.replace(
+                body, partition=partition, partition_key=key, sequence_number=number, offset=str(number),
+                enqueued_time=body.enqueued_time or datetime.now(UTC),
+            )  # fmt: skip
+        else:
+            message = RawEvent(
+                body=body, partition=partition, partition_key=key, sequence_number=number, offset=str(number),
                 enqueued_time=datetime.now(UTC),
-            )
-        )
+            )  # fmt: skip
+        batch.append(message)
         if len(batch) >= batch_size:
             yield pending.pop(partition)
     yield from pending.values()

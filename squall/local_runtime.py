@@ -25,7 +25,7 @@ from pathlib import Path
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
 from shared.pipeline.report import BatchReport
-from shared.rules import compile_ruleset, load_rule_files, validate_rules
+from shared.rules import RuleFileError, compile_ruleset, load_rule_files, validate_rules
 from shared.rules_admin import RuleSetAdmin
 from shared.settings import Settings
 from shared.store.sqlite import SqliteStore
@@ -33,6 +33,7 @@ from shared.wiring import open_pipeline
 from squall.eventbridge_local import LocalEventBridge, moto_available
 from squall.local_destinations import (
     LOCAL_STUB_DELIVERY,
+    MarketingCloudUrls,
     count_receipts,
     destinations_used,
     local_destination_settings,
@@ -116,6 +117,8 @@ class LocalRunResult:
 
 def load_rules(rules_dir: Path) -> list[dict]:
     raw = load_rule_files(rules_dir)
+    if not raw:
+        raise RuleFileError(rules_dir, "holds no rules (.yaml, .yml or .json rule files)")
     checked = validate_rules(raw)
     if checked.errors:
         raise InvalidRules([f"{e.rule_id} {e.path}: {e.message}" for e in checked.errors])
@@ -126,7 +129,7 @@ async def run_local(
     batches: Iterable[list[RawEvent]],
     *,
     rules_dir: Path,
-    sfmc_url: str | None = None,
+    sfmc_url: MarketingCloudUrls | str | None = None,
     settings: Settings | None = None,
     store_path: Path | None = None,
     push_rules: bool = False,
@@ -136,8 +139,9 @@ async def run_local(
     stub_faults: StubFaults | None = None,
     eventbridge: bool | None = None,
 ) -> LocalRunResult:
-    """Run batches through the real pipeline against SQLite and the local receivers (or ``sfmc_url``
-    and the destinations the settings configure).
+    """Run batches through the real pipeline against SQLite and the local receivers (or the
+    Marketing Cloud at ``sfmc_url``, one URL or its auth and REST bases, and the destinations the
+    settings configure).
 
     ``eventbridge``: put the EventBridge rules' events on moto's bus (``None``: when moto is
     installed); off, those rules are left out (``result.skipped_rules``). Raises ``NoStoredRules``
@@ -176,7 +180,7 @@ async def run_local(
                 **local_destination_settings(stub, destinations_used(definitions, "webhook"), bus, buses),
             )
         else:
-            base.update(SFMC_AUTH_BASE_URL=sfmc_url, SFMC_REST_BASE_URL=sfmc_url)
+            base.update(MarketingCloudUrls.of(sfmc_url).as_settings())
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
         if skipped:
             await _store_rules(db_path, ruleset_name, rules)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
+#: Distinct full reasons a report keeps; the rest are counted under ``OTHER_REASONS``.
+MAX_FULL_REASONS = 20
+OTHER_REASONS = "(other reasons)"
+
 
 @dataclass(slots=True)
 class BatchReport:
@@ -42,6 +46,7 @@ class BatchReport:
     state_writes: int = 0
     elapsed_s: float = 0.0
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+    dead_letter_reasons_full: dict[str, int] = field(default_factory=dict)
     matches_by_rule: dict[str, int] = field(default_factory=dict)
     latest_event_time: datetime | None = None  # the newest event time seen (an event-time clock)
 
@@ -67,6 +72,7 @@ class BatchReport:
         # Reasons can carry ids or offsets; the counter keys by the stable part before the first ':'.
         key = reason.split(":", 1)[0] if ":" in reason else reason
         self.dead_letter_reasons[key] = self.dead_letter_reasons.get(key, 0) + 1
+        _count_full_reason(self.dead_letter_reasons_full, reason, 1)
 
     def __iadd__(self, other: BatchReport) -> BatchReport:
         for name in _COUNTS:
@@ -75,6 +81,8 @@ class BatchReport:
             mine = getattr(self, name)
             for key, count in getattr(other, name).items():
                 mine[key] = mine.get(key, 0) + count
+        for reason, count in other.dead_letter_reasons_full.items():
+            _count_full_reason(self.dead_letter_reasons_full, reason, count)
         if other.latest_event_time is not None and (
             self.latest_event_time is None or other.latest_event_time > self.latest_event_time
         ):
@@ -88,5 +96,13 @@ class BatchReport:
         return data
 
 
+def _count_full_reason(tally: dict[str, int], reason: str, count: int) -> None:
+    if reason not in tally and len(tally) - (OTHER_REASONS in tally) >= MAX_FULL_REASONS:
+        reason = OTHER_REASONS
+    tally[reason] = tally.get(reason, 0) + count
+
+
 _COUNTS = tuple(f.name for f in fields(BatchReport) if f.type in ("int", "float"))
-_TALLIES = tuple(f.name for f in fields(BatchReport) if f.type == "dict[str, int]")
+_TALLIES = tuple(
+    f.name for f in fields(BatchReport) if f.type == "dict[str, int]" and f.name != "dead_letter_reasons_full"
+)

@@ -11,6 +11,8 @@ for a local emulator, whose self-signed certificate is then accepted on localhos
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -100,15 +102,11 @@ class CosmosStore:
     def from_settings(
         cls, settings: Settings, *, deadletters: DeadLetterStore, closing: Sequence[Closable] = ()
     ) -> CosmosStore:
-        endpoint = settings.cosmos_endpoint
-        if not endpoint:
-            raise StoreError(
-                "SQUALL_STORE=cosmos needs COSMOS_ENDPOINT (the account URI, https://NAME.documents.azure.com)"
-            )
+        endpoint = _account_uri(settings.cosmos_endpoint)
         credential: AsyncTokenCredential | None = None
         if settings.cosmos_key is not None:  # a local emulator: accept its self-signed certificate
             emulator = urlparse(endpoint).hostname in _LOCAL_HOSTS
-            key = settings.cosmos_key.get_secret_value()
+            key = _account_key(settings.cosmos_key.get_secret_value())
             client = CosmosClient(endpoint, credential=key, connection_verify=not emulator)
         else:
             from azure.identity.aio import DefaultAzureCredential  # only Azure needs azure-identity
@@ -130,3 +128,22 @@ class CosmosStore:
             await self._credential.close()
         for resource in self._closing:
             await resource.close()
+
+
+def _account_uri(endpoint: str | None) -> str:
+    """COSMOS_ENDPOINT, checked here so a typo is one line naming the setting, not an SDK traceback."""
+    if not endpoint:
+        raise StoreError("SQUALL_STORE=cosmos needs COSMOS_ENDPOINT (the account URI, https://NAME.documents.azure.com)")
+    parts = urlparse(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StoreError(f"COSMOS_ENDPOINT={endpoint!r} is not an account URI: use https://NAME.documents.azure.com")
+    return endpoint
+
+
+def _account_key(key: str) -> str:
+    """COSMOS_KEY (emulators only): the SDK signs with its base64 bytes, so check they decode."""
+    try:
+        base64.b64decode(key, validate=True)
+    except binascii.Error:
+        raise StoreError("COSMOS_KEY is not a base64 account key (the emulator's key, as it prints it)") from None
+    return key

@@ -43,7 +43,12 @@ from shared.store.models import DeadLetter
 from shared.store.ports import DedupeStore
 from squall.commands.deadletter_models import ReplayOutcome, ReplayStatus
 from squall.eventbridge_local import LocalEventBridge, moto_available
-from squall.local_destinations import count_receipts, local_destination_settings, open_local_sender
+from squall.local_destinations import (
+    MarketingCloudUrls,
+    count_receipts,
+    local_destination_settings,
+    open_local_sender,
+)
 from squall.local_runtime import LOCAL_CLIENT_ID
 from squall.stub import MarketingCloudStub
 
@@ -83,7 +88,7 @@ async def resend_action_letters(
     archive: DeadLetterArchive,
     letters: Sequence[DeadLetter],
     *,
-    sfmc_url: str | None,
+    sfmc_url: MarketingCloudUrls | str | None,
     settings: Settings,
     dry_run: bool = False,
     dedupe: DedupeStore | None = None,
@@ -207,7 +212,7 @@ class LocalReceivers:
 
 @asynccontextmanager
 async def action_deliverer(
-    sfmc_url: str | None, settings: Settings, *, actions: Sequence[PlannedAction] = ()
+    sfmc_url: MarketingCloudUrls | str | None, settings: Settings, *, actions: Sequence[PlannedAction] = ()
 ) -> AsyncIterator[tuple[ActionSender, int, LocalReceivers | None]]:
     """The router to every destination: with ``sfmc_url``, Marketing Cloud there (SFMC_* credentials)
     and the configured webhooks and EventBridge buses; without, local receivers that accept every key —
@@ -215,7 +220,10 @@ async def action_deliverer(
     moto's bus for every EventBridge name when moto is installed. Also: the most requests in flight."""
     concurrency = MarketingCloudConfig.model_fields["max_concurrency"].default
     if sfmc_url is not None:
-        target = settings.model_copy(update={"sfmc_auth_base_url": sfmc_url, "sfmc_rest_base_url": sfmc_url})
+        urls = MarketingCloudUrls.of(sfmc_url)
+        target = settings.model_copy(
+            update={"sfmc_auth_base_url": urls.auth_base_url, "sfmc_rest_base_url": urls.rest_base_url}
+        )
         async with open_action_sender(target) as router:
             yield router, concurrency, None
         return

@@ -30,8 +30,17 @@ from shared.store.deadletter_archive import DeadLetterArchive, DeadLetterKind, D
 from shared.store.models import DeadLetter
 from shared.store.ports import Store
 from shared.wiring import LOCAL_DEADLETTERS, open_store
+from squall.cli_errors import fail
 from squall.commands.deadletter_models import ReplayResult, ReplayStatus
 from squall.commands.deadletter_replay import replay_letters
+from squall.commands.options import (
+    JsonFieldMapOption,
+    SfmcAuthUrlOption,
+    SfmcRestUrlOption,
+    SfmcUrlOption,
+    marketing_cloud_urls,
+    normalize_options,
+)
 from squall.local_runtime import InvalidRules
 
 err = Console(stderr=True, soft_wrap=True)
@@ -128,14 +137,14 @@ def replay(
             "set and entity state (SQUALL_RULESET).",
         ),
     ] = None,
-    sfmc_url: Annotated[
-        str | None,
-        typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
-    ] = None,
+    sfmc_url: SfmcUrlOption = None,
+    sfmc_auth_url: SfmcAuthUrlOption = None,
+    sfmc_rest_url: SfmcRestUrlOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Run them to the local stub and report; change no letter.")
     ] = False,
     as_json: JsonOption = False,
+    json_field_map: JsonFieldMapOption = None,
 ) -> None:
     """Run event letters through the pipeline again; a letter is deleted once processed.
 
@@ -145,16 +154,22 @@ def replay(
     if bool(letter_ids) == replay_all:
         err.print("[red]name letter ids or --all[/] (one of the two)")
         raise typer.Exit(2)
-    if dry_run and sfmc_url:
+    marketing_cloud = marketing_cloud_urls(sfmc_url, sfmc_auth_url, sfmc_rest_url)
+    if dry_run and marketing_cloud:
         err.print("[red]--dry-run sends to the local stub;[/] leave out --sfmc-url")
         raise typer.Exit(2)
+    if rules is not None and not rules.exists():
+        fail(f"--rules {rules}: no such file or directory")
     settings = get_settings()
+    if json_field_map is not None:
+        normalize_options(json_field_map)  # exits with the problem in one line
+        settings = settings.model_copy(update={"json_field_map": json_field_map})
 
     async def run(archive: DeadLetterArchive) -> ReplayResult:
         letters = await _select(archive, letter_ids or [], kind=kind, limit=limit if replay_all else None)
         async with _pipeline_store(store, settings, needed=rules is None, dry_run=dry_run) as (pipeline_store, name):
             return await replay_letters(
-                archive, letters, rules_dir=rules, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run,
+                archive, letters, rules_dir=rules, sfmc_url=marketing_cloud, settings=settings, dry_run=dry_run,
                 store=pipeline_store, store_name=name,
             )  # fmt: skip
 

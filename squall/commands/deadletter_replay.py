@@ -28,6 +28,7 @@ from shared.store.sqlite import SqliteStore
 from squall.commands.deadletter_actions import action_deliverer, resend_action_letters
 from squall.commands.deadletter_models import ReplayOutcome, ReplayResult, ReplayStatus
 from squall.commands.deadletter_store_replay import replay_events_in_store
+from squall.local_destinations import MarketingCloudUrls
 from squall.local_runtime import run_local
 
 #: Letters replayed per local run; progress is committed (new letters written, old deleted) per chunk.
@@ -39,7 +40,7 @@ async def replay_letters(
     letters: Sequence[DeadLetter],
     *,
     rules_dir: Path | None,
-    sfmc_url: str | None,
+    sfmc_url: MarketingCloudUrls | str | None,
     settings: Settings,
     dry_run: bool = False,
     store: Store | None = None,
@@ -94,7 +95,7 @@ async def _replay_chunk(
     replay_db: Path,
     result: ReplayResult,
     rules_dir: Path,
-    sfmc_url: str | None,
+    sfmc_url: MarketingCloudUrls | str | None,
     settings: Settings,
     dry_run: bool,
 ) -> list[ReplayOutcome]:

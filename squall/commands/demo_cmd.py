@@ -17,9 +17,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shared.actions.errors import EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError
-from shared.events.options import SOURCE_OPTIONS
+from shared.events import RawEvent
+from shared.events.errors import RecordRejected
+from shared.events.inputs import jsonl_lines, message_of_line
+from shared.events.options import NormalizeOptions
+from shared.rules import RuleFileError
 from shared.settings import Settings
+from squall.cli_errors import EXIT_FAILED, fail
+from squall.commands.options import (
+    FailOnDeadLettersOption,
+    JsonFieldMapOption,
+    SfmcAuthUrlOption,
+    SfmcRestUrlOption,
+    SfmcUrlOption,
+    marketing_cloud_urls,
+    normalize_options,
+)
 from squall.eventbridge_local import moto_available
+from squall.local_destinations import MarketingCloudUrls
 from squall.local_input import entity_key_for, input_identity
 from squall.local_partitions import HOST_RETRY_ATTEMPTS
 from squall.local_runtime import (
@@ -77,6 +92,7 @@ def demo(
             help="Journey entries one per request (sync) or up to 100 per async batch request (async).",
         ),
     ] = "async",
+    fail_on_dead_letters: FailOnDeadLettersOption = False,
 ) -> None:
     """Generate synthetic Office 365 usage, run it through rules to every kind of destination: the
     Marketing Cloud stub (journeys, rows), its webhook receiver and a local EventBridge (moto)."""
@@ -108,15 +124,15 @@ def demo(
     _print(result, as_json=as_json)
     if result.stub_received is not None and result.stub_received < result.report.actions_delivered:
         raise typer.Exit(1)  # something reported delivered never reached the stub
+    _exit_if_dead_lettered(result, fail_on_dead_letters)
 
 
 def run(
     events: Annotated[str, typer.Option("--events", help="JSONL file of events, or - for stdin.")],
     rules: Annotated[Path, typer.Option(help="Folder of rule files.")] = DEFAULT_RULES,
-    sfmc_url: Annotated[
-        str | None,
-        typer.Option(help="Marketing Cloud base URL (credentials from SFMC_* settings); default: a local stub."),
-    ] = None,
+    sfmc_url: SfmcUrlOption = None,
+    sfmc_auth_url: SfmcAuthUrlOption = None,
+    sfmc_rest_url: SfmcRestUrlOption = None,
     source: Annotated[
         str,
         typer.Option(help="Event format of every line: auto, o365, cloudevents, eventgrid, iothub or json."),
@@ -140,34 +156,48 @@ def run(
         ),
     ] = HOST_RETRY_ATTEMPTS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
+    json_field_map: JsonFieldMapOption = None,
+    fail_on_dead_letters: FailOnDeadLettersOption = False,
 ) -> None:
-    """Run events from a JSONL file (a line is one event or a JSON array) through the pipeline.
+    """Run events from a JSONL file (a line is one event, a JSON array or an envelope with the
+    message's properties, docs/events.md) through the pipeline.
 
     Rerunning the same file on the same --store is a replay: each record keeps its partition (by
     entity key) and sequence number (its position), so nothing is applied or sent twice, and what
     an interrupted run left in the outbox is delivered first.
     """
     store_path = _sqlite_path(store)
-    if source not in SOURCE_OPTIONS:
-        err.print(f"[red]--source must be one of[/] {', '.join(SOURCE_OPTIONS)} (got {source!r})")
-        raise typer.Exit(2)
+    options = normalize_options(json_field_map, source=source)
+    marketing_cloud = marketing_cloud_urls(sfmc_url, sfmc_auth_url, sfmc_rest_url)
     path = None if events == "-" else Path(events)
     if path is not None and not path.is_file():
-        err.print(f"[red]cannot read events:[/] no such file: {path}")
-        raise typer.Exit(2)
-
-    def bodies() -> Iterator[tuple[bytes, str | None]]:
-        with path.open("rb") if path is not None else nullcontext(sys.stdin.buffer) as stream:
-            for line in stream:
-                if line.strip():
-                    body = line.rstrip(b"\r\n")
-                    yield body, entity_key_for(body, source=source)
-
+        fail(f"cannot read events: {'a directory' if path.is_dir() else 'no such file'}: {path}")
+    settings = None if json_field_map is None else Settings(SQUALL_JSON_FIELD_MAP=json_field_map)  # type: ignore[call-arg]
     result = _execute(
-        bodies(), total=None, rules=rules, sfmc_url=sfmc_url, as_json=as_json, store_path=store_path, source=source,
-        push_rules=push_rules, input_id=None if path is None else input_identity(path), give_up_after=give_up_after,
+        _messages(path, options), total=None, rules=rules, sfmc_url=marketing_cloud, as_json=as_json,
+        store_path=store_path, source=source, push_rules=push_rules, settings=settings,
+        input_id=None if path is None else input_identity(path), give_up_after=give_up_after,
     )  # fmt: skip
     _print(result, as_json=as_json)
+    _exit_if_dead_lettered(result, fail_on_dead_letters)
+
+
+def _messages(path: Path | None, options: NormalizeOptions) -> Iterator[tuple[bytes | RawEvent, str | None]]:
+    """Each line of the events file (or stdin) as the hub delivers it, with its partition key."""
+    entity_path = options.json_field_map.get("entity") if options.json_field_map else None
+    with path.open("rb") if path is not None else nullcontext(sys.stdin.buffer) as stream:
+        for _, line in jsonl_lines(stream):
+            try:
+                message: bytes | RawEvent = message_of_line(line, options)
+            except RecordRejected:  # a malformed envelope: the pipeline rejects it as a record, with a reason
+                message = line
+            yield message, entity_key_for(message, source=options.source, json_entity_path=entity_path)
+
+
+def _exit_if_dead_lettered(result: LocalRunResult, fail_on_dead_letters: bool) -> None:
+    report = result.report
+    if fail_on_dead_letters and (report.events_dead_lettered or report.actions_dead_lettered):
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _sqlite_path(store: str | None) -> Path | None:
@@ -181,11 +211,11 @@ def _sqlite_path(store: str | None) -> Path | None:
 
 
 def _execute(
-    bodies: Iterator[tuple[bytes, str | None]],
+    bodies: Iterator[tuple[bytes | RawEvent, str | None]],
     *,
     total: int | None,
     rules: Path,
-    sfmc_url: str | None,
+    sfmc_url: MarketingCloudUrls | None,
     as_json: bool,
     store_path: Path | None = None,
     source: str = "auto",
@@ -204,6 +234,8 @@ def _execute(
         console=err,
         disable=as_json or not err.is_terminal and total is None,
     )
+    if (store_path is None or push_rules) and not rules.exists():
+        fail(f"--rules {rules}: no such file or directory")
     with progress:
         task = progress.add_task("events", total=total)
         try:
@@ -224,8 +256,11 @@ def _execute(
             )
         except InvalidRules as exc:
             for line in exc.errors:
-                err.print(f"[red]invalid rule[/] {line}")
+                err.print(f"[red]invalid rule[/] {escape(line)}")
             raise typer.Exit(1) from exc
+        except RuleFileError as exc:
+            progress.stop()
+            fail(f"--rules {exc}", code=EXIT_FAILED)
         except NoStoredRules as exc:
             err.print(f"[red]no rules to run:[/] {exc}")
             raise typer.Exit(2) from None
@@ -257,5 +292,5 @@ def _print(result: LocalRunResult, *, as_json: bool) -> None:
         Console().print(f"  received      {count:>6}  {kind} ({RECEIVERS[kind]})")
     for rule_id in result.skipped_rules:
         Console().print(f"  skipped               {rule_id} (no local EventBridge: install moto or pass --eventbridge)")
-    for reason, count in sorted(result.report.dead_letter_reasons.items()):
-        Console().print(f"  dead-lettered {count:>6}  {reason}")
+    for reason, count in sorted(result.report.dead_letter_reasons_full.items(), key=lambda item: (-item[1], item[0])):
+        Console(soft_wrap=True).print(f"  dead-lettered {count:>6}  {reason}", markup=False)

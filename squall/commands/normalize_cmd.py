@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -12,15 +11,10 @@ from typing import Annotated, Any, BinaryIO
 import msgspec
 import typer
 
-from shared.events import (
-    SOURCE_OPTIONS,
-    Event,
-    NormalizeOptions,
-    RawEvent,
-    Rejection,
-    normalize_raw_event,
-    parse_json_field_map,
-)
+from shared.events import SOURCE_OPTIONS, Event, NormalizeOptions, Rejection
+from shared.events.inputs import jsonl_lines, normalize_line
+from squall.cli_errors import EXIT_FAILED
+from squall.commands.options import JsonFieldMapOption, normalize_options
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -33,24 +27,20 @@ def register(app: typer.Typer) -> None:
 def normalize(
     file: Annotated[str, typer.Argument(metavar="FILE|-", help="JSONL file to read; '-' reads stdin.")] = "-",
     source: Annotated[str, typer.Option("--source", help=f"Input format: {', '.join(SOURCE_OPTIONS)}.")] = "auto",
-    json_field_map: Annotated[
-        str | None,
-        typer.Option(
-            "--json-field-map",
-            help=(
-                "Plain JSON field map (canonical field -> dotted source path), e.g. "
-                '\'{"id":"eventId","type":"name","time":"ts","entity":"user.id"}\'.'
-            ),
-        ),
-    ] = None,
+    json_field_map: JsonFieldMapOption = None,
+    fail_on_dead_letters: Annotated[
+        bool,
+        typer.Option("--fail-on-dead-letters", help=f"Exit {EXIT_FAILED} when any record was rejected."),
+    ] = False,
 ) -> None:
-    """Normalize records (one JSON record or JSON array per line) to canonical events.
+    """Normalize records (one JSON record, JSON array or envelope per line) to canonical events.
 
     Events go to stdout as JSONL. Each rejected record goes to stderr as one JSON line: line, index, reason.
 
-    Exit status is 0 even with rejections; 2 when the input cannot be read or an option is invalid.
+    Exit status is 0 even with rejections (1 with --fail-on-dead-letters); 2 when the input cannot be
+    read or an option is invalid.
     """
-    options = _options(source, json_field_map)
+    options = normalize_options(json_field_map, source=source)
     try:
         stream = sys.stdin.buffer if file == "-" else Path(file).open("rb")  # noqa: SIM115
     except OSError as exc:
@@ -58,37 +48,31 @@ def normalize(
         raise typer.Exit(code=2) from None
     with stream:
         try:
-            _normalize_stream(stream, options)
+            rejected = _normalize_stream(stream, options)
         except BrokenPipeError:  # the reader went away (``| head``): stop quietly, like other filters
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return
+        except OSError as exc:  # e.g. a directory given as FILE: its first read fails
+            typer.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(code=2) from None
+    if rejected and fail_on_dead_letters:
+        raise typer.Exit(EXIT_FAILED)
 
 
-def _options(source: str, json_field_map: str | None) -> NormalizeOptions:
-    try:
-        field_map = None if json_field_map is None else parse_json_field_map(json_field_map)
-        return NormalizeOptions(source=source, json_field_map=field_map)  # type: ignore[arg-type]
-    except ValueError as exc:
-        message = str(exc).replace("SQUALL_JSON_FIELD_MAP", "--json-field-map")
-        raise typer.BadParameter(message) from None
-
-
-def _normalize_stream(stream: BinaryIO, options: NormalizeOptions) -> None:
+def _normalize_stream(stream: BinaryIO, options: NormalizeOptions) -> int:
+    """Normalize every line; the number of rejected records."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
-    for line_number, line in _records(stream):
-        result = normalize_raw_event(RawEvent(body=line), options)
+    rejected = 0
+    for line_number, line in jsonl_lines(stream):
+        result = normalize_line(line, options)
         for event in result.events:
             out.write(_ENCODER.encode(event_as_json(event)) + b"\n")
         for rejection in result.rejections:
             err.write(_ENCODER.encode(rejection_as_json(rejection, line_number)) + b"\n")
+        rejected += len(result.rejections)
     out.flush()
     err.flush()
-
-
-def _records(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    for line_number, line in enumerate(stream, 1):
-        stripped = line.strip()
-        if stripped:
-            yield line_number, stripped
+    return rejected
 
 
 def event_as_json(event: Event) -> dict[str, Any]:

@@ -13,15 +13,14 @@ import typer
 from rich.console import Console
 
 from shared.actions.destinations import destination_catalog
-from shared.events import Event, NormalizeOptions, parse_json_field_map
-from shared.events.inputs import read_event_body
+from shared.events import Event, NormalizeOptions
+from shared.events.inputs import jsonl_lines, read_event_body, without_bom
 from shared.pipeline.dry_run import CLOCK_MODES, ClockMode, DryRun
 from shared.rules import (
     DestinationCatalog,
     JsonTextError,
     LoadedRule,
     RuleDefinition,
-    RuleError,
     RuleFileError,
     compile_ruleset,
     explain_rules,
@@ -33,6 +32,9 @@ from shared.rules import (
 )
 from shared.settings import get_settings
 from shared.store.models import EntityState
+from squall.cli_errors import EXIT_FAILED
+from squall.commands.options import JsonFieldMapOption, JsonOption, normalize_options
+from squall.commands.rule_problems import describe_rule_error, rule_error_json
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
 
 rules_app = typer.Typer(
@@ -61,14 +63,6 @@ def _attach_store_commands() -> None:
     _store_commands_attached = True
 
 
-JsonFieldMapOption = Annotated[
-    str | None,
-    typer.Option(
-        "--json-field-map",
-        help='For plain JSON records: canonical field -> dotted path, e.g. \'{"id":"eventId","type":"name",'
-        '"time":"ts","entity":"user.id"}\'.',
-    ),
-]
 RulesArgument = Annotated[
     Path, typer.Argument(metavar="RULES", help="A rule file (.yaml/.yml/.json) or a directory of them.")
 ]
@@ -80,14 +74,33 @@ def validate_command(
         Path,
         typer.Argument(metavar="PATH", help="A rule file (.yaml/.yml/.json) or a directory of them."),
     ],
+    as_json: JsonOption = False,
 ) -> None:
     """Check every rule: list `rule_id  path  message` per problem (exit 1), or count the valid rules.
-    The rules must also fit in one stored rule set (docs/rules.md, "Limits"), as `rules push` needs."""
+    The rules must also fit in one stored rule set (docs/rules.md, "Limits"), as `rules push` needs.
+    With --json: {"path", "valid", "rules" (read), "invalid" (rules with a problem), "errors": [{"rule_id",
+    "path", "message", "file", "line"}]}; exit codes alike."""
     loaded = _load_rule_documents(path)
-    rules = _valid_rules(loaded)
-    if too_large := ruleset_size_problem([rule.raw for rule in loaded]):
-        _fail(f"{path}: {too_large}", code=1)
-    typer.echo(f"{len(rules)} rules valid")
+    checked = validate_rules([rule.raw for rule in loaded], destinations=configured_destinations())
+    errors = [rule_error_json(error, loaded) for error in checked.errors]
+    if not errors and (too_large := ruleset_size_problem([rule.raw for rule in loaded])):
+        errors.append({"rule_id": None, "path": "$", "message": too_large, "file": str(path), "line": None})
+    invalid = len({error.index for error in checked.errors}) if checked.errors else int(bool(errors))
+    if as_json:
+        document = {"path": str(path), "valid": not errors, "rules": len(loaded), "invalid": invalid,
+                    "errors": errors}  # fmt: skip
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        if errors:
+            raise typer.Exit(1)
+        return
+    if checked.errors:
+        for error in checked.errors:
+            typer.echo(describe_rule_error(error, loaded))
+        typer.echo(f"{invalid} of {len(loaded)} rules invalid", err=True)
+        raise typer.Exit(1)
+    if errors:
+        _fail(f"{path}: {errors[0]['message']}", code=1)
+    typer.echo(f"{len(checked.rules)} rules valid")
 
 
 def load_valid_rules(path: Path) -> list[RuleDefinition]:
@@ -100,17 +113,20 @@ def _load_rule_documents(path: Path) -> list[LoadedRule]:
         typer.echo(f"error: {path}: no such file or directory", err=True)
         raise typer.Exit(2)
     try:
-        return load_rule_documents(path)
+        loaded = load_rule_documents(path)
     except RuleFileError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    if not loaded:
+        _fail(f"{path}: holds no rules (.yaml, .yml or .json rule files)", code=1)
+    return loaded
 
 
 def _valid_rules(loaded: list[LoadedRule]) -> list[RuleDefinition]:
     checked = validate_rules([rule.raw for rule in loaded], destinations=configured_destinations())
     if checked.errors:
         for error in checked.errors:
-            typer.echo(_describe(error, loaded))
+            typer.echo(describe_rule_error(error, loaded))
         invalid = len({error.index for error in checked.errors})
         typer.echo(f"{invalid} of {len(loaded)} rules invalid", err=True)
         raise typer.Exit(1)
@@ -126,15 +142,6 @@ def configured_destinations() -> DestinationCatalog:
         first = str(exc).splitlines()[0]
         typer.echo(f"error: cannot read the destination settings: {first}", err=True)
         raise typer.Exit(1) from None
-
-
-def _describe(error: RuleError, loaded: list[LoadedRule]) -> str:
-    line = f"{error.rule_id or '-'}  {error.path}  {error.message}"
-    if error.index is None:
-        return line
-    origin = loaded[error.index]
-    where = f"{origin.file}:{origin.line}" if origin.line else str(origin.file)
-    return f"{line}  ({where})"
 
 
 @rules_app.command("explain")
@@ -164,7 +171,7 @@ def explain_command(
     rules = load_valid_rules(rules_path)
     if rule_id is not None and all(rule.id != rule_id for rule in rules):
         _fail(f"no rule with id {rule_id!r} in {rules_path}", code=1)
-    event = _read_one_event(event_path, _normalize_options(json_field_map))
+    event = _read_one_event(event_path, normalize_options(json_field_map))
     state = _read_state(state_path, entity=event.entity) if state_path is not None else None
     explanations = explain_rules(rules, event, state, only=rule_id)
     actions = {rule.id: rule.actions() for rule in rules}
@@ -198,13 +205,20 @@ def test_command(
     ] = "event",
     as_json: Annotated[bool, typer.Option("--json", help="Print the firings as one JSON array.")] = False,
     json_field_map: JsonFieldMapOption = None,
+    fail_on_dead_letters: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-dead-letters",
+            help=f"Exit {EXIT_FAILED} when any record was rejected (the pipeline would dead-letter it).",
+        ),
+    ] = False,
 ) -> None:
     """Dry run: replay events through the rules, fire due deadlines, plan actions — and send nothing.
     Prints time, rule, entity, event id, action key and contact key per firing; rejections on stderr."""
     if clock not in CLOCK_MODES:
         raise typer.BadParameter(f"expected one of {', '.join(CLOCK_MODES)}", param_hint="--clock")
     mode: ClockMode = "wall" if clock == "wall" else "event"
-    options = _normalize_options(json_field_map)
+    options = normalize_options(json_field_map)
     run = DryRun(compile_ruleset(load_valid_rules(rules_path)), clock=mode, options=options)
     for line, body in _lines(events_path):
         run.feed(body, line=line)
@@ -215,8 +229,10 @@ def test_command(
     if as_json:
         typer.echo(json.dumps([firing.to_json() for firing in report.firings], indent=2, ensure_ascii=False))
         typer.echo(dry_run_summary(report), err=True)
-        return
-    render_dry_run(_console(), report)
+    else:
+        render_dry_run(_console(), report)
+    if fail_on_dead_letters and report.rejections:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _console() -> Console:
@@ -241,14 +257,6 @@ def _read_bytes(path: str) -> bytes:
         raise  # unreachable: _fail raises
 
 
-def _normalize_options(json_field_map: str | None) -> NormalizeOptions:
-    try:
-        field_map = None if json_field_map is None else parse_json_field_map(json_field_map)
-        return NormalizeOptions(json_field_map=field_map)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc).replace("SQUALL_JSON_FIELD_MAP", "--json-field-map")) from None
-
-
 def _read_one_event(path: str, options: NormalizeOptions) -> Event:
     result = read_event_body(_read_bytes(path).strip(), options)
     if result.rejections:
@@ -261,7 +269,7 @@ def _read_one_event(path: str, options: NormalizeOptions) -> Event:
 def _read_state(path: Path, *, entity: str) -> EntityState:
     """``{"cooldowns": {...}, ...}`` (the state's data) or ``{"entity": ..., "data": {...}}``."""
     try:
-        document: Any = parse_json_text(_read_bytes(str(path)))
+        document: Any = parse_json_text(without_bom(_read_bytes(str(path))))
     except JsonTextError as exc:
         _fail(f"{path}: invalid JSON state: {exc}", code=1)
     if isinstance(document, dict) and isinstance(document.get("data"), dict) and "entity" in document:
@@ -276,13 +284,10 @@ def _lines(path: str) -> Iterator[tuple[int, bytes]]:
         _fail(f"{path}: no such file or directory", code=2)
     try:
         stream = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115
+        with stream:
+            yield from jsonl_lines(stream)
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror or exc}", code=2)
-        raise  # unreachable: _fail raises
-    with stream:
-        for number, line in enumerate(stream, 1):
-            if line.strip():
-                yield number, line.strip()
 
 
 def _event_summary(event: Event) -> dict[str, Any]:

@@ -9,6 +9,9 @@ Exit status: push 0 stored or already so, 1 invalid rules or a refused push (no 
 without --prune): nothing stored; diff 0 no changes, 1 changes; list 0. All: 2 when they cannot run
 (path not found, bad option, store unreachable). ``history`` and ``rollback`` live in
 ``rules_versions_cmd``.
+
+With --json each prints one JSON object on stdout (fields in docs/rules-api.md, "The CLI's JSON"),
+the same exit codes, and its one-line error on stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shared.rules import LoadedRule, RuleError, RuleFileError, load_rule_documents
+from shared.rules import LoadedRule, RuleFileError, load_rule_documents
 from shared.rules_admin import (
     PushRefused,
     RequestInvalid,
@@ -34,6 +37,8 @@ from shared.rules_admin import (
 from shared.settings import get_settings
 from shared.store import StoreError
 from shared.wiring import open_store
+from squall.commands.options import JsonOption
+from squall.commands.rule_problems import describe_rule_error, rule_error_json
 from squall.commands.rules_cmd import configured_destinations
 
 EXIT_INVALID = 1
@@ -68,6 +73,7 @@ def push_command(
     prune: Annotated[
         bool, typer.Option("--prune", help="Also remove stored rules that are not in DIR (refused without it).")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate every rule in DIR, then store them as the new version of the rule set.
 
@@ -78,8 +84,14 @@ def push_command(
     loaded = _load(directory, exit_invalid=EXIT_INVALID)
     raw = [rule.raw for rule in loaded]
     outcome = _with_admin(
-        store, ruleset, lambda admin: admin.push(raw, prune=prune), loaded=loaded, source=str(directory)
-    )
+        store, ruleset, lambda admin: admin.push(raw, prune=prune), loaded=loaded, source=str(directory),
+        as_json=as_json,
+    )  # fmt: skip
+    if as_json:
+        document = {"ruleset": outcome.ruleset, "version": outcome.version, "changed": outcome.changed,
+                    "diff": outcome.diff.ids()}  # fmt: skip
+        typer.echo(json.dumps(document, indent=2))
+        return
     _echo_diff(outcome.diff)
     if outcome.changed:
         typer.echo(f"rule set {outcome.ruleset!r} version {outcome.version} stored ({outcome.diff.summary()})")
@@ -87,13 +99,21 @@ def push_command(
         typer.echo(f"rule set {outcome.ruleset!r} unchanged at version {outcome.version}")
 
 
-def diff_command(directory: DirArgument, store: StoreOption = None, ruleset: RulesetOption = None) -> None:
+def diff_command(
+    directory: DirArgument, store: StoreOption = None, ruleset: RulesetOption = None, as_json: JsonOption = False
+) -> None:
     """Show what `squall rules push DIR` would change: + added, - removed, ~ changed (fields)."""
     loaded = _load(directory, exit_invalid=EXIT_CANNOT_RUN)
     raw = [rule.raw for rule in loaded]
     diff = _with_admin(
-        store, ruleset, lambda admin: admin.preview_replace(raw), loaded=loaded, exit_invalid=EXIT_CANNOT_RUN
-    )
+        store, ruleset, lambda admin: admin.preview_replace(raw), loaded=loaded, exit_invalid=EXIT_CANNOT_RUN,
+        as_json=as_json,
+    )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(_diff_json(diff, ruleset=ruleset or get_settings().ruleset), indent=2))
+        if diff.has_changes:
+            raise typer.Exit(1)
+        return
     _echo_diff(diff)
     if diff.has_changes:
         typer.echo(diff.summary())
@@ -137,6 +157,7 @@ def _with_admin[T](
     loaded: Sequence[LoadedRule] = (),
     exit_invalid: int = EXIT_INVALID,
     source: str | None = None,
+    as_json: bool = False,
 ) -> T:
     """Run ``act`` on the rule set's admin; store and input problems become messages and exit codes."""
     settings = get_settings()
@@ -153,14 +174,19 @@ def _with_admin[T](
     try:
         return asyncio.run(run())
     except RulesInvalid as invalid:
-        for error in invalid.errors:
-            typer.echo(describe_rule_error(error, loaded))
         count = len({error.index for error in invalid.errors})
+        if as_json:
+            errors = [rule_error_json(error, list(loaded)) for error in invalid.errors]
+            typer.echo(json.dumps({"valid": False, "invalid": count, "errors": errors}, indent=2))
+        for error in () if as_json else invalid.errors:
+            typer.echo(describe_rule_error(error, loaded))
         of_total = f" of {len(loaded)}" if loaded else ""
         typer.echo(f"{count}{of_total} rules invalid; nothing stored", err=True)
         raise typer.Exit(exit_invalid) from None
     except (PushRefused, VersionNotFound) as exc:
-        for rule_id in getattr(exc, "removed", ()):
+        if as_json:
+            typer.echo(json.dumps({"refused": str(exc), "removed": list(getattr(exc, "removed", ()))}, indent=2))
+        for rule_id in () if as_json else getattr(exc, "removed", ()):
             typer.echo(f"- {rule_id}")
         where = f"{source}: " if source else ""
         typer.echo(f"error: {where}{exc}; nothing stored", err=True)
@@ -170,13 +196,15 @@ def _with_admin[T](
         raise typer.Exit(EXIT_CANNOT_RUN) from None
 
 
-def describe_rule_error(error: RuleError, loaded: Sequence[LoadedRule]) -> str:
-    """``rule_id  path  message  (file:line)``, as ``squall rules validate`` prints it."""
-    line = f"{error.rule_id or '-'}  {error.path}  {error.message}"
-    if error.index is None or error.index >= len(loaded):
-        return line
-    origin = loaded[error.index]
-    return f"{line}  ({origin.file}:{origin.line})" if origin.line else f"{line}  ({origin.file})"
+def _diff_json(diff: RuleSetDiff, *, ruleset: str) -> dict[str, Any]:
+    return {
+        "ruleset": ruleset,
+        "has_changes": diff.has_changes,
+        "added": list(diff.added),
+        "removed": list(diff.removed),
+        "changed": [{"rule_id": change.rule_id, "fields": list(change.fields)} for change in diff.changed],
+        "unchanged": len(diff.unchanged),
+    }
 
 
 def _echo_diff(diff: RuleSetDiff) -> None:

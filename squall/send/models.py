@@ -17,6 +17,7 @@ class OutgoingRecord:
     location: str
     body: bytes
     record: Any = None
+    properties: dict[str, Any] | None = None  # application properties (an envelope's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class KeyedRecord:
     location: str
     body: bytes
     partition_key: str
+    properties: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

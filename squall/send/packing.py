@@ -107,6 +107,8 @@ def _open_batch(item: KeyedRecord, new_batch: BatchFactory) -> PackedBatch | Ref
 def _try_add(packed: PackedBatch, item: KeyedRecord) -> bool:
     event = EventData(item.body)
     event.content_type = JSON_CONTENT_TYPE
+    if item.properties:
+        event.properties = {key: value for key, value in item.properties.items()}  # the SDK's dict[str | bytes, Any]
     try:
         packed.batch.add(event)
     except ValueError:

@@ -34,7 +34,7 @@ def key_records(
         except EntityKeyMissing as exc:
             yield Refusal(item.location, f"no entity key ({exc})")
             continue
-        yield KeyedRecord(location=item.location, body=item.body, partition_key=key)
+        yield KeyedRecord(location=item.location, body=item.body, partition_key=key, properties=item.properties)
 
 
 def run_send(

@@ -2,6 +2,10 @@
 
 A JSONL line is sent byte for byte. A line holding a JSON array (an Event Grid delivery, a
 CloudEvents batch) is split into one event per element, so each element gets its own entity key.
+A line in the envelope shape (docs/events.md) is sent as its body with its application
+properties (a binary-mode CloudEvent keyed by its attributes); system properties are the hub's to
+set (IoT Hub's ``iothub-*``), so an envelope carrying them is refused. A byte order mark opening
+the file is dropped.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from shared.events.models import MAX_EVENT_BYTES
+from shared.events.cloudevents import binary_mode_attributes
+from shared.events.errors import RecordRejected
+from shared.events.inputs import jsonl_lines, read_envelope
+from shared.events.models import MAX_EVENT_BYTES, RawEvent
 from squall.send.models import OutgoingRecord, Refusal
 
 SourceItem = OutgoingRecord | Refusal
@@ -19,10 +26,30 @@ SourceItem = OutgoingRecord | Refusal
 
 def read_jsonl(stream: BinaryIO | Iterable[bytes]) -> Iterator[SourceItem]:
     """Records from JSONL bytes; blank lines are skipped, bad lines become refusals with their number."""
-    for number, raw_line in enumerate(stream, start=1):
-        body = raw_line.strip()
-        if body:
+    for number, body in jsonl_lines(stream):
+        try:
+            envelope = read_envelope(body)
+        except RecordRejected as exc:
+            yield Refusal(f"line {number}", str(exc))
+            continue
+        if envelope is None:
             yield from _records_of_line(body, location=f"line {number}")
+        else:
+            yield _envelope_record(envelope, location=f"line {number}")
+
+
+def _envelope_record(envelope: RawEvent, *, location: str) -> SourceItem:
+    if envelope.system_properties:
+        return Refusal(location, "envelope: system properties are set by the hub (IoT Hub: iothub-*), not a sender")
+    if len(envelope.body) > MAX_EVENT_BYTES:
+        return Refusal(location, over_limit_reason(len(envelope.body)))
+    record = binary_mode_attributes(envelope)
+    if record is None:
+        try:
+            record = msgspec.json.decode(envelope.body)
+        except msgspec.DecodeError:
+            record = None
+    return OutgoingRecord(location=location, body=envelope.body, record=record, properties=envelope.properties)
 
 
 def _records_of_line(body: bytes, *, location: str) -> Iterator[SourceItem]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from shared.actions.errors import MarketingCloudConfigError
 from shared.settings import Settings
@@ -73,7 +74,15 @@ class MarketingCloudConfig(BaseModel):
                     "journey_entry_mode": settings.sfmc_journey_entry_mode,
                 }
             )
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
-            raise MarketingCloudConfigError(
-                f"Marketing Cloud settings are invalid (SFMC_AUTH_BASE_URL / SFMC_REST_BASE_URL): {exc}"
-            ) from exc
+        except ValidationError as exc:
+            problems = "; ".join(_setting_problem(error) for error in exc.errors())
+            raise MarketingCloudConfigError(f"Marketing Cloud settings are invalid: {problems}") from exc
+
+
+def _setting_problem(error: ErrorDetails) -> str:
+    """``SFMC_REST_BASE_URL='x' must be an http(s) URL ...``: the setting by its env var, and why (the
+    value only for URLs: never a secret)."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    setting = Settings.model_fields[f"sfmc_{field}"].alias if f"sfmc_{field}" in Settings.model_fields else field
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{setting}={error.get('input')!r} {message}" if field.endswith("_url") else f"{setting} {message}"

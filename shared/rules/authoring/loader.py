@@ -69,7 +69,7 @@ def _read_text(file: Path) -> str:
             raise RuleFileError(
                 file, f"larger than {MAX_RULE_FILE_BYTES:,} bytes, the limit for one rule file: split it"
             )
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte order mark (Windows editors write one) is dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleFileError(file, f"cannot read: {exc}") from None
 
