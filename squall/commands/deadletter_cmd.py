@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shared.actions.errors import DeliveryError
+from shared.actions.errors import DeliveryError, EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError
 from shared.settings import Settings, get_settings
 from shared.store import StoreError
 from shared.store.deadletter_archive import DeadLetterArchive, DeadLetterKind, DeadLetterSummary
@@ -238,6 +238,9 @@ def _run[T](use: Callable[[DeadLetterArchive], Awaitable[T]], *, store: str | No
 
     try:
         return asyncio.run(main())
+    except (EventBridgeConfigError, MarketingCloudConfigError, WebhookConfigError) as exc:  # cannot start
+        err.print(f"[red]{escape(str(exc))}[/]")
+        raise typer.Exit(2) from exc
     except (StoreError, DeliveryError, _Refused) as exc:
         err.print(f"[red]{escape(str(exc))}[/]")
         raise typer.Exit(1) from exc

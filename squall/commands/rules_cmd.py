@@ -136,8 +136,9 @@ def _valid_rules(loaded: list[LoadedRule]) -> list[RuleDefinition]:
 def configured_destinations() -> DestinationCatalog:
     """The destinations this environment's settings configure (SQUALL_WEBHOOKS, SQUALL_EVENTBRIDGE; an
     unset one is not checked), or exit 1 with the setting's problem in one line."""
+    settings = get_settings()  # a malformed setting is one line naming it (squall.cli_errors)
     try:
-        return destination_catalog(get_settings())
+        return destination_catalog(settings)
     except ValueError as exc:  # a malformed setting (pydantic's ValidationError is one too)
         first = str(exc).splitlines()[0]
         typer.echo(f"error: cannot read the destination settings: {first}", err=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +74,20 @@ class StubHTTPServer(ThreadingHTTPServer):
         self.behaviour = behaviour
         self.webhooks = webhooks
         self.connections_opened = 0
+        self._hosts: Counter[tuple[str, str]] = Counter()  # (token | rest, Host header) -> POSTs
+        self._hosts_lock = threading.Lock()
+
+    def count_host(self, endpoint: str, host: str | None) -> None:
+        with self._hosts_lock:
+            self._hosts[(endpoint, host or "")] += 1
+
+    def request_hosts(self) -> dict[str, dict[str, int]]:
+        """POSTs by endpoint (``token``: the auth base's, ``rest``: the others) and the Host they named."""
+        hosts: dict[str, dict[str, int]] = {"token": {}, "rest": {}}
+        with self._hosts_lock:
+            for (endpoint, host), count in self._hosts.items():
+                hosts[endpoint][host] = count
+        return hosts
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.connections_opened += 1  # one call per accepted TCP connection, in the serving thread
@@ -99,6 +115,7 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
             idempotency_key=headers.get("Idempotency-Key"),
         )
         rowset = ROWSET_PATH.match(path)
+        self.server.count_host("token" if path == TOKEN_PATH else "rest", headers.get("Host"))
         if path == TOKEN_PATH:
             self._send(behaviour.issue_token(raw_body))
         elif path == EVENTS_PATH:
@@ -127,7 +144,8 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
         if path in listings:
             self._send(StubReply(200, as_json(ledger.records(listings[path]))))  # type: ignore[arg-type]
         elif path == STATS_PATH:
-            self._send(StubReply(200, stats(self.server.behaviour, self.server.webhooks)))
+            answer = stats(self.server.behaviour, self.server.webhooks) | {"hosts": self.server.request_hosts()}
+            self._send(StubReply(200, answer))
         else:
             self._send_unknown(path)
 

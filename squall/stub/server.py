@@ -223,6 +223,11 @@ class MarketingCloudStub:
         """TCP connections accepted so far (keep-alive clients reuse theirs)."""
         return self._server.connections_opened if self._server is not None else 0
 
+    def request_hosts(self) -> dict[str, dict[str, int]]:
+        """POSTs by endpoint — ``token`` (the auth base's) and ``rest`` (journeys, rows, webhooks) —
+        and the Host header each named: which base URL a client used for which call."""
+        return self._server.request_hosts() if self._server is not None else {"token": {}, "rest": {}}
+
     @property
     def peak_concurrent_event_requests(self) -> int:
         """Most REST requests (events, async, rowset) the stub was handling at the same moment."""
