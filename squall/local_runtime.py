@@ -24,6 +24,7 @@ from pathlib import Path
 
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
+from shared.pipeline.event_time import EventTimePolicy
 from shared.pipeline.report import BatchReport
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
 from shared.rules_admin import RuleSetAdmin
@@ -135,12 +136,14 @@ async def run_local(
     source: SourceOption | None = None,
     stub_faults: StubFaults | None = None,
     eventbridge: bool | None = None,
+    event_time: EventTimePolicy | None = None,
 ) -> LocalRunResult:
     """Run batches through the real pipeline against SQLite and the local receivers (or ``sfmc_url``
     and the destinations the settings configure).
 
     ``eventbridge``: put the EventBridge rules' events on moto's bus (``None``: when moto is
-    installed); off, those rules are left out (``result.skipped_rules``). Raises ``NoStoredRules``
+    installed); off, those rules are left out (``result.skipped_rules``). ``event_time`` replaces
+    the settings' event-time checks (``squall backfill``: the age measured from now). Raises ``NoStoredRules``
     for a kept store without rules, ``DestinationDown`` (with the report) when a destination stays down.
     """
     with ExitStack() as stack:
@@ -183,6 +186,7 @@ async def run_local(
         result = await _run_batches(
             batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after,
             faults=stub.fault_rates if stub is not None else None, seed=(stub_faults or StubFaults()).seed,
+            event_time=event_time,
         )  # fmt: skip
         result.skipped_rules = skipped
         if stub is not None:
@@ -230,6 +234,7 @@ async def _run_batches(
     attempts: int,
     faults: FaultRates | None = None,
     seed: int | None = None,
+    event_time: EventTimePolicy | None = None,
 ) -> LocalRunResult:
     """Outbox first (what an interrupted run left), then the input, then the outbox again."""
     senders = AsyncExitStack()
@@ -239,7 +244,7 @@ async def _run_batches(
     pipeline.exit_stack.push_async_exit(senders)
     total = BatchReport()
     started = time.perf_counter()
-    deps = pipeline.deps
+    deps = pipeline.deps if event_time is None else dataclasses.replace(pipeline.deps, event_time=event_time)
     count = 0
     relay = LocalRelay(deps, total, attempts=attempts)
     try:
