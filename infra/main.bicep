@@ -67,6 +67,22 @@ param eventHubThroughputUnits int = min(40, max(1, (eventsPerDay * 3 / 86400 + 9
 @maxLength(50)
 param eventHubConsumerGroup string = 'squall'
 
+// Capture keeps the history the hub's retention drops, for `squall backfill` (docs/history.md).
+// On the Standard tier it is billed per throughput unit and hour (docs/performance.md, capacity).
+
+@description('Archive every event as Avro into the storage account\'s `capture` container (Event Hubs Capture); false turns it off.')
+param captureEnabled bool = true
+
+@description('Seconds a capture window stays open before its file is written (60-900).')
+@minValue(60)
+@maxValue(900)
+param captureIntervalSeconds int = 300
+
+@description('Bytes a capture window may hold before its file is written (10-500 MB).')
+@minValue(10485760)
+@maxValue(524288000)
+param captureSizeLimitBytes int = 314572800
+
 // --- Cosmos DB -----------------------------------------------------------------------------------
 
 @description('Cosmos DB capacity: `serverless` (pay per request) or `autoscale` (provisioned, shared by the containers).')
@@ -185,6 +201,7 @@ var tags = {
 }
 var cosmosDatabaseName = 'squall'
 var deadLetterContainerName = 'deadletter'
+var captureContainerName = 'capture'
 var deploymentContainerName = 'app-package'
 var sfmcClientSecretName = 'sfmc-client-secret'
 var webhookSecretsName = 'squall-webhook-secrets'
@@ -221,6 +238,12 @@ module eventHubs './app/eventhubs.bicep' = {
     messageRetentionInDays: eventHubRetentionDays
     capacity: eventHubThroughputUnits
     consumerGroupName: eventHubConsumerGroup
+    captureEnabled: captureEnabled
+    captureStorageAccountId: storage.outputs.id
+    captureContainerName: storage.outputs.captureContainerName
+    captureIdentityId: identity.outputs.id
+    captureIntervalSeconds: captureIntervalSeconds
+    captureSizeLimitBytes: captureSizeLimitBytes
   }
 }
 
@@ -245,6 +268,7 @@ module storage './app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    captureContainerName: captureContainerName
   }
 }
 
@@ -337,3 +361,4 @@ output EVENTHUB_NAME string = eventHubs.outputs.eventHubName
 output EVENTHUB_CONSUMER_GROUP string = eventHubs.outputs.consumerGroupName
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output CAPTURE_CONTAINER_URL string = '${storage.outputs.blobServiceUri}${storage.outputs.captureContainerName}'
