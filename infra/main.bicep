@@ -83,6 +83,11 @@ param captureIntervalSeconds int = 300
 @maxValue(524288000)
 param captureSizeLimitBytes int = 314572800
 
+@description('Days captured Avro files are kept in the `capture` container before a lifecycle rule deletes them.')
+@minValue(1)
+@maxValue(3650)
+param captureRetentionDays int = 30
+
 // --- Cosmos DB -----------------------------------------------------------------------------------
 
 @description('Cosmos DB capacity: `serverless` (pay per request) or `autoscale` (provisioned, shared by the containers).')
@@ -269,6 +274,7 @@ module storage './app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     captureContainerName: captureContainerName
+    captureRetentionDays: captureRetentionDays
   }
 }
 

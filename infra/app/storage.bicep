@@ -29,6 +29,11 @@ param deadLetterContainerName string
 @maxLength(63)
 param captureContainerName string
 
+@description('Days captured Avro files are kept before a lifecycle rule deletes them.')
+@minValue(1)
+@maxValue(3650)
+param captureRetentionDays int = 30
+
 @description('Replication of the account; choose Standard_GZRS where the region offers it to keep dead letters through a regional outage.')
 @allowed([
   'Standard_LRS'
@@ -105,6 +110,40 @@ resource captureContainer 'Microsoft.Storage/storageAccounts/blobServices/contai
   name: captureContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+// Capture writes ~1 KB per event for ever: delete files older than captureRetentionDays.
+resource captureLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-capture'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${captureContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: captureRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
   }
 }
 

@@ -83,3 +83,15 @@ def test_the_archive_name_format_is_the_layout_backfill_walks() -> None:
 def test_the_capture_container_url_is_an_output_for_backfill() -> None:
     outputs = parse_bicep(MAIN_BICEP)["outputs"]
     assert "captureContainerName" in expression_text(outputs["CAPTURE_CONTAINER_URL"])
+
+
+def test_captured_files_expire_after_the_retention_days() -> None:
+    # GIVEN the storage account's lifecycle policy
+    policy = the_resource("Microsoft.Storage/storageAccounts/managementPolicies")
+    (rule,) = policy["properties"]["policy"]["rules"]
+    # THEN it deletes block blobs under the capture container once older than captureRetentionDays (30 by default)
+    assert references(rule["definition"]["filters"]["prefixMatch"], "captureContainerName")
+    assert rule["definition"]["actions"]["baseBlob"]["delete"] == {
+        "daysAfterModificationGreaterThan": "captureRetentionDays"
+    }
+    assert parse_bicep(MAIN_BICEP)["parameters"]["captureRetentionDays"]["default"] == 30
