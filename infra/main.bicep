@@ -153,6 +153,29 @@ param maxClockSkew string = '300'
 @description('When set, events older than this behind their enqueued time are dead-lettered as stale (SQUALL_MAX_EVENT_AGE): seconds or an ISO 8601 duration; empty for no limit.')
 param maxEventAge string = ''
 
+// --- Alerts (infra/app/alerts.bicep) -------------------------------------------------------------
+
+@description('E-mail address Squall\'s alerts are sent to (an action group is created); empty for none.')
+param alertEmailAddress string = ''
+
+@description('Resource id of an existing action group Squall\'s alerts are sent to; empty for none.')
+param alertActionGroupId string = ''
+
+@description('Seconds the oldest outbox entry may wait before the backlog alert fires.')
+@minValue(60)
+@maxValue(86400)
+param outboxBacklogAlertSeconds int = 900
+
+@description('Percent of incoming events dead-lettered in 5 minutes above which the dead-letter alert fires.')
+@minValue(1)
+@maxValue(100)
+param deadLetterAlertPercent int = 5
+
+@description('Seconds a partition may lag behind the hub before the consumer-lag alert fires.')
+@minValue(60)
+@maxValue(86400)
+param consumerLagAlertSeconds int = 600
+
 // --- Salesforce Marketing Cloud ------------------------------------------------------------------
 
 @description('Marketing Cloud tenant auth base URL, e.g. https://SUBDOMAIN.auth.marketingcloudapis.com')
@@ -227,6 +250,30 @@ module monitoring './app/monitoring.bicep' = {
   params: {
     logAnalyticsName: '${abbrs.logAnalytics}${resourceToken}'
     applicationInsightsName: '${abbrs.appInsights}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module alerts './app/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    logAnalyticsName: monitoring.outputs.logAnalyticsName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    outboxBacklogAlertSeconds: outboxBacklogAlertSeconds
+    deadLetterAlertPercent: deadLetterAlertPercent
+    consumerLagAlertSeconds: consumerLagAlertSeconds
+    alertEmailAddress: alertEmailAddress
+    alertActionGroupId: alertActionGroupId
+  }
+}
+
+module workbook './app/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
     location: location
     tags: tags
   }
