@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -227,16 +228,15 @@ def _print_test(report: DryRunReport, *, window: TimeWindow, files: int, events:
         }
         typer.echo(json.dumps(document, ensure_ascii=False))
         return
-    console = Console(highlight=False, width=200)
-    console.print(_capture_line(window, files, events), markup=False)
-    render_dry_run(console, report)
+    typer.echo(_capture_line(window, files, events))
+    render_dry_run(Console(highlight=False, width=None if sys.stdout.isatty() else 200), report)
 
 
 def _print_run(result: LocalRunResult, *, window: TimeWindow, files: int, events: int, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({**result.as_dict(), "capture": _capture_summary(window, files, events)}))
         return
-    Console(highlight=False).print(_capture_line(window, files, events), markup=False)
+    typer.echo(_capture_line(window, files, events))
     _print(result, as_json=False)
 
 

@@ -223,3 +223,18 @@ def test_a_file_that_is_not_capture_avro_is_named_in_one_line(tmp_path: Path, ru
     assert result.returncode == 1
     assert "not an Event Hubs Capture Avro file" in result.stderr and "00.avro" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_sample_capture_of_docs_history_fires_three_journeys_with_the_sample_rules() -> None:
+    # GIVEN the committed sample capture (docs/history.md runs it) and the repository's rules
+    result = squall("backfill", "--capture", "tests/fixtures/capture", "--since", "2026-03-01", "--until",
+                    "2026-03-02", "--test", "--json")  # fmt: skip
+    # THEN alice's Copilot start and two Teams firsts; alice's second Copilot use is inside the cool-down
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert fired(document) == [
+        ("copilot-first-use", "alice@contoso.com"),
+        ("teams-first-session", "bob@contoso.com"),
+        ("teams-first-session", "alice@contoso.com"),
+    ]
+    assert document["capture"]["files"] == 3 and document["capture"]["events_read"] == 4
