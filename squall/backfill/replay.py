@@ -41,9 +41,11 @@ def counted(events: Iterable[RawEvent], count: CaptureCount) -> Iterator[RawEven
         yield raw
 
 
-def live_policy(settings: Settings) -> EventTimePolicy:
-    """The live trigger's event-time checks: the age measured from each event's enqueued time."""
-    return EventTimePolicy(max_skew=settings.max_clock_skew, max_age=settings.max_event_age)
+def live_policy(settings: Settings, *, max_event_age: timedelta | None = None) -> EventTimePolicy:
+    """The live trigger's event-time checks: the age (``max_event_age`` or ``SQUALL_MAX_EVENT_AGE``)
+    measured from each event's enqueued time."""
+    age = max_event_age if max_event_age is not None else settings.max_event_age
+    return EventTimePolicy(max_skew=settings.max_clock_skew, max_age=age)
 
 
 def backfill_policy(settings: Settings, *, max_event_age: timedelta | None = None) -> EventTimePolicy:

@@ -123,14 +123,14 @@ def backfill(
     events = counted(captured_events(source, window, files=files), count)
     try:
         if test:
-            policy = live_policy(settings)
-            policy = policy if age is None else EventTimePolicy(max_skew=policy.max_skew, max_age=age)
+            policy = live_policy(settings, max_event_age=age)
             report = _dry_run(events, rules, policy=policy, json_field_map=json_field_map, clock=clock)
             _print_test(report, window=window, files=len(files), events=count.events, as_json=as_json)
         else:
             store_path = _sqlite_path(store)
             result = _run(events, rules=rules, store_path=store_path, push_rules=push_rules, sfmc_url=sfmc_url,
-                          give_up_after=give_up_after, policy=backfill_policy(settings, max_event_age=age))  # fmt: skip
+                          give_up_after=give_up_after, policy=backfill_policy(settings, max_event_age=age),
+                          as_json=as_json)  # fmt: skip
             _print_run(result, window=window, files=len(files), events=count.events, as_json=as_json)
     except (CaptureSourceError, CaptureFormatError) as exc:
         _fail(str(exc))
@@ -182,7 +182,7 @@ def _dry_run(
 
 
 def _run(events: Iterator[RawEvent], *, rules: Path, store_path: Path | None, push_rules: bool, sfmc_url: str | None,
-         give_up_after: int, policy: EventTimePolicy) -> LocalRunResult:  # fmt: skip
+         give_up_after: int, policy: EventTimePolicy, as_json: bool) -> LocalRunResult:  # fmt: skip
     try:
         return asyncio.run(
             run_local(
@@ -207,7 +207,7 @@ def _run(events: Iterator[RawEvent], *, rules: Path, store_path: Path | None, pu
         err.print(
             f"[red]run stopped:[/] {escape(str(exc))}; the undelivered actions wait in the outbox: rerun to send them"
         )
-        _print(LocalRunResult(report=exc.report, stub_received=None, stub_duplicates=None, batches=0), as_json=False)
+        _print(LocalRunResult(report=exc.report, stub_received=None, stub_duplicates=None, batches=0), as_json=as_json)
         raise typer.Exit(1) from None
 
 

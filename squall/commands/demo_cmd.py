@@ -135,8 +135,9 @@ def run(
     give_up_after: Annotated[
         int,
         typer.Option(
-            min=1, help="Attempts per batch while a destination is down (the host retries for ever) before the run "
-            "stops; what was not delivered waits in the outbox."
+            min=1,
+            help="Attempts per batch while a destination is down (the host retries for ever) before the run "
+            "stops; what was not delivered waits in the outbox.",
         ),
     ] = HOST_RETRY_ATTEMPTS,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
