@@ -14,7 +14,16 @@ from typing import Annotated
 import typer
 
 from squall.cli_errors import run_app
-from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
+from squall.commands import (
+    backfill_cmd,
+    bench_cmd,
+    deadletter_cmd,
+    demo_cmd,
+    normalize_cmd,
+    rules_cmd,
+    send_cmd,
+    stub_cmd,
+)
 
 app = typer.Typer(
     name="squall",
@@ -24,7 +33,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd):
+for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, backfill_cmd):
     module.register(app)
 
 
