@@ -101,6 +101,9 @@ MISTAKES = {
     "unknown option": mistake("rules validate {rules} --verbose", 2, "--verbose"),
     "unknown command": mistake("rules check {rules}", 2, "check"),
     "out-of-range number": mistake("bench --events 0", 2, "--events"),
+    "bad --since time": mistake("backfill --capture {dir} --since yesterday --test", 2, "--since", "ISO 8601"),
+    "--since after --until": mistake("backfill --capture {dir} --since 2026-03-02 --until 2026-03-01", 2, "--until"),
+    "missing capture folder": mistake("backfill --capture no-such-capture --since P1D --test", 2, "no-such-capture"),
 }
 
 
