@@ -21,7 +21,6 @@ from shared.events.errors import RecordRejected
 from shared.events.inputs import jsonl_lines, message_of_line
 from shared.events.models import RawEvent
 from shared.events.options import NormalizeOptions
-from shared.rules import RuleFileError
 from shared.settings import Settings
 from squall.cli_errors import EXIT_FAILED, fail
 from squall.commands.options import (
@@ -262,9 +261,6 @@ def _execute(
             for line in exc.errors:
                 err.print(f"[red]invalid rule[/] {escape(line)}")
             raise typer.Exit(1) from exc
-        except RuleFileError as exc:
-            progress.stop()
-            fail(f"--rules {exc}", code=EXIT_FAILED)
         except NoStoredRules as exc:
             err.print(f"[red]no rules to run:[/] {exc}")
             raise typer.Exit(2) from None
