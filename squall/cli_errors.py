@@ -8,10 +8,12 @@
 
 A command reports a mistake itself with ``fail("what to fix", code=EXIT_USAGE)``. What it lets
 escape is caught by ``run_app`` (``squall.cli.main`` runs every command through it): Typer's usage
-errors and the known user mistakes in ``_KNOWN_ERRORS`` — a malformed setting, a store or
+errors and the known user mistakes in ``_known_errors`` — a malformed setting, a store or
 destination setting, a rule file, a file that cannot be read — become one line ``error: ...``
-with their exit code, so a new command gets this by raising the domain's own exceptions. Anything
-else is a bug and keeps its traceback.
+with their exit code, so a new command gets this by raising the domain's own exceptions; a command
+module whose domain has another kind of user mistake adds it once, at import:
+``register_user_error(SuppressionListFull, code=EXIT_FAILED)``. Anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+_registered: list[tuple[tuple[type[BaseException], ...], int]] = []
+
+
+def register_user_error(*kinds: type[BaseException], code: int) -> None:
+    """Report these exceptions, when a command lets them escape, as one line with exit ``code``."""
+    _registered.append((kinds, code))
 
 
 def fail(message: str, *, code: int = EXIT_USAGE) -> NoReturn:
@@ -74,7 +83,7 @@ def known_error(exc: BaseException) -> tuple[str, int] | None:
         return "; ".join(_setting_problem(error) for error in exc.errors()), EXIT_USAGE
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"cannot read {exc.filename}: {exc.strerror or exc}", EXIT_USAGE
-    for kinds, code in _known_errors():
+    for kinds, code in [*_registered, *_known_errors()]:
         if isinstance(exc, kinds):
             return one_line(str(exc)) or type(exc).__name__, code
     return None
