@@ -87,6 +87,19 @@ class CosmosStateStore:
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         return await self._outbox.backlog()
 
+    async def delete_state(self, entity: str) -> bool:
+        """One point delete in the entity's partition (a 404: there was nothing to delete)."""
+        container = await self._containers.get(STATE)
+
+        async def delete() -> bool:
+            try:
+                await container.delete_item(STATE_ID, partition_key=entity)
+            except CosmosResourceNotFoundError:
+                return False
+            return True
+
+        return await self._run(delete, what=f"deleting state of {entity!r}")
+
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         """A cross-partition query on the top-level ``due_at`` (range-indexed by the default policy)."""
         container = await self._containers.get(STATE)
