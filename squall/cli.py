@@ -9,6 +9,8 @@ import sys
 import typer
 from pydantic import ValidationError
 
+import squall.commands.state_cmd as state_cmd
+import squall.commands.suppress_cmd as suppress_cmd
 from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
 
 app = typer.Typer(
@@ -20,6 +22,8 @@ app = typer.Typer(
 )
 
 for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd):
+    module.register(app)
+for module in (state_cmd, suppress_cmd):  # per-entity tools (issue 14)
     module.register(app)
 
 
