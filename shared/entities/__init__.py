@@ -13,8 +13,8 @@ creates state again; deleted, nothing of it is kept but the hash on the list. Pu
 
 from __future__ import annotations
 
-from shared.entities.errors import EntityRequestInvalid
-from shared.entities.keys import MAX_KEY_LENGTH, check_entity, check_hash, hashes_of
+from shared.entities.errors import EntityRequestInvalid, EntityRequestTooLarge
+from shared.entities.keys import MAX_KEY_LENGTH, MAX_PER_REQUEST, check_entity, check_hash, entities_request, hashes_of
 from shared.entities.models import (
     DeletionOutcome,
     EntityStateView,
@@ -27,9 +27,11 @@ from shared.entities.suppression import SuppressionAdmin
 
 __all__ = [
     "MAX_KEY_LENGTH",
+    "MAX_PER_REQUEST",
     "DeletionOutcome",
     "EntityAdmin",
     "EntityRequestInvalid",
+    "EntityRequestTooLarge",
     "EntityStateView",
     "ResetOutcome",
     "SuppressionAdmin",
@@ -37,6 +39,7 @@ __all__ = [
     "check_entity",
     "check_hash",
     "discard_pending_actions",
+    "entities_request",
     "hashes_of",
     "suppression_json",
 ]
