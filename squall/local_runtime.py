@@ -17,11 +17,12 @@ import dataclasses
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.entities import SuppressionAdmin
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
 from shared.pipeline.report import BatchReport
@@ -101,6 +102,8 @@ class LocalRunResult:
     received_by_kind: dict[str, int] = field(default_factory=dict)
     #: Rules left out of the run: their destination has no local receiver (EventBridge off).
     skipped_rules: list[str] = field(default_factory=list)
+    #: Entities put on the store's suppression list before the run (``squall demo --suppress``).
+    suppressed_entities: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         data = self.report.as_dict()
@@ -111,6 +114,7 @@ class LocalRunResult:
         data["deadlines_pending"] = self.deadlines_pending
         data["received_by_kind"] = dict(self.received_by_kind)
         data["skipped_rules"] = list(self.skipped_rules)
+        data["suppressed_entities"] = list(self.suppressed_entities)
         return data
 
 
@@ -135,13 +139,16 @@ async def run_local(
     source: SourceOption | None = None,
     stub_faults: StubFaults | None = None,
     eventbridge: bool | None = None,
+    suppress: Sequence[str] = (),
 ) -> LocalRunResult:
     """Run batches through the real pipeline against SQLite and the local receivers (or ``sfmc_url``
     and the destinations the settings configure).
 
     ``eventbridge``: put the EventBridge rules' events on moto's bus (``None``: when moto is
-    installed); off, those rules are left out (``result.skipped_rules``). Raises ``NoStoredRules``
-    for a kept store without rules, ``DestinationDown`` (with the report) when a destination stays down.
+    installed); off, those rules are left out (``result.skipped_rules``). ``suppress``: entity keys
+    put on the store's suppression list first (their events are counted, never evaluated). Raises
+    ``NoStoredRules`` for a kept store without rules, ``DestinationDown`` (with the report) when a
+    destination stays down.
     """
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="squall-")))
@@ -180,11 +187,14 @@ async def run_local(
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
         if skipped:
             await _store_rules(db_path, ruleset_name, rules)
+        if suppress:
+            await _suppress(db_path, suppress)
         result = await _run_batches(
             batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after,
             faults=stub.fault_rates if stub is not None else None, seed=(stub_faults or StubFaults()).seed,
         )  # fmt: skip
         result.skipped_rules = skipped
+        result.suppressed_entities = list(suppress)
         if stub is not None:
             receipts = count_receipts(stub, bus)
             result.stub_received, result.stub_duplicates = receipts.total, receipts.duplicates
@@ -197,6 +207,15 @@ async def _store_rules(db_path: Path, ruleset: str, rules: list[dict]) -> None:
     store = SqliteStore(db_path)
     try:
         await RuleSetAdmin(store.rules, ruleset).replace_rules(rules)
+    finally:
+        await store.close()
+
+
+async def _suppress(db_path: Path, entities: Sequence[str]) -> None:
+    """Put ``entities`` on the store's suppression list (as ``squall suppress add`` would)."""
+    store = SqliteStore(db_path)
+    try:
+        await SuppressionAdmin(store.rules, store.states).add(entities)
     finally:
         await store.close()
 
