@@ -25,6 +25,9 @@ OTHER_MEANINGS: dict[tuple[str, str], int] = {
     ("shared/rules/explain/state.py", "due"): 1,  # explain's JSON output: an absence's details
     ("shared/rules/explain/state.py", "since"): 1,  # explain's JSON output: a machine's details
     ("shared/rules/explain/state.py", "held"): 1,  # explain's JSON output: re-arm's details
+    ("shared/rules/stateful/inventory.py", "since"): 1,  # `state show`'s JSON output: a machine's summary
+    ("shared/rules/stateful/inventory.py", "held"): 1,  # `state show`'s JSON output: re-arm waiting
+    ("shared/rules/stateful/inventory.py", "rules"): 1,  # `state show`'s JSON output: the per-rule list
     ("shared/rules/authoring/lint.py", "since"): 1,  # the rule language's part: state.<machine>.since
     ("shared/rules/authoring/loader.py", "rules"): 4,  # a rule file's top-level key
     ("shared/rules_admin/admin.py", "rules"): 2,  # the admin API's request body
