@@ -28,7 +28,7 @@ suppress_app = typer.Typer(
 )
 
 EntitiesArgument = Annotated[
-    list[str] | None, typer.Argument(metavar="ENTITY...", help="Entity keys, as events carry them.", show_default=False)
+    list[str] | None, typer.Argument(metavar="ENTITY", help="Entity keys, as events carry them.", show_default=False)
 ]
 HashOption = Annotated[
     list[str] | None,
