@@ -9,9 +9,18 @@ import sys
 import typer
 from pydantic import ValidationError
 
-import squall.commands.state_cmd as state_cmd
-import squall.commands.suppress_cmd as suppress_cmd
-from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
+from squall.commands import (
+    backfill_cmd,
+    bench_cmd,
+    deadletter_cmd,
+    demo_cmd,
+    normalize_cmd,
+    rules_cmd,
+    send_cmd,
+    state_cmd,
+    stub_cmd,
+    suppress_cmd,
+)
 
 app = typer.Typer(
     name="squall",
@@ -21,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd):
+for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, backfill_cmd):
     module.register(app)
 for module in (state_cmd, suppress_cmd):  # per-entity tools (issue 14)
     module.register(app)
