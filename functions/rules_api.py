@@ -1,5 +1,5 @@
-"""HTTP API for trigger rules: list, get, put, delete, validate, dry-run, history and rollback
-(function-level keys).
+"""HTTP API for trigger rules: list, get, put, delete, validate, dry-run, history and rollback; and
+per entity: its state (show, reset, delete) and the suppression list (function-level keys).
 
 Thin on purpose: ``shared.rules_admin`` holds the logic; this module reads requests, writes JSON
 and turns every error into ``application/problem+json``. The routes and their answers are
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -27,6 +28,7 @@ import azure.functions as func
 
 from functions.dependencies import get_store
 from shared.actions.destinations import destination_catalog
+from shared.entities import EntityAdmin, SuppressionAdmin, entities_request, suppression_json
 from shared.events import NormalizeOptions
 from shared.rules_admin import (
     RuleSetAdmin,
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
 _AUTH = func.AuthLevel.FUNCTION
+_ENTITY_SEGMENT = re.compile(r"/entities/[^/]*")
 
 
 async def _admin(req: func.HttpRequest) -> RuleSetAdmin:
@@ -74,8 +77,9 @@ async def _answer(req: func.HttpRequest, act: Act) -> func.HttpResponse:
 
 
 def _route_of(req: func.HttpRequest) -> str:
-    """The path without the query string (which may hold the function key)."""
-    return req.url.split("?", 1)[0]
+    """The path without the query string (which may hold the function key) nor the entity key (an
+    address, perhaps: logs carry ids only)."""
+    return _ENTITY_SEGMENT.sub("/entities/{entity}", req.url.split("?", 1)[0])
 
 
 def _json(status: int, body: Any, *, version: int | None = None) -> func.HttpResponse:
@@ -191,5 +195,81 @@ async def rollback_rules(req: func.HttpRequest) -> func.HttpResponse:
         body = {"ruleset": outcome.ruleset, "version": outcome.version, "restored_version": number,
                 "changed": outcome.changed, "diff": outcome.diff.ids()}
         return _json(200, body, version=outcome.version)
+
+    return await _answer(req, act)
+
+
+# --- per entity: its state and the suppression list (shared.entities) ----------------------------
+
+
+def _entity(req: func.HttpRequest) -> str:
+    return req.route_params.get("entity", "")
+
+
+async def _entities() -> EntityAdmin:
+    store = await get_store()
+    return EntityAdmin(store.rules, store.states)
+
+
+async def _suppression() -> SuppressionAdmin:
+    store = await get_store()
+    return SuppressionAdmin(store.rules, store.states)
+
+
+@bp.function_name("get_entity_state")
+@bp.route(route="entities/{entity}/state", methods=["GET"], auth_level=_AUTH)
+async def get_entity_state(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        return _json(200, (await (await _entities()).show(_entity(req))).to_json())
+
+    return await _answer(req, act)
+
+
+@bp.function_name("reset_entity_state")
+@bp.route(route="entities/{entity}/state/reset", methods=["POST"], auth_level=_AUTH)
+async def reset_entity_state(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        outcome = await (await _entities()).reset(_entity(req), rule=req.params.get("rule") or None)
+        return _json(200, outcome.to_json())
+
+    return await _answer(req, act)
+
+
+@bp.function_name("delete_entity_state")
+@bp.route(route="entities/{entity}/state", methods=["DELETE"], auth_level=_AUTH)
+async def delete_entity_state(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        return _json(200, (await (await _entities()).delete(_entity(req))).to_json())
+
+    return await _answer(req, act)
+
+
+@bp.function_name("list_suppressions")
+@bp.route(route="suppressions", methods=["GET"], auth_level=_AUTH)
+async def list_suppressions(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        return _json(200, suppression_json(await (await _suppression()).listed()))
+
+    return await _answer(req, act)
+
+
+@bp.function_name("suppress_entities")
+@bp.route(route="suppressions", methods=["POST"], auth_level=_AUTH)
+async def suppress_entities(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        entities, hashes = entities_request(_body(req))
+        change = await (await _suppression()).add(entities, hashes=hashes)
+        return _json(200, change.to_json("added"))
+
+    return await _answer(req, act)
+
+
+@bp.function_name("unsuppress_entities")
+@bp.route(route="suppressions/remove", methods=["POST"], auth_level=_AUTH)
+async def unsuppress_entities(req: func.HttpRequest) -> func.HttpResponse:
+    async def act(req: func.HttpRequest) -> func.HttpResponse:
+        entities, hashes = entities_request(_body(req))
+        change = await (await _suppression()).remove(entities, hashes=hashes)
+        return _json(200, change.to_json("removed"))
 
     return await _answer(req, act)

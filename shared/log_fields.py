@@ -8,6 +8,7 @@ Payloads and secrets never go here: only the ids named in ``LOG_FIELDS``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -43,6 +44,16 @@ def log_ids(
         SEQUENCE_NUMBER: sequence_number,
     }
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def entity_hash(entity: str) -> str:
+    """The id of an entity key where the key itself must not go (the suppression list, logs): SHA-256
+    of its UTF-8 bytes, 64 lower-case hex digits — in KQL, ``hash_sha256(entity)``.
+
+    A pseudonym, not anonymity: anyone holding a list of candidate keys can hash them and compare.
+    Keys are compared exactly as the events carry them (``Ann@contoso.com`` is not ``ann@contoso.com``).
+    """
+    return hashlib.sha256(entity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @contextmanager

@@ -22,7 +22,9 @@ from squall.commands import (
     normalize_cmd,
     rules_cmd,
     send_cmd,
+    state_cmd,
     stub_cmd,
+    suppress_cmd,
 )
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app = typer.Typer(
 )
 
 for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, backfill_cmd):
+    module.register(app)
+for module in (state_cmd, suppress_cmd):  # per-entity tools (issue 14)
     module.register(app)
 
 

@@ -17,11 +17,12 @@ import dataclasses
 import secrets
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.entities import SuppressionAdmin
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
 from shared.pipeline.event_time import EventTimePolicy
@@ -105,6 +106,8 @@ class LocalRunResult:
     received_by_kind: dict[str, int] = field(default_factory=dict)
     #: Rules left out of the run: their destination has no local receiver (EventBridge off).
     skipped_rules: list[str] = field(default_factory=list)
+    #: Entities put on the store's suppression list before the run (``squall demo --suppress``).
+    suppressed_entities: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         data = self.report.as_dict()
@@ -117,6 +120,7 @@ class LocalRunResult:
         data["events_per_cpu_s"] = round(self.report.events_in / self.cpu_s) if self.cpu_s else None
         data["received_by_kind"] = dict(self.received_by_kind)
         data["skipped_rules"] = list(self.skipped_rules)
+        data["suppressed_entities"] = list(self.suppressed_entities)
         return data
 
 
@@ -144,6 +148,7 @@ async def run_local(
     stub_faults: StubFaults | None = None,
     eventbridge: bool | None = None,
     event_time: EventTimePolicy | None = None,
+    suppress: Sequence[str] = (),
 ) -> LocalRunResult:
     """Run batches through the real pipeline against SQLite and the local receivers (or the
     Marketing Cloud at ``sfmc_url``, one URL or its auth and REST bases, and the destinations the
@@ -151,8 +156,10 @@ async def run_local(
 
     ``eventbridge``: put the EventBridge rules' events on moto's bus (``None``: when moto is
     installed); off, those rules are left out (``result.skipped_rules``). ``event_time`` replaces
-    the settings' event-time checks (``squall backfill``: the age measured from now). Raises ``NoStoredRules``
-    for a kept store without rules, ``DestinationDown`` (with the report) when a destination stays down.
+    the settings' event-time checks (``squall backfill``: the age measured from now). ``suppress``:
+    entity keys put on the store's suppression list first (their events are counted, never
+    evaluated). Raises ``NoStoredRules`` for a kept store without rules, ``DestinationDown`` (with
+    the report) when a destination stays down.
     """
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="squall-")))
@@ -191,6 +198,8 @@ async def run_local(
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
         if skipped:
             await _store_rules(db_path, ruleset_name, rules)
+        if suppress:
+            await _suppress(db_path, suppress)
         temporary = None  # deleted with workdir, so never fsynced; a kept store is opened by the pipeline
         if store_path is None:
             temporary = SqliteStore(db_path, tombstone_ttl_s=run_settings.outbox_tombstone_ttl_s, throwaway=True)
@@ -202,6 +211,7 @@ async def run_local(
             event_time=event_time,
         )  # fmt: skip
         result.skipped_rules = skipped
+        result.suppressed_entities = list(suppress)
         if stub is not None:
             receipts = count_receipts(stub, bus)
             result.stub_received, result.stub_duplicates = receipts.total, receipts.duplicates
@@ -214,6 +224,15 @@ async def _store_rules(db_path: Path, ruleset: str, rules: list[dict]) -> None:
     store = SqliteStore(db_path)
     try:
         await RuleSetAdmin(store.rules, ruleset).replace_rules(rules)
+    finally:
+        await store.close()
+
+
+async def _suppress(db_path: Path, entities: Sequence[str]) -> None:
+    """Put ``entities`` on the store's suppression list (as ``squall suppress add`` would)."""
+    store = SqliteStore(db_path)
+    try:
+        await SuppressionAdmin(store.rules, store.states).add(entities)
     finally:
         await store.close()
 

@@ -114,6 +114,13 @@ def generate_o365_records(count: int, *, seed: int = 0, start: datetime | None =
             yield _record(rng, user, operation, ip_kind, clock.tick(gap))
 
 
+def most_active_user(seed: int = 0) -> str:
+    """The ``UserId`` the records of ``seed`` carry most often (``squall demo`` suppresses it)."""
+    users, cumulative = _build_users(random.Random(seed))
+    weights = [high - low for low, high in zip([0.0, *cumulative], cumulative, strict=False)]
+    return users[max(range(len(weights)), key=weights.__getitem__)].upn
+
+
 def generate_o365_bytes(count: int, *, seed: int = 0, start: datetime | None = None) -> Iterator[bytes]:
     """The same records as compact JSON bytes, as they would sit in an Event Hub message body."""
     encode = msgspec.json.Encoder().encode

@@ -11,7 +11,10 @@ slows ingestion. Replays are safe and cost nothing per event:
 1. the batch's actions are written to its outbox document (one per batch, merged by action key),
    then each entity's state; a state records the sequence numbers it applied, so a replay skips
    what an earlier attempt committed, and plans the same keys for the rest;
-2. a batch whose events match nothing and touch no state makes no store request at all.
+2. a batch whose events match nothing and touch no state makes no store request at all;
+3. events of suppressed entities (the suppression list, cached with the rule set: a set lookup per
+   entity, no store request) are counted ``events_suppressed`` and dropped before the rules: no
+   state of theirs is read or written, and nothing is planned for them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from shared.events import BatchNormalized, NormalizeOptions, RejectedRecord, normalize_batch
 from shared.events.models import Event, RawEvent
 from shared.events.options import SOURCE_OPTIONS, SourceOption
+from shared.log_fields import entity_hash
 from shared.pipeline.commit import evaluate_and_commit
 from shared.pipeline.deps import PipelineDeps
 from shared.pipeline.event_time import EventTimePolicy, screen_event_times
@@ -47,8 +51,9 @@ async def process_batch(
     fresh = deps.recent.fresh(events)
     ledger.duplicates(len(events) - len(fresh))
     ruleset = await deps.rules.current()
+    taken = _not_suppressed(fresh, ruleset.suppressed, ledger) if ruleset.suppressed else fresh
     try:
-        await evaluate_and_commit(fresh, ruleset, deps.states, ledger, batch=batch_name(raw_events, fresh))
+        await evaluate_and_commit(taken, ruleset, deps.states, ledger, batch=batch_name(raw_events, fresh))
     finally:
         await ledger.park(deps.deadletters, deps.dedupe, ttl_s=deps.dedupe_ttl_s)
         ledger.elapsed(time.perf_counter() - started)
@@ -64,6 +69,21 @@ def batch_name(raw_events: Sequence[RawEvent], events: Sequence[Event]) -> str:
         return f"{first.partition}:{first.sequence_number}"
     digest = hashlib.sha256("\n".join(e.id for e in events).encode()).hexdigest()[:32]
     return f"ids:{digest}"
+
+
+def _not_suppressed(events: list[Event], suppressed: frozenset[str], ledger: BatchLedger) -> list[Event]:
+    """The events of entities not on the suppression list (one hash per entity of the batch); the
+    others are counted and go no further."""
+    verdicts: dict[str, bool] = {}
+    kept = []
+    for event in events:
+        hit = verdicts.get(event.entity)
+        if hit is None:
+            hit = verdicts[event.entity] = entity_hash(event.entity) in suppressed
+        if not hit:
+            kept.append(event)
+    ledger.suppressed(len(events) - len(kept))
+    return kept
 
 
 def _normalize(

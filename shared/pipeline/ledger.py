@@ -97,6 +97,14 @@ class BatchLedger:
     def late(self, count: int) -> None:
         self.report.events_late += count
 
+    def suppressed(self, count: int) -> None:
+        """Events of suppressed entities, dropped before the rules (the suppression list)."""
+        self.report.events_suppressed += count
+
+    def suppressed_deadlines(self, count: int) -> None:
+        """Deadline firings of suppressed entities, dropped before planning."""
+        self.report.deadlines_suppressed += count
+
     def evaluation_failed(self, event: Event, exc: Exception) -> None:
         """A rule raised on ``event``: the event is parked with the exception's type (never its text)."""
         log.error(

@@ -33,6 +33,8 @@ class BatchReport:
     events_dead_lettered: int = 0
     events_duplicate: int = 0
     events_late: int = 0  # applied under the rules' lateness policy (counted, never dropped)
+    events_suppressed: int = 0  # of suppressed entities: skipped before the rules (part of events_normalized)
+    deadlines_suppressed: int = 0  # deadline firings of suppressed entities: never planned
     rule_matches: int = 0
     actions_planned: int = 0
     actions_delivered: int = 0

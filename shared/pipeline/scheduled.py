@@ -2,7 +2,8 @@
 
 - ``fire_due_deadlines``: (absence) deadlines due by now, fired on time alone, a page of due
   entities after another until none is left (or the time budget ends): they fire at the rate they
-  fall due, not a fixed number a minute. Their actions go to the outbox like a batch's.
+  fall due, not a fixed number a minute. Their actions go to the outbox like a batch's; those of a
+  suppressed entity are dropped (``deadlines_suppressed``) and its deadlines move on.
 - ``relay_outbox``: deliver the entries the outbox's change feed brings (in Azure,
   ``functions/outbox_relay.py``), those no other deliverer holds.
 - ``retry_pending_outbox``: the safety net (the timer; the local relay with no grace): entries older
@@ -20,11 +21,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
+from shared.log_fields import entity_hash
 from shared.pipeline.commit import commit_entity_matches
 from shared.pipeline.deps import BatchRetryRequired, PipelineDeps
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import Outbox
 from shared.pipeline.report import BatchReport
+from shared.rules import RuleMatch
 from shared.store.models import EntityState, OutboxEntry
 
 log = logging.getLogger(__name__)
@@ -47,15 +50,21 @@ async def fire_due_deadlines(
     started = time.monotonic()
     total = BatchReport()
     previous: list[str] = []
+
+    def fire(state: EntityState, attempt: BatchLedger) -> list[RuleMatch]:
+        matches = ruleset.fire_due(state, now)
+        if matches and ruleset.suppressed and entity_hash(state.entity) in ruleset.suppressed:
+            attempt.suppressed_deadlines(len(matches))
+            return []
+        return matches
+
     while True:
         due = await deps.states.due_entities(now, limit=limit)
         if due == previous:
             break  # nothing moved (every entity conflicted): the next run tries again
         previous = due
         async with _parked_afterwards(deps) as ledger:
-            await commit_entity_matches(
-                deps.states, due, lambda state, _: ruleset.fire_due(state, now), ledger, batch_of=_deadline_batch
-            )
+            await commit_entity_matches(deps.states, due, fire, ledger, batch_of=_deadline_batch)
         total += ledger.report
         if len(due) < limit or budget_s is None or time.monotonic() - started >= budget_s:
             break

@@ -46,10 +46,24 @@ from shared.rules.explain import (
 from shared.rules.language.durations import format_duration, parse_duration
 from shared.rules.language.templates import TemplateFieldMissing, compile_template
 from shared.rules.language.times import format_datetime
+from shared.rules.stateful.inventory import (
+    KEPT_ON_RESET,
+    RuleMemory,
+    StateInventory,
+    forget_rules,
+    read_inventory,
+    rules_in_state,
+)
 from shared.rules.stateful.memory import applied_sequences, seen_recently, state_meaning
 
 __all__ = [
     "ACTION_KINDS",
+    "KEPT_ON_RESET",
+    "RuleMemory",
+    "StateInventory",
+    "forget_rules",
+    "read_inventory",
+    "rules_in_state",
     "ActionSpec",
     "AnyAction",
     "DataExtensionRowAction",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.entities import EntityRequestInvalid, EntityRequestTooLarge
 from shared.rules_admin.errors import (
     RequestInvalid,
     RequestTooLarge,
@@ -29,6 +30,8 @@ _TYPE_PREFIX = "urn:squall:problem:"
 # error class -> (status, type slug, title); the first matching class wins
 _KNOWN: tuple[tuple[type[Exception], int, str, str], ...] = (
     (RequestInvalid, 400, "bad-request", "The request is malformed"),
+    (EntityRequestTooLarge, 413, "request-too-large", "The request is too large"),
+    (EntityRequestInvalid, 400, "bad-request", "The request is malformed"),
     (RequestTooLarge, 413, "request-too-large", "The request is too large"),
     (RuleNotFound, 404, "rule-not-found", "No such rule"),
     (RuleSetMissing, 404, "ruleset-not-found", "No such rule set"),

@@ -9,7 +9,15 @@ algorithm every adapter's state writes share.
 from __future__ import annotations
 
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreError, StoreUnavailable
-from shared.store.models import DeadLetter, DeadLetterKind, EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.models import (
+    DeadLetter,
+    DeadLetterKind,
+    EntityState,
+    OutboxEntry,
+    RuleSetSnapshot,
+    SuppressedEntity,
+    SuppressionList,
+)
 from shared.store.ports import (
     DeadLetterSink,
     DeadLetterStore,
@@ -35,4 +43,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "SuppressedEntity",
+    "SuppressionList",
 ]

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from azure.cosmos.aio import ContainerProxy
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosResourceNotFoundError
 
+from shared.log_fields import entity_hash
 from shared.store.cosmos_calls import CosmosCalls
 from shared.store.cosmos_containers import STATE, CosmosContainers
 from shared.store.cosmos_outbox import CosmosOutbox
@@ -86,6 +87,19 @@ class CosmosStateStore:
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         return await self._outbox.backlog()
+
+    async def delete_state(self, entity: str) -> bool:
+        """One point delete in the entity's partition (a 404: there was nothing to delete)."""
+        container = await self._containers.get(STATE)
+
+        async def delete() -> bool:
+            try:
+                await container.delete_item(STATE_ID, partition_key=entity)
+            except CosmosResourceNotFoundError:
+                return False
+            return True
+
+        return await self._run(delete, what=f"deleting the state of entity {entity_hash(entity)[:16]}")
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         """A cross-partition query on the top-level ``due_at`` (range-indexed by the default policy)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.store import outbox_docs
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound
-from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot, SuppressedEntity, SuppressionList
 
 Clock = Callable[[], datetime]
 
@@ -29,6 +29,8 @@ def utc_now() -> datetime:
 class MemoryRuleStore:
     def __init__(self) -> None:
         self._versions: dict[str, list[RuleSetSnapshot]] = {}
+        self._suppressed: dict[str, datetime] = {}  # entity hash -> added at (insertion order: oldest first)
+        self._suppression_version = 0
 
     async def load_ruleset(self, name: str) -> RuleSetSnapshot:
         versions = self._versions.get(name)
@@ -57,6 +59,25 @@ class MemoryRuleStore:
     async def ruleset_history(self, name: str, *, limit: int = 20) -> list[RuleSetSnapshot]:
         versions = self._versions.get(name, [])
         return [copy.deepcopy(snapshot) for snapshot in reversed(versions[-limit:])] if limit > 0 else []
+
+    async def suppression_version(self) -> int:
+        return self._suppression_version
+
+    async def load_suppression(self) -> SuppressionList:
+        entries = tuple(SuppressedEntity(digest, added) for digest, added in self._suppressed.items())
+        return SuppressionList(self._suppression_version, entries)
+
+    async def suppress(self, hashes: Iterable[str]) -> int:
+        new = [digest for digest in dict.fromkeys(hashes) if digest not in self._suppressed]
+        now = utc_now()
+        self._suppressed.update((digest, now) for digest in new)
+        self._suppression_version += bool(new)
+        return self._suppression_version
+
+    async def unsuppress(self, hashes: Iterable[str]) -> int:
+        gone = [digest for digest in set(hashes) if self._suppressed.pop(digest, None) is not None]
+        self._suppression_version += bool(gone)
+        return self._suppression_version
 
 
 class MemoryStateStore:
@@ -111,6 +132,9 @@ class MemoryStateStore:
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         pending = [e for doc in self._outbox.values() for e in outbox_docs.pending(doc)]
         return len(pending), min((e.created_at for e in pending if e.created_at), default=None)
+
+    async def delete_state(self, entity: str) -> bool:
+        return self._states.pop(entity, None) is not None
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         due = sorted((due_at, entity) for entity, (_, _, due_at) in self._states.items() if due_at and due_at <= now)

@@ -38,6 +38,31 @@ class RuleSetSnapshot:
     created_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SuppressedEntity:
+    """One entry of the suppression list: the entity's hash (``shared.log_fields.entity_hash``, never
+    the key itself) and when it was added (UTC, when the store knows it)."""
+
+    hash: str
+    added_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionList:
+    """The suppressed entities of a store, at one version (0: nothing was ever suppressed).
+
+    The version moves on every change, so a reader can cache the list and re-read it only when the
+    cheap ``suppression_version`` says it moved (``RuleSetCache`` does, beside the rule set).
+    """
+
+    version: int
+    entries: tuple[SuppressedEntity, ...] = ()
+
+    @property
+    def hashes(self) -> frozenset[str]:
+        return frozenset(entry.hash for entry in self.entries)
+
+
 class DeadLetterKind(StrEnum):
     """What a dead letter holds: an event (refused or failed in the rules) or an action (not delivered)."""
 

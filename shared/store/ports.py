@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot, SuppressionList
 
 
 class RuleStore(Protocol):
@@ -32,6 +32,26 @@ class RuleStore(Protocol):
 
         Versions are never changed or removed, so version N always holds what was saved as N.
         """
+        ...
+
+    # The suppression list lives with the rules (one per store, for every rule set): entities whose
+    # events the pipeline skips. It holds hashes of entity keys (``shared.log_fields.entity_hash``).
+
+    async def suppression_version(self) -> int:
+        """The suppression list's version, cheaply (0 when nothing was ever suppressed)."""
+        ...
+
+    async def load_suppression(self) -> SuppressionList:
+        """The whole suppression list, oldest entry first, with its version."""
+        ...
+
+    async def suppress(self, hashes: Iterable[str]) -> int:
+        """Add these entity hashes (those already listed keep their ``added_at``); the list's version
+        after the change (unchanged when every hash was listed already)."""
+        ...
+
+    async def unsuppress(self, hashes: Iterable[str]) -> int:
+        """Remove these entity hashes (unknown ones are ignored); the version after the change."""
         ...
 
 
@@ -79,6 +99,12 @@ class StateStore(Protocol):
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         """How many entries are pending, and when the oldest was planned (the backlog metric)."""
+        ...
+
+    async def delete_state(self, entity: str) -> bool:
+        """Remove the entity's state document, whatever its etag (a privacy request); True when there
+        was one. A writer still holding the old etag gets ``ConcurrencyConflict`` and, re-reading,
+        finds no state. Outbox entries are not touched (``pending_outbox`` + ``complete_outbox``)."""
         ...
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:

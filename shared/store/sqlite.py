@@ -6,24 +6,25 @@ run them inline. Entity-state etags are a per-row counter, checked on write like
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
-from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreUnavailable
-from shared.store.models import EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.errors import ConcurrencyConflict, StoreUnavailable
+from shared.store.models import EntityState, OutboxEntry
 from shared.store.sqlite_deadletters import SqliteDeadLetters
+from shared.store.sqlite_rules import SqliteRules
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rulesets (
     name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS suppressed_entities (hash TEXT PRIMARY KEY, added_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS suppression (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS states (
     entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL, due_at REAL);
 CREATE TABLE IF NOT EXISTS outbox_entries (
@@ -44,53 +45,6 @@ _IN_CHUNK = 500  # keep IN (...) lists under SQLite's variable limit
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _IN_CHUNK):
         yield items[start : start + _IN_CHUNK]
-
-
-class _SqliteRules:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    async def load_ruleset(self, name: str) -> RuleSetSnapshot:
-        row = self._db.execute(
-            "SELECT version, rules, created_at FROM rulesets WHERE name = ? ORDER BY version DESC LIMIT 1", (name,)
-        ).fetchone()
-        if row is None:
-            raise RuleSetNotFound(f"no rule set named {name!r} in the SQLite store")
-        return _snapshot(name, row)
-
-    async def ruleset_version(self, name: str) -> int:
-        row = self._db.execute("SELECT MAX(version) FROM rulesets WHERE name = ?", (name,)).fetchone()
-        return int(row[0] or 0)
-
-    async def save_ruleset(self, name: str, rules: Sequence[dict[str, Any]]) -> int:
-        with self._db:
-            version = await self.ruleset_version(name) + 1
-            self._db.execute(
-                "INSERT INTO rulesets (name, version, rules, created_at) VALUES (?, ?, ?, ?)",
-                (name, version, json.dumps(list(rules)), datetime.now(UTC).isoformat()),
-            )
-        return version
-
-    async def load_ruleset_version(self, name: str, version: int) -> RuleSetSnapshot:
-        row = self._db.execute(
-            "SELECT version, rules, created_at FROM rulesets WHERE name = ? AND version = ?", (name, version)
-        ).fetchone()
-        if row is None:
-            raise RuleSetNotFound(f"rule set {name!r} has no version {version} in the SQLite store")
-        return _snapshot(name, row)
-
-    async def ruleset_history(self, name: str, *, limit: int = 20) -> list[RuleSetSnapshot]:
-        rows = self._db.execute(
-            "SELECT version, rules, created_at FROM rulesets WHERE name = ? ORDER BY version DESC LIMIT ?",
-            (name, max(limit, 0)),
-        ).fetchall()
-        return [_snapshot(name, row) for row in rows]
-
-
-def _snapshot(name: str, row: tuple[int, str, str]) -> RuleSetSnapshot:
-    version, rules, created_at = row
-    stored_at = datetime.fromisoformat(created_at)
-    return RuleSetSnapshot(name=name, version=version, rules=json.loads(rules), created_at=stored_at)
 
 
 class _SqliteStates:
@@ -187,6 +141,11 @@ class _SqliteStates:
             "SELECT COUNT(*), MIN(created_at) FROM outbox_entries WHERE done_at IS NULL"
         ).fetchone()
         return int(count), datetime.fromisoformat(oldest) if oldest else None
+
+    async def delete_state(self, entity: str) -> bool:
+        with self._db:
+            deleted = self._db.execute("DELETE FROM states WHERE entity = ?", (entity,))
+        return deleted.rowcount == 1
 
     async def due_entities(self, now: datetime, *, limit: int = 500) -> list[str]:
         rows = self._db.execute(
@@ -326,7 +285,7 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store at {target!r}: {exc} (check SQUALL_STORE)") from exc
         self.path = target
-        self.rules = _SqliteRules(self._db)
+        self.rules = SqliteRules(self._db)
         self.states = _SqliteStates(self._db, tombstone_ttl_s=tombstone_ttl_s)
         self.dedupe = _SqliteDedupe(self._db)
         self.deadletters = SqliteDeadLetters(self._db)

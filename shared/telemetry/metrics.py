@@ -78,6 +78,7 @@ class PipelineMetrics:
             ("normalized", report.events_normalized),
             ("dead_lettered", report.events_dead_lettered),
             ("duplicate", report.events_duplicate),
+            ("suppressed", report.events_suppressed),
         ):
             if count:
                 self.events.add(count, where | {names.OUTCOME: outcome})

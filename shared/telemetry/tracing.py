@@ -127,6 +127,7 @@ def _report_attributes(report: BatchReport) -> dict[str, int]:
         "squall.events.in": report.events_in,
         "squall.events.dead_lettered": report.events_dead_lettered,
         "squall.events.duplicate": report.events_duplicate,
+        "squall.events.suppressed": report.events_suppressed,
         "squall.rule_matches": report.rule_matches,
         "squall.actions.planned": report.actions_planned,
         "squall.actions.delivered": report.actions_delivered,

@@ -91,13 +91,23 @@ def demo(
             help="Journey entries one per request (sync) or up to 100 per async batch request (async).",
         ),
     ] = "async",
+    suppress: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--suppress",
+            metavar="ENTITY",
+            help="Put this entity on the suppression list first (repeatable); default: the seed's most active user.",
+            show_default=False,
+        ),
+    ] = None,
     fail_on_dead_letters: FailOnDeadLettersOption = False,
 ) -> None:
     """Generate synthetic Office 365 usage, run it through rules to every kind of destination: the
-    Marketing Cloud stub (journeys, rows), its webhook receiver and a local EventBridge (moto)."""
+    Marketing Cloud stub (journeys, rows), its webhook receiver and a local EventBridge (moto). One
+    entity is suppressed, as after an opt-out: its events are counted, never evaluated."""
     import msgspec
 
-    from squall.synthetic import generate_o365_records  # generator only needed here
+    from squall.synthetic import generate_o365_records, most_active_user  # generator only needed here
 
     def bodies() -> Iterator[tuple[bytes, str | None]]:
         for record in generate_o365_records(events, seed=seed):
@@ -122,6 +132,7 @@ def demo(
     result = _execute(
         prepared, total=events, rules=rules, sfmc_url=None, as_json=as_json, stub_faults=faults,
         eventbridge=eventbridge, settings=Settings.model_validate({"SFMC_JOURNEY_ENTRY_MODE": journey_mode}),
+        suppress=suppress if suppress is not None else [most_active_user(seed)],
     )  # fmt: skip
     _print(result, as_json=as_json)
     if result.stub_received is not None and result.stub_received < result.report.actions_delivered:
@@ -228,6 +239,7 @@ def _execute(
     give_up_after: int = HOST_RETRY_ATTEMPTS,
     eventbridge: bool | None = None,
     settings: Settings | None = None,
+    suppress: list[str] | None = None,
 ) -> LocalRunResult:
     progress = Progress(
         TextColumn("[bold]events"),
@@ -253,6 +265,7 @@ def _execute(
                     stub_faults=stub_faults,
                     eventbridge=eventbridge,
                     settings=settings,
+                    suppress=suppress or [],
                     source=None if source == "auto" else source,  # type: ignore[arg-type]
                     on_batch=lambda report: progress.advance(task, report.events_in),
                 )
@@ -292,5 +305,7 @@ def _print(result: LocalRunResult, *, as_json: bool) -> None:
         Console().print(f"  received      {count:>6}  {kind} ({RECEIVERS[kind]})")
     for rule_id in result.skipped_rules:
         Console().print(f"  skipped               {rule_id} (no local EventBridge: install moto or pass --eventbridge)")
+    for entity in result.suppressed_entities:
+        Console().print(f"  suppressed            {entity}", markup=False)
     for reason, count in sorted(result.report.dead_letter_reasons_full.items(), key=lambda item: (-item[1], item[0])):
         Console(soft_wrap=True).print(f"  dead-lettered {count:>6}  {reason}", markup=False)

@@ -161,6 +161,16 @@ def explain_command(
             "--state", help='The entity\'s state as JSON, e.g. {"cooldowns": {"RULE": "2024-05-01T08:00:00Z"}}.'
         ),
     ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", metavar="SPEC", help="Explain against the entity's state stored here: memory | "
+                     "sqlite:PATH | cosmos (with --entity alone: SQUALL_STORE)."),
+    ] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option("--entity", help="Explain the event as this entity's, against its stored state (default: "
+                     "the event's entity)."),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--all", "-a", help="Show the full tree of non-candidate rules too.")
     ] = False,
@@ -168,12 +178,19 @@ def explain_command(
     json_field_map: JsonFieldMapOption = None,
 ) -> None:
     """Show why each rule fires or not for one event: `when`, every condition with the values compared,
-    cool-downs (last firing, until). Exit 0 whatever the verdict; 1 bad rules/event/state; 2 no such file."""
+    cool-downs (last firing, until). The state is --state FILE, or the one --store/--entity hold.
+    Exit 0 whatever the verdict; 1 bad rules/event/state; 2 no such file, store unreachable."""
+    if state_path is not None and (store is not None or entity is not None):
+        _fail("give the state either as --state FILE or from --store/--entity, not both", code=2)
     rules = load_valid_rules(rules_path)
     if rule_id is not None and all(rule.id != rule_id for rule in rules):
         _fail(f"no rule with id {rule_id!r} in {rules_path}", code=1)
     event = _read_one_event(event_path, normalize_options(json_field_map))
     state = _read_state(state_path, entity=event.entity) if state_path is not None else None
+    if store is not None or entity is not None:
+        from squall.commands.state_cmd import stored_state_for  # opens a store: only when asked
+
+        event, state = stored_state_for(event, store=store, entity=entity)
     explanations = explain_rules(rules, event, state, only=rule_id)
     actions = {rule.id: rule.actions() for rule in rules}
     if as_json:

@@ -46,6 +46,7 @@ def test_app_registers_the_rules_api_with_function_level_auth() -> None:
         if json.loads(f.get_function_json())["bindings"][0]["type"] == "httpTrigger"
     }
     assert routes, "no HTTP function registered"
-    # rule-versions: the history cannot be GET rules/versions, which is the rule named "versions"
-    assert {b["route"].split("/")[0] for b in routes.values()} == {"rules", "rule-versions"}
+    # rule-versions: the history cannot be GET rules/versions, which is the rule named "versions";
+    # entities and suppressions: one entity's state and the suppression list, beside the rules
+    assert {b["route"].split("/")[0] for b in routes.values()} == {"rules", "rule-versions", "entities", "suppressions"}
     assert {str(b["authLevel"]).lower() for b in routes.values()} == {"function"}

@@ -33,7 +33,10 @@ from tests.blueprints.test_rules_api import COPILOT_RULE, TEAMS_RULE
 FUZZ_REQUESTS = int(os.environ.get("FUZZ_REQUESTS", "1000"))
 MIN_REQUESTS = 1000
 #: Operations that read a JSON body, and their path parameters.
-BODY_OPERATIONS = {"put_rule": {"rule_id": "fuzzed"}, "validate_ruleset": {}, "dry_run_rules": {}}
+BODY_OPERATIONS = {
+    "put_rule": {"rule_id": "fuzzed"}, "validate_ruleset": {}, "dry_run_rules": {},
+    "suppress_entities": {}, "unsuppress_entities": {},
+}  # fmt: skip
 
 
 def acyclic(document: dict[str, Any]) -> dict[str, Any]:

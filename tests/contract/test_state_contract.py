@@ -190,3 +190,42 @@ async def test_an_entity_saved_without_its_deadline_stops_being_due(store: Store
     await store.states.save_states([fired])
     # THEN it is no longer listed
     assert await store.states.due_entities(T0) == []
+
+
+async def test_deleting_a_state_removes_it_and_its_deadline_and_says_whether_there_was_one(store: Store) -> None:
+    # GIVEN a due entity and another one
+    await store.states.save_states(
+        [EntityState(entity="ann@contoso.com", data={"n": 1}, due_at=T0), EntityState(entity="bob", data={"n": 2})]
+    )
+    # WHEN the first is deleted, twice
+    deleted = await store.states.delete_state("ann@contoso.com")
+    again = await store.states.delete_state("ann@contoso.com")
+    # THEN it existed once; it is gone, no longer due, and the other entity is untouched
+    assert (deleted, again) == (True, False)
+    assert set(await store.states.load_states(["ann@contoso.com", "bob"])) == {"bob"}
+    assert await store.states.due_entities(T0) == []
+
+
+async def test_a_writer_holding_a_deleted_state_conflicts_and_then_starts_afresh(store: Store) -> None:
+    # GIVEN a writer that read an entity's state, which is then deleted
+    await store.states.save_states([EntityState(entity="user-1", data={"n": 1})])
+    held = (await store.states.load_states(["user-1"]))["user-1"]
+    await store.states.delete_state("user-1")
+    held.data["n"] = 2
+    # WHEN the writer saves over the etag it read
+    with pytest.raises(ConcurrencyConflict):
+        await store.states.save_states([held])
+    # THEN the deleted state is not resurrected; a writer that sees no state creates a new one
+    assert await store.states.load_states(["user-1"]) == {}
+    await store.states.save_states([EntityState(entity="user-1", data={"n": 3})])
+    assert (await store.states.load_states(["user-1"]))["user-1"].data == {"n": 3}
+
+
+async def test_deleting_a_state_leaves_the_outbox_as_it_was(store: Store) -> None:
+    # GIVEN an entity saved with a planned action
+    action = {"key": "k1", "kind": "journey_entry", "rule_id": "r1", "entity": "user-1"}
+    entry = OutboxEntry(entity="user-1", key="k1", action=action, created_at=T0)
+    await store.states.save_states([EntityState(entity="user-1", data={"n": 1})], outbox=[entry])
+    # WHEN its state is deleted  THEN the action is still pending (the caller settles it)
+    await store.states.delete_state("user-1")
+    assert [e.key for e in await store.states.pending_outbox(entities=["user-1"])] == ["k1"]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from squall.synthetic import generate_o365_records, most_active_user
+
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("journey_entry", "data_extension_row", "webhook", "eventbridge")
 REPORT_FIELDS = {
@@ -56,6 +58,23 @@ def test_demo_reports_matches_delivered_to_the_stub() -> None:
     assert report["elapsed_s"] > 0 and report["cpu_s"] > 0
     assert report["events_per_s"] == pytest.approx(3000 / report["elapsed_s"], rel=0.01)  # the report rounds
     assert report["events_per_cpu_s"] == pytest.approx(3000 / report["cpu_s"], rel=0.01)
+    # AND the seed's most active user was suppressed, as after an opt-out: her events counted, not evaluated
+    assert report["suppressed_entities"] == [most_active_user(7)]
+    assert report["events_suppressed"] > 0
+
+
+def test_demo_suppresses_the_entities_given_and_counts_exactly_their_events() -> None:
+    # GIVEN two users of the seed's records
+    records = list(generate_o365_records(500, seed=5))
+    chosen = [records[0]["UserId"], records[1]["UserId"]]
+    # WHEN the demo runs with both suppressed
+    result = squall("demo", "--events", "500", "--seed", "5", "--json", "--no-eventbridge",
+                    "--suppress", chosen[0], "--suppress", chosen[1])  # fmt: skip
+    # THEN exactly their events are counted suppressed
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["suppressed_entities"] == chosen
+    assert report["events_suppressed"] == sum(record["UserId"] in chosen for record in records)
 
 
 def test_demo_without_eventbridge_leaves_those_rules_out_and_says_so() -> None:

@@ -41,6 +41,12 @@ EXPECTED_FUNCTIONS = {
     "dry_run_rules",
     "list_rule_versions",
     "rollback_rules",
+    "get_entity_state",
+    "reset_entity_state",
+    "delete_entity_state",
+    "list_suppressions",
+    "suppress_entities",
+    "unsuppress_entities",
     "run_scheduled_work",
     "deliver_outbox",
 }

@@ -61,7 +61,7 @@ SHARED_LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"store"}),  # ports, records and errors (+ adapters, which only wiring names)
     frozenset({"rules"}),  # reads EntityState and RuleStore from store
     frozenset({"actions"}),  # plans from RuleMatch
-    frozenset({"pipeline"}),  # orchestrates events, rules, actions and store
+    frozenset({"pipeline", "entities"}),  # orchestrates events, rules, actions and store; per-entity tools
     frozenset({"rules_admin", "telemetry"}),  # the rule API; metrics and spans around the pipeline
     frozenset({"wiring"}),  # the composition root: chooses the adapters
 )

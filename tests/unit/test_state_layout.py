@@ -18,13 +18,16 @@ MEMORY = ROOT / "shared" / "rules" / "stateful" / "memory.py"
 #: that is not a state key (a unit, a JSON field of an API), add it here with the reason.
 OTHER_MEANINGS: dict[tuple[str, str], int] = {
     ("shared/actions/webhook/signing.py", "t"): 1,  # the signature header's timestamp part
-    ("shared/telemetry/metrics.py", "s"): 3,  # the unit of a histogram or gauge (seconds)
+    ("shared/telemetry/metrics.py", "s"): 4,  # the unit of a histogram or gauge (seconds)
     ("shared/rules/language/durations.py", "s"): 1,  # duration unit letters
     ("shared/rules/language/durations.py", "d"): 1,
     ("shared/rules/explain/models.py", "fired"): 1,  # explain's JSON output: the verdict
     ("shared/rules/explain/state.py", "due"): 1,  # explain's JSON output: an absence's details
     ("shared/rules/explain/state.py", "since"): 1,  # explain's JSON output: a machine's details
     ("shared/rules/explain/state.py", "held"): 1,  # explain's JSON output: re-arm's details
+    ("shared/rules/stateful/inventory.py", "since"): 1,  # `state show`'s JSON output: a machine's summary
+    ("shared/rules/stateful/inventory.py", "held"): 1,  # `state show`'s JSON output: re-arm waiting
+    ("shared/rules/stateful/inventory.py", "rules"): 1,  # `state show`'s JSON output: the per-rule list
     ("shared/rules/authoring/lint.py", "since"): 1,  # the rule language's part: state.<machine>.since
     ("shared/rules/authoring/loader.py", "rules"): 4,  # a rule file's top-level key
     ("shared/rules_admin/admin.py", "rules"): 2,  # the admin API's request body

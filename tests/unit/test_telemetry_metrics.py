@@ -29,7 +29,7 @@ def action(key: str = "rule-a:v1:event-1:journey_entry") -> PlannedAction:
 def test_batch_report_becomes_counters_by_outcome_rule_and_a_duration(recorded: Recorded) -> None:
     # GIVEN a report with every kind of count
     report = BatchReport(
-        events_in=10, events_normalized=8, events_dead_lettered=2, events_duplicate=3,
+        events_in=10, events_normalized=8, events_dead_lettered=2, events_duplicate=3, events_suppressed=1,
         rule_matches=5, matches_by_rule={"rule-a": 4, "rule-b": 1}, actions_planned=5,
         actions_delivered=3, actions_failed=1, actions_skipped_duplicate=1, actions_dead_lettered=2,
     )  # fmt: skip
@@ -39,6 +39,7 @@ def test_batch_report_becomes_counters_by_outcome_rule_and_a_duration(recorded: 
     assert recorded.counter("squall.events", outcome="normalized", partition="7", trigger="event_hub") == 8
     assert recorded.counter("squall.events", outcome="dead_lettered", partition="7", trigger="event_hub") == 2
     assert recorded.counter("squall.events", outcome="duplicate", partition="7", trigger="event_hub") == 3
+    assert recorded.counter("squall.events", outcome="suppressed", partition="7", trigger="event_hub") == 1
     assert recorded.counter("squall.rule_matches", rule_id="rule-a") == 4
     assert recorded.counter("squall.rule_matches", rule_id="rule-b") == 1
     for outcome, count in (("delivered", 3), ("failed", 1), ("skipped_duplicate", 1), ("dead_lettered", 2)):

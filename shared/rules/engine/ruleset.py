@@ -29,6 +29,9 @@ class CompiledRuleSet:
 
     def __init__(self, rules: Sequence[CompiledRule], *, version: int) -> None:
         self.version = version
+        #: Hashes of the suppressed entities (``shared.log_fields.entity_hash``) in force with this rule
+        #: set: the pipeline evaluates none of their events. ``RuleSetCache`` keeps it current.
+        self.suppressed: frozenset[str] = frozenset()
         self.rules: tuple[CompiledRule, ...] = tuple(sorted(rules, key=lambda rule: rule.order))
         self._index = RuleIndex(self.rules)
         self._buckets = self._index.buckets
