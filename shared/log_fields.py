@@ -8,6 +8,7 @@ Payloads and secrets never go here: only the ids named in ``LOG_FIELDS``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,7 +22,17 @@ RULE_ID: Final = "rule_id"
 ACTION_KEY: Final = "action_key"
 PARTITION: Final = "partition"
 SEQUENCE_NUMBER: Final = "sequence_number"
-LOG_FIELDS: Final = (EVENT_ID, RULE_ID, ACTION_KEY, PARTITION, SEQUENCE_NUMBER)
+# The delivery audit's fields (one INFO record per settled or shadowed action: shared/pipeline/audit.py).
+AUDIT: Final = "audit"  # "delivery" on every audit record: the one filter for them
+ENTITY: Final = "entity"  # the entity's hash, or its key when SQUALL_AUDIT_ENTITY=key
+DESTINATION: Final = "destination"
+ACTION_KIND: Final = "action_kind"
+OUTCOME: Final = "outcome"  # delivered | dead_lettered | shadow (a metric dimension too)
+ATTEMPTS: Final = "attempts"
+LOG_FIELDS: Final = (
+    EVENT_ID, RULE_ID, ACTION_KEY, PARTITION, SEQUENCE_NUMBER, AUDIT, ENTITY, DESTINATION, ACTION_KIND, OUTCOME,
+    ATTEMPTS,
+)  # fmt: skip
 
 _batch_fields: ContextVar[Mapping[str, object] | None] = ContextVar("squall_batch_log_fields", default=None)
 
@@ -43,6 +54,12 @@ def log_ids(
         SEQUENCE_NUMBER: sequence_number,
     }
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def entity_hash(entity: str) -> str:
+    """How logs and the delivery audit name an entity without its key: a SHA-256 digest (hex, 32
+    characters) of the key's UTF-8 bytes. ``squall deliveries list --entity KEY`` hashes the same way."""
+    return hashlib.sha256(entity.encode("utf-8")).hexdigest()[:32]
 
 
 @contextmanager

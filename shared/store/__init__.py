@@ -9,7 +9,16 @@ algorithm every adapter's state writes share.
 from __future__ import annotations
 
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreError, StoreUnavailable
-from shared.store.models import DeadLetter, DeadLetterKind, EntityState, OutboxEntry, RuleSetSnapshot
+from shared.store.models import (
+    AuditOutcome,
+    DeadLetter,
+    DeadLetterKind,
+    DeliveryQuery,
+    DeliveryRecord,
+    EntityState,
+    OutboxEntry,
+    RuleSetSnapshot,
+)
 from shared.store.ports import (
     DeadLetterSink,
     DeadLetterStore,
@@ -20,12 +29,15 @@ from shared.store.ports import (
 )
 
 __all__ = [
+    "AuditOutcome",
     "ConcurrencyConflict",
     "DeadLetter",
     "DeadLetterKind",
     "DeadLetterSink",
     "DeadLetterStore",
     "DedupeStore",
+    "DeliveryQuery",
+    "DeliveryRecord",
     "EntityState",
     "OutboxEntry",
     "RuleSetNotFound",
