@@ -9,7 +9,16 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from squall.commands import bench_cmd, deadletter_cmd, demo_cmd, normalize_cmd, rules_cmd, send_cmd, stub_cmd
+from squall.commands import (
+    bench_cmd,
+    deadletter_cmd,
+    deliveries_cmd,
+    demo_cmd,
+    normalize_cmd,
+    rules_cmd,
+    send_cmd,
+    stub_cmd,
+)
 
 app = typer.Typer(
     name="squall",
@@ -19,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd):
+for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, deliveries_cmd):
     module.register(app)
 
 

@@ -70,13 +70,15 @@ class DeliveryAudit:
         """Records of what shadow rules would have sent (never sent: no attempts)."""
         return [self._record(action, AuditOutcome.SHADOW, at=at, attempts=0) for action in actions]
 
-    async def write(self, states: StateStore, records: Sequence[DeliveryRecord]) -> None:
-        """Log each record at INFO, then keep them in the store with one call (none when empty)."""
+    async def write(self, states: StateStore | None, records: Sequence[DeliveryRecord]) -> None:
+        """Log each record at INFO, then keep them in the store with one call (none when empty, or
+        when there is no store: the log record is then the only audit)."""
         if not records:
             return
         for record in records:
             _log(record)
-        await states.record_deliveries(records)
+        if states is not None:
+            await states.record_deliveries(records)
 
     def _record(self, action: PlannedAction, outcome: AuditOutcome, *, at: datetime, attempts: int) -> DeliveryRecord:
         return DeliveryRecord(

@@ -121,9 +121,13 @@ class DeliveryRecord:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryQuery:
-    """Which audit records to list (``None``: any), newest first, at most ``limit``."""
+    """Which audit records to list (``None`` or empty: any), newest first, at most ``limit``.
 
-    entity: str | None = None
+    ``entities``: the names the entity may be recorded under (its hash and its key, since the
+    records name it as ``SQUALL_AUDIT_ENTITY`` said when they were written). ``since`` is
+    inclusive, ``until`` exclusive."""
+
+    entities: tuple[str, ...] = ()
     rule_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None

@@ -53,10 +53,9 @@ class SqliteDeliveries:
 
     def find(self, query: DeliveryQuery) -> list[DeliveryRecord]:
         """The records matching ``query``, newest first."""
-        where: list[str] = []
-        bound: list[object] = []
+        where: list[str] = [f"entity IN ({','.join('?' * len(query.entities))})"] if query.entities else []
+        bound: list[object] = list(query.entities)
         for column, value in (
-            ("entity = ?", query.entity),
             ("rule_id = ?", query.rule_id),
             ("at >= ?", query.since.timestamp() if query.since else None),
             ("at < ?", query.until.timestamp() if query.until else None),
