@@ -34,6 +34,7 @@ from shared.rules import (
 from shared.settings import get_settings
 from shared.store.models import EntityState
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
+from squall.commands.rules_summary import print_summary
 
 rules_app = typer.Typer(
     name="rules", help="Trigger rules: validate, explain and dry-run rule files (YAML or JSON).", no_args_is_help=True
@@ -198,20 +199,28 @@ def test_command(
     ] = "event",
     as_json: Annotated[bool, typer.Option("--json", help="Print the firings as one JSON array.")] = False,
     json_field_map: JsonFieldMapOption = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Firings per rule per day with a bar chart (--json: a summary object).")
+    ] = False,
 ) -> None:
     """Dry run: replay events through the rules, fire due deadlines, plan actions — and send nothing.
-    Prints time, rule, entity, event id, action key and contact key per firing; rejections on stderr."""
+    Prints time, rule, entity, event id, action key, contact key and payload per firing (shadow rules
+    marked); rejections on stderr. --summary: firings per rule per day instead."""
     if clock not in CLOCK_MODES:
         raise typer.BadParameter(f"expected one of {', '.join(CLOCK_MODES)}", param_hint="--clock")
     mode: ClockMode = "wall" if clock == "wall" else "event"
     options = _normalize_options(json_field_map)
-    run = DryRun(compile_ruleset(load_valid_rules(rules_path)), clock=mode, options=options)
+    ruleset = compile_ruleset(load_valid_rules(rules_path))
+    run = DryRun(ruleset, clock=mode, options=options)
     for line, body in _lines(events_path):
         run.feed(body, line=line)
     report = run.finish()
     for rejection in report.rejections:
         where = f"line {rejection.line}" + (f" item {rejection.index}" if rejection.index is not None else "")
         typer.echo(f"rejected: {where}: {rejection.reason}", err=True)
+    if summary:
+        print_summary(report, ruleset.rules, as_json=as_json)
+        return
     if as_json:
         typer.echo(json.dumps([firing.to_json() for firing in report.firings], indent=2, ensure_ascii=False))
         typer.echo(dry_run_summary(report), err=True)
