@@ -67,6 +67,27 @@ param eventHubThroughputUnits int = min(40, max(1, (eventsPerDay * 3 / 86400 + 9
 @maxLength(50)
 param eventHubConsumerGroup string = 'squall'
 
+// Capture keeps the history the hub's retention drops, for `squall backfill` (docs/history.md).
+// On the Standard tier it is billed per throughput unit and hour (docs/performance.md, capacity).
+
+@description('Archive every event as Avro into the storage account\'s `capture` container (Event Hubs Capture); false turns it off.')
+param captureEnabled bool = true
+
+@description('Seconds a capture window stays open before its file is written (60-900).')
+@minValue(60)
+@maxValue(900)
+param captureIntervalSeconds int = 300
+
+@description('Bytes a capture window may hold before its file is written (10-500 MB).')
+@minValue(10485760)
+@maxValue(524288000)
+param captureSizeLimitBytes int = 314572800
+
+@description('Days captured Avro files are kept in the `capture` container before a lifecycle rule deletes them.')
+@minValue(1)
+@maxValue(3650)
+param captureRetentionDays int = 30
+
 // --- Cosmos DB -----------------------------------------------------------------------------------
 
 @description('Cosmos DB capacity: `serverless` (pay per request) or `autoscale` (provisioned, shared by the containers).')
@@ -139,6 +160,29 @@ param maxEventAge string = ''
 ])
 param auditEntity string = 'hash'
 
+// --- Alerts (infra/app/alerts.bicep) -------------------------------------------------------------
+
+@description('E-mail address Squall\'s alerts are sent to (an action group is created); empty for none.')
+param alertEmailAddress string = ''
+
+@description('Resource id of an existing action group Squall\'s alerts are sent to; empty for none.')
+param alertActionGroupId string = ''
+
+@description('Seconds the oldest outbox entry may wait before the backlog alert fires.')
+@minValue(60)
+@maxValue(86400)
+param outboxBacklogAlertSeconds int = 900
+
+@description('Percent of incoming events dead-lettered in 5 minutes above which the dead-letter alert fires.')
+@minValue(1)
+@maxValue(100)
+param deadLetterAlertPercent int = 5
+
+@description('Seconds a partition may lag behind the hub before the consumer-lag alert fires.')
+@minValue(60)
+@maxValue(86400)
+param consumerLagAlertSeconds int = 600
+
 // --- Salesforce Marketing Cloud ------------------------------------------------------------------
 
 @description('Marketing Cloud tenant auth base URL, e.g. https://SUBDOMAIN.auth.marketingcloudapis.com')
@@ -192,6 +236,7 @@ var tags = {
 }
 var cosmosDatabaseName = 'squall'
 var deadLetterContainerName = 'deadletter'
+var captureContainerName = 'capture'
 var deploymentContainerName = 'app-package'
 var sfmcClientSecretName = 'sfmc-client-secret'
 var webhookSecretsName = 'squall-webhook-secrets'
@@ -217,6 +262,30 @@ module monitoring './app/monitoring.bicep' = {
   }
 }
 
+module alerts './app/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    logAnalyticsName: monitoring.outputs.logAnalyticsName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    outboxBacklogAlertSeconds: outboxBacklogAlertSeconds
+    deadLetterAlertPercent: deadLetterAlertPercent
+    consumerLagAlertSeconds: consumerLagAlertSeconds
+    alertEmailAddress: alertEmailAddress
+    alertActionGroupId: alertActionGroupId
+  }
+}
+
+module workbook './app/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+  }
+}
+
 module eventHubs './app/eventhubs.bicep' = {
   name: 'eventhubs'
   params: {
@@ -228,6 +297,12 @@ module eventHubs './app/eventhubs.bicep' = {
     messageRetentionInDays: eventHubRetentionDays
     capacity: eventHubThroughputUnits
     consumerGroupName: eventHubConsumerGroup
+    captureEnabled: captureEnabled
+    captureStorageAccountId: storage.outputs.id
+    captureContainerName: storage.outputs.captureContainerName
+    captureIdentityId: identity.outputs.id
+    captureIntervalSeconds: captureIntervalSeconds
+    captureSizeLimitBytes: captureSizeLimitBytes
   }
 }
 
@@ -252,6 +327,8 @@ module storage './app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    captureContainerName: captureContainerName
+    captureRetentionDays: captureRetentionDays
   }
 }
 
@@ -345,3 +422,4 @@ output EVENTHUB_NAME string = eventHubs.outputs.eventHubName
 output EVENTHUB_CONSUMER_GROUP string = eventHubs.outputs.consumerGroupName
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output CAPTURE_CONTAINER_URL string = '${storage.outputs.blobServiceUri}${storage.outputs.captureContainerName}'

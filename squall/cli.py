@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from squall.commands import (
+    backfill_cmd,
     bench_cmd,
     deadletter_cmd,
     deliveries_cmd,
@@ -28,7 +29,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, deliveries_cmd):
+for module in (
+    demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, backfill_cmd, deliveries_cmd
+):
     module.register(app)
 
 

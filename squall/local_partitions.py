@@ -240,6 +240,4 @@ class EventTimeClock:
                 return
             self._fired_at = now
             # every page of due entities, until none is left (the relay delivers what they plan)
-            self._total += await fire_due_deadlines(
-                self._deps, now=now, limit=SCHEDULED_LIMIT, budget_s=float("inf")
-            )
+            self._total += await fire_due_deadlines(self._deps, now=now, limit=SCHEDULED_LIMIT, budget_s=float("inf"))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from shared.events.models import RawEvent
 from shared.events.options import SourceOption
+from shared.pipeline.event_time import EventTimePolicy
 from shared.pipeline.report import BatchReport
 from shared.rules import compile_ruleset, load_rule_files, validate_rules
 from shared.rules_admin import RuleSetAdmin
@@ -97,6 +98,8 @@ class LocalRunResult:
     stub_duplicates: int | None
     batches: int
     deadlines_pending: int = 0
+    #: CPU seconds the run's process spent (the stub's threads included), beside ``report.elapsed_s``.
+    cpu_s: float | None = None
     #: What each local receiver got, by action kind (eventbridge only when moto's bus ran).
     received_by_kind: dict[str, int] = field(default_factory=dict)
     #: Rules left out of the run: their destination has no local receiver (EventBridge off).
@@ -109,6 +112,8 @@ class LocalRunResult:
         data["batches"] = self.batches
         data["events_per_s"] = round(self.report.events_in / self.report.elapsed_s) if self.report.elapsed_s else None
         data["deadlines_pending"] = self.deadlines_pending
+        data["cpu_s"] = None if self.cpu_s is None else round(self.cpu_s, 3)
+        data["events_per_cpu_s"] = round(self.report.events_in / self.cpu_s) if self.cpu_s else None
         data["received_by_kind"] = dict(self.received_by_kind)
         data["skipped_rules"] = list(self.skipped_rules)
         return data
@@ -135,12 +140,14 @@ async def run_local(
     source: SourceOption | None = None,
     stub_faults: StubFaults | None = None,
     eventbridge: bool | None = None,
+    event_time: EventTimePolicy | None = None,
 ) -> LocalRunResult:
     """Run batches through the real pipeline against SQLite and the local receivers (or ``sfmc_url``
     and the destinations the settings configure).
 
     ``eventbridge``: put the EventBridge rules' events on moto's bus (``None``: when moto is
-    installed); off, those rules are left out (``result.skipped_rules``). Raises ``NoStoredRules``
+    installed); off, those rules are left out (``result.skipped_rules``). ``event_time`` replaces
+    the settings' event-time checks (``squall backfill``: the age measured from now). Raises ``NoStoredRules``
     for a kept store without rules, ``DestinationDown`` (with the report) when a destination stays down.
     """
     with ExitStack() as stack:
@@ -180,9 +187,15 @@ async def run_local(
         run_settings = Settings(**{k: v for k, v in base.items() if v is not None})
         if skipped:
             await _store_rules(db_path, ruleset_name, rules)
+        temporary = None  # deleted with workdir, so never fsynced; a kept store is opened by the pipeline
+        if store_path is None:
+            temporary = SqliteStore(db_path, tombstone_ttl_s=run_settings.outbox_tombstone_ttl_s, throwaway=True)
+            stack.callback(temporary.close_now)
         result = await _run_batches(
             batches, run_settings, on_batch, source, quick_retries=stub is not None, attempts=give_up_after,
+            store=temporary,
             faults=stub.fault_rates if stub is not None else None, seed=(stub_faults or StubFaults()).seed,
+            event_time=event_time,
         )  # fmt: skip
         result.skipped_rules = skipped
         if stub is not None:
@@ -230,16 +243,18 @@ async def _run_batches(
     attempts: int,
     faults: FaultRates | None = None,
     seed: int | None = None,
+    store: SqliteStore | None = None,
+    event_time: EventTimePolicy | None = None,
 ) -> LocalRunResult:
     """Outbox first (what an interrupted run left), then the input, then the outbox again."""
     senders = AsyncExitStack()
     # the local receivers answer in microseconds: retry them quickly too
     sender = await open_local_sender(settings, senders, faults=faults, seed=seed) if quick_retries else None
-    pipeline = await open_pipeline(settings, sender=sender)
+    pipeline = await open_pipeline(settings, sender=sender, store=store)
     pipeline.exit_stack.push_async_exit(senders)
     total = BatchReport()
-    started = time.perf_counter()
-    deps = pipeline.deps
+    started, cpu_started = time.perf_counter(), time.process_time()
+    deps = pipeline.deps if event_time is None else dataclasses.replace(pipeline.deps, event_time=event_time)
     count = 0
     relay = LocalRelay(deps, total, attempts=attempts)
     try:
@@ -255,10 +270,11 @@ async def _run_batches(
     # The run's own account: what it planned and found waiting == what it settled and left waiting.
     total.actions_recovered, total.actions_pending = backlog_before, backlog_after
     total.elapsed_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu_started
     if relay.gave_up is not None or backlog_after:
         cause = relay.gave_up or "the outbox is not empty"
         raise DestinationDown(
             f"a destination stayed down: {cause}; {backlog_after} action(s) wait in the outbox", total
         )
     return LocalRunResult(report=total, stub_received=None, stub_duplicates=None, batches=count,
-                          deadlines_pending=pending)  # fmt: skip
+                          deadlines_pending=pending, cpu_s=cpu_s)  # fmt: skip

@@ -1,6 +1,7 @@
 // Log Analytics workspace and workspace-based Application Insights. Local (key) authentication is
 // off on both: the Function App publishes telemetry with its managed identity
 // (APPLICATIONINSIGHTS_AUTHENTICATION_STRING + Monitoring Metrics Publisher in rbac.bicep).
+// Alerts on its metrics: alerts.bicep; the operations workbook: workbook.bicep.
 
 @description('Name of the Log Analytics workspace.')
 @minLength(4)
@@ -48,45 +49,6 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
     WorkspaceResourceId: logAnalytics.id
     IngestionMode: 'LogAnalytics'
     DisableLocalAuth: true
-  }
-}
-
-@description('Seconds the oldest outbox entry may wait before the backlog alert fires (a destination down, a relay stuck).')
-@minValue(60)
-@maxValue(86400)
-param outboxBacklogAlertSeconds int = 900
-
-// The outbox backlog is the one place a destination outage shows while ingestion goes on: alert on
-// the age of its oldest entry (the timer records squall.outbox.backlog_age every minute).
-resource outboxBacklogAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
-  name: '${applicationInsightsName}-outbox-backlog'
-  location: location
-  tags: tags
-  properties: {
-    displayName: 'Squall: outbox backlog older than ${outboxBacklogAlertSeconds} s'
-    description: 'Actions wait in the outbox: a destination is down or its credentials expired. Ingestion goes on; the backlog drains once it is back.'
-    severity: 2
-    enabled: true
-    evaluationFrequency: 'PT5M'
-    windowSize: 'PT15M'
-    scopes: [
-      logAnalytics.id
-    ]
-    criteria: {
-      allOf: [
-        {
-          query: 'AppMetrics | where Name == "squall.outbox.backlog_age" | project TimeGenerated, AgeSeconds = Max'
-          timeAggregation: 'Maximum'
-          metricMeasureColumn: 'AgeSeconds'
-          operator: 'GreaterThan'
-          threshold: outboxBacklogAlertSeconds
-          failingPeriods: {
-            numberOfEvaluationPeriods: 1
-            minFailingPeriodsToAlert: 1
-          }
-        }
-      ]
-    }
   }
 }
 

@@ -4,7 +4,8 @@
 // | role                                | scope                | why                                      |
 // |-------------------------------------|----------------------|------------------------------------------|
 // | Azure Event Hubs Data Receiver      | the usage-events hub | the Event Hubs trigger reads the hub     |
-// | Storage Blob Data Owner             | storage account      | checkpoints, app package, dead letters   |
+// | Storage Blob Data Owner             | storage account      | checkpoints, app package, dead letters,  |
+// |                                     |                      | Event Hubs Capture (the hub writes as it)|
 // | Key Vault Secrets User              | Key Vault            | resolve both Key Vault references        |
 // | Monitoring Metrics Publisher        | Application Insights | telemetry with local auth disabled       |
 // | Cosmos DB Built-in Data Contributor | database `squall`    | rules, state, outbox, dedupe             |

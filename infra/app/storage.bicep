@@ -1,5 +1,6 @@
 // Storage account for the Functions host (AzureWebJobsStorage: Event Hubs checkpoints, timer
-// locks), the Flex Consumption deployment package and Squall's dead letters. Shared keys are
+// locks), the Flex Consumption deployment package, Squall's dead letters and the Event Hubs
+// Capture archive. Shared keys are
 // disabled: every client uses the managed identity (Storage Blob Data Owner in rbac.bicep).
 
 @description('Name of the storage account (3-24 lowercase letters and digits).')
@@ -22,6 +23,16 @@ param deploymentContainerName string
 @minLength(3)
 @maxLength(63)
 param deadLetterContainerName string
+
+@description('Blob container Event Hubs Capture writes the Avro archive to.')
+@minLength(3)
+@maxLength(63)
+param captureContainerName string
+
+@description('Days captured Avro files are kept before a lifecycle rule deletes them.')
+@minValue(1)
+@maxValue(3650)
+param captureRetentionDays int = 30
 
 @description('Replication of the account; choose Standard_GZRS where the region offers it to keep dead letters through a regional outage.')
 @allowed([
@@ -94,7 +105,51 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource captureContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: captureContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// Capture writes ~1 KB per event for ever: delete files older than captureRetentionDays.
+resource captureLifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-capture'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                '${captureContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: captureRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
 output name string = account.name
+output id string = account.id
 output blobServiceUri string = account.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
 output deadLetterContainerName string = deadLetterContainer.name
+output captureContainerName string = captureContainer.name

@@ -7,7 +7,10 @@ an event's time, each event's time is compared with its enqueued time (or, witho
 clock when the batch started):
 
 - more than ``max_skew`` ahead (``SQUALL_MAX_CLOCK_SKEW``): dead-lettered, reason names both times;
-- more than ``max_age`` behind, when set (``SQUALL_MAX_EVENT_AGE``): dead-lettered as stale.
+- more than ``max_age`` behind, when set (``SQUALL_MAX_EVENT_AGE``): dead-lettered as stale. The age
+  is measured from the enqueued time (``age_from="enqueued"``, the live trigger) or from the wall
+  clock (``age_from="now"``: ``squall backfill`` replaying captured history, where an event of
+  last week must not start a journey today unless the limit allows it).
 
 A refused event changes nothing else: it is not evaluated, not remembered, and its time reaches no
 clock. The hot path is one comparison per event (two with ``max_age``).
@@ -18,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from shared.events.models import Event
 
@@ -39,10 +43,12 @@ _YEAR_S = 365.25 * 24 * 3600
 
 @dataclass(frozen=True, slots=True)
 class EventTimePolicy:
-    """How far an event's time may be ahead of (``max_skew``) or behind (``max_age``) its enqueued time."""
+    """How far an event's time may be ahead of (``max_skew``) or behind (``max_age``) its enqueued time;
+    ``age_from="now"`` measures the age from the wall clock instead (a replay of old history)."""
 
     max_skew: timedelta = DEFAULT_MAX_CLOCK_SKEW
     max_age: timedelta | None = None
+    age_from: Literal["enqueued", "now"] = "enqueued"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,7 @@ def screen_event_times(
     """The events whose time is sane, in order, and those refused with their reason."""
     wall = now or datetime.now(UTC)
     skew, age = policy.max_skew, policy.max_age
+    by_wall = policy.age_from == "now"
     wall_ceiling = _plus(wall, skew)
     kept: list[Event] = []
     refused: list[RefusedEvent] = []
@@ -68,8 +75,8 @@ def screen_event_times(
             ahead = False
         if ahead:
             refused.append(RefusedEvent(event, _ahead_reason(event, enqueued or wall, enqueued is None, skew)))
-        elif age is not None and event.time < (enqueued or wall) - age:
-            refused.append(RefusedEvent(event, _stale_reason(event, enqueued or wall, enqueued is None, age)))
+        elif age is not None and event.time < ((aged_from := wall if by_wall or enqueued is None else enqueued) - age):
+            refused.append(RefusedEvent(event, _stale_reason(event, aged_from, aged_from is wall, age)))
         else:
             kept.append(event)
     return kept, refused

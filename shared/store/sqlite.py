@@ -308,7 +308,9 @@ def _from_epoch(seconds: float | None) -> datetime | None:
 class SqliteStore:
     """All store ports on one SQLite file (``:memory:`` works too)."""
 
-    def __init__(self, path: str | Path, *, tombstone_ttl_s: float = 24 * 3600) -> None:
+    def __init__(self, path: str | Path, *, tombstone_ttl_s: float = 24 * 3600, throwaway: bool = False) -> None:
+        """``throwaway``: the file is deleted after the run (``squall demo``'s temporary store), so it
+        is never fsynced; a crashed process still leaves it whole (SQLite's ``synchronous=OFF``)."""
         target = str(path)
         if target != ":memory:":
             Path(target).parent.mkdir(parents=True, exist_ok=True)
@@ -316,7 +318,8 @@ class SqliteStore:
             self._db = sqlite3.connect(target, isolation_level="DEFERRED", check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL: durable against a crashed process (what replays are about), fsync at checkpoints.
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            # OFF loses only what a power cut or OS crash catches, which a throwaway file never outlives.
+            self._db.execute("PRAGMA synchronous=OFF" if throwaway else "PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             _check_format(self._db, target)
             self._db.executescript(_SCHEMA)
@@ -337,4 +340,8 @@ class SqliteStore:
         self.deliveries = SqliteDeliveries(self._db)
 
     async def close(self) -> None:
+        self._db.close()
+
+    def close_now(self) -> None:
+        """``close`` for a synchronous caller (an ``ExitStack``)."""
         self._db.close()

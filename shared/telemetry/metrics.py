@@ -60,10 +60,17 @@ class PipelineMetrics:
         self.outbox_backlog_age = meter.create_gauge(
             names.OUTBOX_BACKLOG_AGE, unit="s", description="Age of the oldest action waiting in the outbox"
         )
+        self.ingest_lag = meter.create_gauge(
+            names.INGEST_LAG, unit="s", description="How far behind the hub a partition is: now - newest enqueued time"
+        )
 
     def record_backlog(self, count: int, age_s: float) -> None:
         self.outbox_backlog.set(count)
         self.outbox_backlog_age.set(age_s)
+
+    def record_lag(self, lag_s: float, *, partition: str | None) -> None:
+        """Consumer lag, once per Event Hub batch (from the batch's own enqueued times: no store call)."""
+        self.ingest_lag.set(max(0.0, lag_s), {} if partition is None else {names.PARTITION: partition})
 
     def record_batch(
         self, report: BatchReport, *, partition: str | None, duration_s: float, trigger: str = "event_hub"

@@ -31,6 +31,7 @@ DELIVERY_RETRIES: Final = "squall.delivery.retries"  # counter, attempts beyond 
 OUTBOX_BACKLOG: Final = "squall.outbox.backlog"  # gauge {action}: entries waiting for delivery
 OUTBOX_BACKLOG_AGE: Final = "squall.outbox.backlog_age"  # gauge, seconds: age of the oldest waiting entry
 DELIVERY_DURATION: Final = "squall.delivery.duration"  # histogram, seconds per deliver() call {outcome}
+INGEST_LAG: Final = "squall.ingest.lag"  # gauge, seconds {partition}: now - newest enqueued time of a batch
 RULE_FIRINGS: Final = "squall.rule.firings"  # counter {rule_id, mode}: matches of live and shadow rules
 
 # --- Metric dimensions ---------------------------------------------------------------------------

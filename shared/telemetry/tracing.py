@@ -3,8 +3,9 @@
 ``batch_span(raw_events)`` opens a CONSUMER span (Application Insights: a request) named
 ``squall.process_batch`` with the partition, first/last sequence number and batch size, and puts
 the partition on every log record inside it. ``observation.record(report)`` adds the report's
-counts to the span and to the metrics; a failed batch whose exception carries its ``report``
-(``BatchRetryRequired``) is recorded on the way out.
+counts to the span and to the metrics, and the partition's lag (``squall.ingest.lag``: now minus
+the newest enqueued time of the batch — how far behind the hub the consumer is); a failed batch
+whose exception carries its ``report`` (``BatchRetryRequired``) is recorded on the way out.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from opentelemetry.trace import Span, SpanKind
 
@@ -25,11 +27,14 @@ from shared.telemetry.instruments import current_instruments
 class BatchObservation:
     """What one span observed; ``record`` once the batch has its report."""
 
-    def __init__(self, span: Span, *, partition: str | None, trigger: str) -> None:
+    def __init__(
+        self, span: Span, *, partition: str | None, trigger: str, newest_enqueued: datetime | None = None
+    ) -> None:
         self.span = span
         self.partition = partition
         self.trigger = trigger
         self.recorded = False
+        self._newest_enqueued = newest_enqueued
         self._started = time.perf_counter()
 
     def record(self, report: BatchReport) -> None:
@@ -38,9 +43,11 @@ class BatchObservation:
             return
         self.recorded = True
         duration_s = time.perf_counter() - self._started
-        current_instruments().metrics.record_batch(
-            report, partition=self.partition, duration_s=duration_s, trigger=self.trigger
-        )
+        metrics = current_instruments().metrics
+        metrics.record_batch(report, partition=self.partition, duration_s=duration_s, trigger=self.trigger)
+        if self._newest_enqueued is not None:
+            lag_s = (datetime.now(UTC) - self._newest_enqueued).total_seconds()
+            metrics.record_lag(lag_s, partition=self.partition)
         if self.span.is_recording():
             self.span.set_attributes(_report_attributes(report))
 
@@ -65,7 +72,16 @@ def batch_span(raw_events: Sequence[RawEvent]) -> Iterator[BatchObservation]:
     if sequences:
         attributes[names.SEQUENCE_FIRST] = min(sequences)
         attributes[names.SEQUENCE_LAST] = max(sequences)
-    with _observed(names.BATCH_SPAN, SpanKind.CONSUMER, attributes, partition=partition, trigger="event_hub") as obs:
+    enqueued = [raw.enqueued_time for raw in raw_events if raw.enqueued_time is not None]
+    newest = max(enqueued) if enqueued else None
+    with _observed(
+        names.BATCH_SPAN,
+        SpanKind.CONSUMER,
+        attributes,
+        partition=partition,
+        trigger="event_hub",
+        newest_enqueued=newest,
+    ) as obs:
         yield obs
 
 
@@ -85,14 +101,20 @@ def outbox_relay_span() -> Iterator[BatchObservation]:
 
 @contextmanager
 def _observed(
-    name: str, kind: SpanKind, attributes: dict[str, str | int], *, partition: str | None, trigger: str
+    name: str,
+    kind: SpanKind,
+    attributes: dict[str, str | int],
+    *,
+    partition: str | None,
+    trigger: str,
+    newest_enqueued: datetime | None = None,
 ) -> Iterator[BatchObservation]:
     tracer = current_instruments().tracer
     with (
         tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span,
         batch_log_fields(partition=partition),
     ):
-        observation = BatchObservation(span, partition=partition, trigger=trigger)
+        observation = BatchObservation(span, partition=partition, trigger=trigger, newest_enqueued=newest_enqueued)
         try:
             yield observation
         except BaseException as exc:

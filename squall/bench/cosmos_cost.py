@@ -432,7 +432,10 @@ async def _ingest_rate(config: CostConfig) -> float:
     await _push_rules(config.rules_dir)
     await dependencies.get_pipeline()
     relay = subprocess.Popen(
-        [sys.executable, "-m", "squall.bench.relay_loop"], stdin=subprocess.PIPE, env=dict(os.environ), cwd=ROOT,
+        [sys.executable, "-m", "squall.bench.relay_loop"],
+        stdin=subprocess.PIPE,
+        env=dict(os.environ),
+        cwd=ROOT,
         stderr=subprocess.DEVNULL,  # its delivery log lines are not the bench's output
     )
     try:

@@ -50,8 +50,8 @@ def event_hub_events(partition: str, batch: list[tuple[int, bytes]]) -> list[Any
         "SystemPropertiesArray": meta.Datum(type="json", value=json.dumps(system)),
         "PropertiesArray": meta.Datum(type="json", value=json.dumps([{} for _ in batch])),
         "PartitionContext": meta.Datum(
-            type="json", value=json.dumps({"EventHubName": "usage-events", "ConsumerGroup": "squall",
-                                           "PartitionId": partition})
+            type="json",
+            value=json.dumps({"EventHubName": "usage-events", "ConsumerGroup": "squall", "PartitionId": partition}),
         ),  # fmt: skip
     }
     data = meta.Datum(type="collection_bytes", value=SimpleNamespace(bytes=[body for _, body in batch]))

@@ -41,9 +41,7 @@ class LocalCosmosServer:
     def endpoint(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def inject_fault(
-        self, status: int, *, count: int, retry_after_ms: int | None = None, path: str = "/docs"
-    ) -> None:
+    def inject_fault(self, status: int, *, count: int, retry_after_ms: int | None = None, path: str = "/docs") -> None:
         """The next ``count`` requests whose URL contains ``path`` fail with ``status``."""
         fault = {"status": status, "count": count, "retryAfterMs": retry_after_ms, "pathContains": path}
         self._control("POST", json.dumps(fault).encode())
@@ -78,7 +76,11 @@ def start_local_cosmos_server(*, env: dict[str, str] | None = None) -> LocalCosm
             f"{PACKAGE}: in a clone of the repository run `make node` (or `make test`)"
         )
     process = subprocess.Popen(
-        [node, str(LAUNCHER), "0"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [node, str(LAUNCHER), "0"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env=os.environ | (env or {}),
     )
     port = _read_port(process)
@@ -94,9 +96,7 @@ def _read_port(process: subprocess.Popen[str]) -> int:
         line = lines.get(timeout=START_TIMEOUT_S)
     except queue.Empty:
         process.kill()
-        raise CosmosServerMissing(
-            f"the Cosmos DB test server did not start within {START_TIMEOUT_S}s"
-        ) from None
+        raise CosmosServerMissing(f"the Cosmos DB test server did not start within {START_TIMEOUT_S}s") from None
     if not line.startswith("listening "):
         process.kill()
         raise CosmosServerMissing(f"the Cosmos DB test server failed to start: {line!r}")

@@ -133,7 +133,7 @@ def render_dry_run(console: Console, report: DryRunReport) -> None:
             Text(firing.event_id),
             Text(firing.action_key or "-"),
             Text(firing.contact_key or f"not planned: {firing.error}"),
-            Text(_destination(firing.kind, firing.destination, firing.payload)),
+            Text(f"{firing.kind} -> {firing.destination}" if firing.kind else "-"),
         )
     console.print(table)
     planned = [firing for firing in report.firings if firing.payload is not None]
@@ -144,14 +144,6 @@ def render_dry_run(console: Console, report: DryRunReport) -> None:
         shadow = " (shadow: not sent)" if firing.mode == "shadow" else ""
         console.print(Text(f"  {firing.rule_id} {firing.event_id} -> {firing.destination}{shadow}: {body}"))
     console.print(Text(dry_run_summary(report)))
-
-
-def _destination(kind: str | None, destination: str | None, payload: Mapping[str, object] | None) -> str:
-    """``journey_entry -> sfmc (APIEvent-x)``: a journey entry names its journey (event definition key)."""
-    if not kind:
-        return "-"
-    journey = (payload or {}).get("EventDefinitionKey")
-    return f"{kind} -> {destination}" + (f" ({journey})" if journey else "")
 
 
 def dry_run_summary(report: DryRunReport) -> str:

@@ -65,9 +65,7 @@ class StubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(
-        self, address: tuple[str, int], behaviour: MarketingCloudBehaviour, webhooks: WebhookReceiver
-    ) -> None:
+    def __init__(self, address: tuple[str, int], behaviour: MarketingCloudBehaviour, webhooks: WebhookReceiver) -> None:
         super().__init__(address, _StubRequestHandler)
         self.behaviour = behaviour
         self.webhooks = webhooks

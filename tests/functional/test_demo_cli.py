@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("journey_entry", "data_extension_row", "webhook", "eventbridge")
 REPORT_FIELDS = {
@@ -50,6 +52,10 @@ def test_demo_reports_matches_delivered_to_the_stub() -> None:
     assert set(report["received_by_kind"]) == set(KINDS)
     assert all(count > 0 for count in report["received_by_kind"].values()), report["received_by_kind"]
     assert sum(report["received_by_kind"].values()) == report["actions_delivered"]
+    # AND the run's own cost: wall and CPU seconds, and the rates they give (input generated beforehand)
+    assert report["elapsed_s"] > 0 and report["cpu_s"] > 0
+    assert report["events_per_s"] == pytest.approx(3000 / report["elapsed_s"], rel=0.01)  # the report rounds
+    assert report["events_per_cpu_s"] == pytest.approx(3000 / report["cpu_s"], rel=0.01)
     # AND the shadow variant of the sign-in rule (rules/failed-sign-in-shadow.yaml) fired, counted
     # apart, and sent nothing: every delivered action is a live rule's
     assert report["shadow_matches_by_rule"].keys() == {"failed-sign-in-pair"}

@@ -165,4 +165,5 @@ def test_firings_show_the_rules_mode_and_the_journey_they_would_enter() -> None:
     ]
     assert {f["payload"]["EventDefinitionKey"] for f in firings} == {"APIEvent-signin-help"}
     table = squall("rules", "test", "rules", events).stdout
-    assert "journey_entry -> sfmc" in table and "(APIEvent-signin-help)" in table and "(shadow)" in table
+    assert "(shadow)" in table and "-> sfmc (shadow: not sent): {" in table
+    assert table.count('"EventDefinitionKey": "APIEvent-signin-help"') == 5  # the journey, in each payload line

@@ -80,8 +80,9 @@ def test_event_hub_consumer_group_and_dead_letter_container_exist() -> None:
     containers = resources_of_type("Microsoft.Storage/storageAccounts/blobServices/containers")
     main_variables = parse_bicep(MAIN_BICEP)["variables"]
     main_parameters = parse_bicep(MAIN_BICEP)["parameters"]
-    # THEN one consumer group, named `squall` by default, and a `deadletter` container
+    # THEN one consumer group, named `squall` by default, and the package, `deadletter` and `capture` containers
     assert len(consumer_groups) == 1
     assert main_parameters["eventHubConsumerGroup"]["default"] == "squall"
-    assert len(containers) == 2
+    assert len(containers) == 3
     assert main_variables["deadLetterContainerName"]["value"] == "deadletter"
+    assert main_variables["captureContainerName"]["value"] == "capture"

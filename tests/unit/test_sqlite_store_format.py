@@ -52,6 +52,19 @@ def test_a_file_from_a_newer_release_is_refused_with_its_format_named(tmp_path: 
         SqliteStore(path)
 
 
+def test_a_kept_store_is_fsynced_at_checkpoints_and_a_throwaway_one_never(tmp_path: Path) -> None:
+    # GIVEN a kept store and the temporary store of `squall demo` (deleted after the run)
+    kept, throwaway = SqliteStore(tmp_path / "kept.db"), SqliteStore(tmp_path / "tmp.db", throwaway=True)
+    try:
+        # THEN both survive a killed process (WAL), and only the kept one pays for fsync (NORMAL = 1, OFF = 0)
+        assert kept._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert kept._db.execute("PRAGMA synchronous").fetchone()[0] == 1
+        assert throwaway._db.execute("PRAGMA synchronous").fetchone()[0] == 0
+    finally:
+        kept.close_now()
+        throwaway.close_now()
+
+
 # The tables of format 2 (before the delivery audit): the outbox by batch, no `deliveries`.
 FORMAT_2_FILE = """
 CREATE TABLE rulesets (name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,

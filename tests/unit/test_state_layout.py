@@ -18,7 +18,7 @@ MEMORY = ROOT / "shared" / "rules" / "stateful" / "memory.py"
 #: that is not a state key (a unit, a JSON field of an API), add it here with the reason.
 OTHER_MEANINGS: dict[tuple[str, str], int] = {
     ("shared/actions/webhook/signing.py", "t"): 1,  # the signature header's timestamp part
-    ("shared/telemetry/metrics.py", "s"): 3,  # the unit of a histogram or gauge (seconds)
+    ("shared/telemetry/metrics.py", "s"): 4,  # the unit of a histogram or gauge (seconds)
     ("shared/rules/language/durations.py", "s"): 1,  # duration unit letters
     ("shared/rules/language/durations.py", "d"): 1,
     ("shared/rules/explain/models.py", "fired"): 1,  # explain's JSON output: the verdict

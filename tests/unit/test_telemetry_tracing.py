@@ -110,3 +110,26 @@ def test_exported_logs_carry_only_allow_listed_fields_and_no_exception_message(r
 def test_log_ids_leaves_out_missing_ids() -> None:
     # WHEN only some ids are known  THEN only those become fields
     assert log_ids(action_key="k1", rule_id=None, sequence_number=0) == {"action_key": "k1", "sequence_number": 0}
+
+
+def test_batch_span_records_the_partition_lag_from_the_newest_enqueued_time(recorded: Recorded) -> None:
+    # GIVEN a batch from partition 5 whose newest event was enqueued two minutes ago
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    batch = [
+        RawEvent(body=b"{}", partition="5", sequence_number=1, enqueued_time=now - timedelta(minutes=10)),
+        RawEvent(body=b"{}", partition="5", sequence_number=2, enqueued_time=now - timedelta(minutes=2)),
+    ]
+    # WHEN it is processed inside batch_span
+    with batch_span(batch) as observation:
+        observation.record(BatchReport(events_in=2, events_normalized=2))
+    # THEN squall.ingest.lag holds about 120 s for that partition (the consumer is two minutes behind the hub)
+    lag = recorded.metric_points()[("squall.ingest.lag", frozenset({("partition", "5")}))]
+    assert 119 <= lag <= 130  # type: ignore[operator]
+
+
+def test_the_outbox_timer_records_no_lag(recorded: Recorded) -> None:
+    with outbox_retry_span() as observation:
+        observation.record(BatchReport())
+    assert not [key for key in recorded.metric_points() if key[0] == "squall.ingest.lag"]
