@@ -35,6 +35,7 @@ Environment (optional; unset or empty keeps the main.bicep default):
   SQUALL_WEBHOOKS          JSON object of webhook destinations by name (no secrets)
   SQUALL_WEBHOOK_SECRETS   JSON object of signing secrets by webhook name (stored in Key Vault)
   SQUALL_EVENTBRIDGE       JSON object of EventBridge destinations by name (no credentials)
+  SQUALL_AUDIT_ENTITY      hash (default) or key: how the delivery audit log names an entity
 
 Publishing uses Azure Functions Core Tools (`func azure functionapp publish`) when installed,
 otherwise `az functionapp deployment source config-zip --build-remote true`.
@@ -81,6 +82,10 @@ done
 case "${SFMC_JOURNEY_ENTRY_MODE:-sync}" in
   sync | async) ;;
   *) fail "SFMC_JOURNEY_ENTRY_MODE must be sync or async" ;;
+esac
+case "${SQUALL_AUDIT_ENTITY:-hash}" in
+  hash | key) ;;
+  *) fail "SQUALL_AUDIT_ENTITY must be hash or key" ;;
 esac
 command -v az >/dev/null || fail "the Azure CLI (az) is required: https://aka.ms/azure-cli"
 command -v python3 >/dev/null || fail "python3 is required"
@@ -130,6 +135,7 @@ optional = {
     "webhooks": "SQUALL_WEBHOOKS",
     "webhookSecrets": "SQUALL_WEBHOOK_SECRETS",
     "eventbridge": "SQUALL_EVENTBRIDGE",
+    "auditEntity": "SQUALL_AUDIT_ENTITY",
 }
 values |= {key: os.environ[name] for key, name in optional.items() if os.environ.get(name)}
 document = {

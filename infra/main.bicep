@@ -153,6 +153,13 @@ param maxClockSkew string = '300'
 @description('When set, events older than this behind their enqueued time are dead-lettered as stale (SQUALL_MAX_EVENT_AGE): seconds or an ISO 8601 duration; empty for no limit.')
 param maxEventAge string = ''
 
+@description('How the delivery audit log names an entity: `hash` (SHA-256 of its key) or `key` (the key itself) (SQUALL_AUDIT_ENTITY).')
+@allowed([
+  'hash'
+  'key'
+])
+param auditEntity string = 'hash'
+
 // --- Alerts (infra/app/alerts.bicep) -------------------------------------------------------------
 
 @description('E-mail address Squall\'s alerts are sent to (an action group is created); empty for none.')
@@ -400,6 +407,7 @@ module api './app/api.bicep' = {
     dedupeTtlSeconds: dedupeTtlSeconds
     maxClockSkew: maxClockSkew
     maxEventAge: maxEventAge
+    auditEntity: auditEntity
   }
 }
 

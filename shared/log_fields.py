@@ -22,7 +22,17 @@ RULE_ID: Final = "rule_id"
 ACTION_KEY: Final = "action_key"
 PARTITION: Final = "partition"
 SEQUENCE_NUMBER: Final = "sequence_number"
-LOG_FIELDS: Final = (EVENT_ID, RULE_ID, ACTION_KEY, PARTITION, SEQUENCE_NUMBER)
+# The delivery audit's fields (one INFO record per settled or shadowed action: shared/pipeline/audit.py).
+AUDIT: Final = "audit"  # "delivery" on every audit record: the one filter for them
+ENTITY: Final = "entity"  # the entity's hash, or its key when SQUALL_AUDIT_ENTITY=key
+DESTINATION: Final = "destination"
+ACTION_KIND: Final = "action_kind"
+OUTCOME: Final = "outcome"  # delivered | dead_lettered | shadow (a metric dimension too)
+ATTEMPTS: Final = "attempts"
+LOG_FIELDS: Final = (
+    EVENT_ID, RULE_ID, ACTION_KEY, PARTITION, SEQUENCE_NUMBER, AUDIT, ENTITY, DESTINATION, ACTION_KIND, OUTCOME,
+    ATTEMPTS,
+)  # fmt: skip
 
 _batch_fields: ContextVar[Mapping[str, object] | None] = ContextVar("squall_batch_log_fields", default=None)
 

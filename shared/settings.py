@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         "dead-lettered as stale: seconds or an ISO 8601 duration; unset: no limit.",
     )
 
+    audit_entity: Literal["hash", "key"] = Field(
+        default="hash",
+        alias="SQUALL_AUDIT_ENTITY",
+        description="How the delivery audit names an entity: `hash` (SHA-256 of its key, the default) or `key` "
+        "(the key itself, e.g. an e-mail address).",
+    )
+
     # --- Cosmos DB -------------------------------------------------------------------------------
     cosmos_endpoint: str | None = Field(default=None, alias="COSMOS_ENDPOINT", description="Cosmos DB account URI.")
     cosmos_database: str = Field(default="squall", alias="COSMOS_DATABASE", description="Cosmos DB database.")

@@ -16,6 +16,7 @@ from shared.actions.ports import ActionSender
 from shared.actions.routing import open_action_sender
 from shared.events import NormalizeOptions
 from shared.pipeline import EventTimePolicy, PipelineDeps
+from shared.pipeline.audit import DeliveryAudit
 from shared.rules import RuleSetCache
 from shared.settings import Settings
 from shared.store.errors import StoreError
@@ -115,6 +116,7 @@ async def open_pipeline(
             normalize_options=normalize_options_from(settings),
             dedupe_ttl_s=settings.dedupe_ttl_s,
             event_time=EventTimePolicy(max_skew=settings.max_clock_skew, max_age=settings.max_event_age),
+            audit=DeliveryAudit(settings.audit_entity),
         )
     except BaseException:
         await stack.aclose()

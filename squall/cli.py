@@ -18,6 +18,7 @@ from squall.commands import (
     backfill_cmd,
     bench_cmd,
     deadletter_cmd,
+    deliveries_cmd,
     demo_cmd,
     normalize_cmd,
     rules_cmd,
@@ -35,7 +36,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, backfill_cmd):
+for module in (
+    demo_cmd, normalize_cmd, rules_cmd, stub_cmd, send_cmd, deadletter_cmd, bench_cmd, backfill_cmd, deliveries_cmd
+):
     module.register(app)
 for module in (state_cmd, suppress_cmd):  # per-entity tools (issue 14)
     module.register(app)

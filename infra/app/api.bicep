@@ -133,6 +133,9 @@ param maxClockSkew string
 @description('Maximum event age behind its enqueued time: seconds or an ISO 8601 duration; empty for no limit.')
 param maxEventAge string
 
+@description('How the delivery audit log names an entity: hash or key.')
+param auditEntity string
+
 // Every setting of shared/settings.py, by its env var name, except COSMOS_KEY and
 // DEADLETTER_CONNECTION_STRING (local emulators only: in Azure the identity is used). tests/infra/test_settings_contract.py fails when this object, the
 // Settings model, local.settings.json.example and the README table drift apart.
@@ -147,6 +150,7 @@ var squallSettings = [
   { name: 'SQUALL_DEDUPE_TTL_S', value: string(dedupeTtlSeconds) }
   { name: 'SQUALL_MAX_CLOCK_SKEW', value: maxClockSkew }
   { name: 'SQUALL_MAX_EVENT_AGE', value: maxEventAge }
+  { name: 'SQUALL_AUDIT_ENTITY', value: auditEntity }
   { name: 'COSMOS_ENDPOINT', value: cosmosEndpoint }
   { name: 'COSMOS_DATABASE', value: cosmosDatabaseName }
   { name: 'COSMOS_RULES_CONTAINER', value: cosmosRulesContainerName }

@@ -31,7 +31,7 @@ from shared.log_fields import entity_hash
 from shared.pipeline.commit import evaluate_and_commit
 from shared.pipeline.deps import PipelineDeps
 from shared.pipeline.event_time import EventTimePolicy, screen_event_times
-from shared.pipeline.ledger import BatchLedger
+from shared.pipeline.ledger import BatchLedger, audit_shadowed
 from shared.pipeline.report import BatchReport
 
 __all__ = ["FORMAT_PROPERTY", "batch_name", "process_batch"]
@@ -56,6 +56,7 @@ async def process_batch(
         await evaluate_and_commit(taken, ruleset, deps.states, ledger, batch=batch_name(raw_events, fresh))
     finally:
         await ledger.park(deps.deadletters, deps.dedupe, ttl_s=deps.dedupe_ttl_s)
+        await audit_shadowed(ledger, deps.states, deps.audit)
         ledger.elapsed(time.perf_counter() - started)
     deps.recent.remember(fresh)
     return ledger.report

@@ -33,7 +33,11 @@ def evaluate_safely(
 
 
 def plan_entries(matches: Sequence[RuleMatch], ledger: BatchLedger, *, batch: str) -> list[OutboxEntry]:
-    """The outbox entries the matches plan; a match whose action cannot be rendered is dead-lettered."""
+    """The outbox entries the matches plan; a match whose action cannot be rendered is dead-lettered.
+    A shadow rule's match plans no entry: what it would send goes to the ledger (``shadow``)."""
+    if matches and any(match.shadow for match in matches):
+        ledger.shadow(plan_actions([match for match in matches if match.shadow]))
+        matches = [match for match in matches if not match.shadow]
     planned = plan_actions(matches)
     ledger.unplannable(planned.failures)
     return outbox_entries(planned.actions, batch=batch)

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from shared.actions.ports import ActionSender
 from shared.events import NormalizeOptions
+from shared.pipeline.audit import DeliveryAudit
 from shared.pipeline.event_time import EventTimePolicy
 from shared.pipeline.recent import RecentEventIds
 from shared.pipeline.report import BatchReport
@@ -36,6 +37,7 @@ class PipelineDeps:
     dedupe_ttl_s: int = 7 * 24 * 3600
     event_time: EventTimePolicy = field(default_factory=EventTimePolicy)
     recent: RecentEventIds = field(default_factory=RecentEventIds)
+    audit: DeliveryAudit = field(default_factory=DeliveryAudit)  # how delivery records name entities
 
 
 class BatchRetryRequired(Exception):

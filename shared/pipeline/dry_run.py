@@ -50,6 +50,7 @@ class DryRunFiring:
     absence). ``action_key``/``contact_key`` are ``None`` when the action could not be planned;
     ``error`` then says why (the pipeline would dead-letter it). ``kind``, ``destination`` and
     ``payload`` (the rendered body that destination would receive) describe the planned action.
+    ``mode`` is the rule's: ``shadow`` firings are what the pipeline would only record, never send.
     """
 
     time: datetime
@@ -63,6 +64,7 @@ class DryRunFiring:
     kind: str | None = None
     destination: str | None = None
     payload: dict[str, Any] | None = None
+    mode: str = "live"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class DryRunFiring:
             "kind": self.kind,
             "destination": self.destination,
             "payload": self.payload,
+            "mode": self.mode,
         }
 
 
@@ -199,6 +202,7 @@ class DryRun:
                     kind=action.kind.value,
                     destination=action.destination,
                     payload=payload_preview(action),
+                    mode="shadow" if match.shadow else "live",
                 )
             )
         for failure in planned.failures:
@@ -215,6 +219,7 @@ class DryRun:
                     error=failure.reason,
                     kind=match.action.kind,
                     destination=match.action.destination,
+                    mode="shadow" if match.shadow else "live",
                 )
             )
 

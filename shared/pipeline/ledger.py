@@ -4,7 +4,8 @@ The steps of a run are handed one ``BatchLedger`` and say what happened (``rejec
 ``evaluation_failed``, ``matched``, ``delivered`` ...); the ledger counts and letters it, so the
 report's invariants hold in one place. ``park()`` writes the letters once the run ends, however it
 ends, and skips a rejected message an earlier attempt of the same batch already parked (its
-``rejected:`` key: partition, sequence number and a digest of the bytes).
+``rejected:`` key: partition, sequence number and a digest of the bytes). What shadow rules would
+have sent (``shadow``) is kept the same way and audited once, at the end (``audit_shadowed``).
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
-from shared.actions.models import DeliveryOutcome, action_to_json
-from shared.actions.planning import PlanFailure
+from shared.actions.models import DeliveryOutcome, PlannedAction, action_to_json
+from shared.actions.planning import PlanFailure, PlanResult
 from shared.events import BatchNormalized, Rejection
 from shared.events.models import Event, RawEvent
 from shared.log_fields import log_ids
+from shared.pipeline.audit import DeliveryAudit
 from shared.pipeline.event_time import RefusedEvent
 from shared.pipeline.report import BatchReport
 from shared.rules import RuleMatch
 from shared.store.models import DeadLetter, DeadLetterKind
-from shared.store.ports import DeadLetterSink, DedupeStore
+from shared.store.ports import DeadLetterSink, DedupeStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,12 @@ REJECTED_KEY_PREFIX = "rejected:"
 class BatchLedger:
     """The report and the dead letters of one run; every count and letter goes through a method here."""
 
-    __slots__ = ("letters", "report")
+    __slots__ = ("letters", "report", "shadowed")
 
     def __init__(self, report: BatchReport | None = None) -> None:
         self.report = BatchReport() if report is None else report
         self.letters: list[DeadLetter] = []
+        self.shadowed: list[PlannedAction] = []  # what shadow rules would have sent, audited at the end
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -130,6 +134,21 @@ class BatchLedger:
         for match in matches:
             report.rule_matches += 1
             report.matches_by_rule[match.rule_id] = report.matches_by_rule.get(match.rule_id, 0) + 1
+            if match.shadow:
+                shadow = report.shadow_matches_by_rule
+                shadow[match.rule_id] = shadow.get(match.rule_id, 0) + 1
+
+    def shadow(self, planned: PlanResult) -> None:
+        """Shadow rules' matches, planned but never sent: counted, and kept for the audit (``outcome=shadow``).
+        One whose action cannot be rendered is only logged: a dead letter could be replayed, and sent."""
+        self.report.actions_shadowed += len(planned.actions)
+        self.shadowed.extend(planned.actions)
+        for failure in planned.failures:
+            match = failure.match
+            log.warning(
+                "shadow rule %s: %s (event %s)", match.rule_id, failure.reason, match.event.id,
+                extra=log_ids(rule_id=match.rule_id, event_id=match.event.id),
+            )  # fmt: skip
 
     def unplannable(self, failures: Iterable[PlanFailure]) -> None:
         """A match whose action cannot be rendered (a template field missing ...) is parked with why."""
@@ -179,6 +198,7 @@ class BatchLedger:
         """Take over the counts and letters of a scratch ledger (one entity's last attempt)."""
         self.report += other.report
         self.letters.extend(other.letters)
+        self.shadowed.extend(other.shadowed)
 
     def elapsed(self, seconds: float) -> None:
         self.report.elapsed_s = seconds
@@ -200,6 +220,14 @@ class BatchLedger:
         parked = [key for key in keys.values() if key and key not in seen]
         if parked:
             await dedupe.remember(parked, ttl_s=ttl_s)
+
+
+async def audit_shadowed(ledger: BatchLedger, states: StateStore, audit: DeliveryAudit) -> None:
+    """Write the audit records of what the run's shadow rules would have sent: one store write for
+    the run (none without shadow matches), each record also logged at INFO."""
+    actions, ledger.shadowed = ledger.shadowed, []
+    if actions:
+        await audit.write(states, audit.shadowed(actions, at=datetime.now(UTC)))
 
 
 def _rejection_key(letter: DeadLetter) -> str | None:

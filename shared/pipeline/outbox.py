@@ -7,7 +7,8 @@ than its grace; locally a relay task does both. ``Outbox.deliver(entries, ledger
 a chunk at a time: each request's entries are marked in flight (``sending_at``, one write per
 outbox document) just before it goes out and settled (tombstoned in their document) the moment it
 ends, so a crash leaves exactly the requests in flight unsettled — the next deliverer finds them
-marked and counts them uncertain.
+marked and counts them uncertain. Each settled action (delivered, or failed for good) gets its
+delivery-audit record (``audit.py``) as its request settles: the request's records in one write.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, PlannedAction, action_from_json, action_to_json
 from shared.actions.ports import ActionSender
+from shared.pipeline.audit import DeliveryAudit
 from shared.pipeline.deps import BatchRetryRequired, PipelineDeps
 from shared.pipeline.ledger import BatchLedger
 from shared.store.models import OutboxEntry
@@ -36,10 +38,11 @@ class Outbox:
     sender: ActionSender
     states: StateStore
     chunk: int = 500  # actions per call to the sender: it groups them into requests (async journeys by 100)
+    audit: DeliveryAudit = DeliveryAudit()
 
     @classmethod
     def of(cls, deps: PipelineDeps) -> Outbox:
-        return cls(sender=deps.sender, states=deps.states)
+        return cls(sender=deps.sender, states=deps.states, audit=deps.audit)
 
     async def deliver(
         self, entries: Sequence[OutboxEntry], ledger: BatchLedger, *, uncertain_before: datetime | None = None
@@ -74,6 +77,9 @@ class Outbox:
             fresh = [o for o in outcomes if o.action.key in todo and o.action.key not in done]
             finished = self._record(fresh, todo, ledger, keep_retryable=keep_retryable)
             done.update(entry.key for entry in finished)
+            ended = {entry.key for entry in finished}
+            settled = [o for o in fresh if o.action.key in ended]
+            await self.audit.write(self.states, self.audit.settled(settled, at=datetime.now(UTC)))
             await self.states.complete_outbox(finished)
 
         failure: DestinationUnavailable | None = None

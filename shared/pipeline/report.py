@@ -44,12 +44,14 @@ class BatchReport:
     actions_pending: int = 0
     actions_uncertain: int = 0
     actions_dead_lettered: int = 0
+    actions_shadowed: int = 0  # what shadow rules would have sent: recorded (outcome=shadow), never planned
     state_reads: int = 0
     state_writes: int = 0
     elapsed_s: float = 0.0
     dead_letter_reasons: dict[str, int] = field(default_factory=dict)
     dead_letter_reasons_full: dict[str, int] = field(default_factory=dict)
-    matches_by_rule: dict[str, int] = field(default_factory=dict)
+    matches_by_rule: dict[str, int] = field(default_factory=dict)  # every rule's matches, shadow ones too
+    shadow_matches_by_rule: dict[str, int] = field(default_factory=dict)  # the shadow rules' among them
     latest_event_time: datetime | None = None  # the newest event time seen (an event-time clock)
 
     def invariant_problems(self) -> list[str]:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from shared.log_fields import entity_hash
 from shared.pipeline.commit import commit_entity_matches
 from shared.pipeline.deps import BatchRetryRequired, PipelineDeps
-from shared.pipeline.ledger import BatchLedger
+from shared.pipeline.ledger import BatchLedger, audit_shadowed
 from shared.pipeline.outbox import Outbox
 from shared.pipeline.report import BatchReport
 from shared.rules import RuleMatch
@@ -135,9 +135,11 @@ def _stale(entry: OutboxEntry, cutoff: datetime) -> bool:
 
 @asynccontextmanager
 async def _parked_afterwards(deps: PipelineDeps) -> AsyncIterator[BatchLedger]:
-    """The ledger of this run; its dead letters are written to the dead-letter store however it ends."""
+    """The ledger of this run; its dead letters are written to the dead-letter store however it ends,
+    and the audit records of its shadow firings to the state store."""
     ledger = BatchLedger()
     try:
         yield ledger
     finally:
         await ledger.park(deps.deadletters, deps.dedupe, ttl_s=deps.dedupe_ttl_s)
+        await audit_shadowed(ledger, deps.states, deps.audit)

@@ -19,7 +19,8 @@ class RuleMatch:
     """``event`` is what the action's templates render from (for an absence rule: the event that
     armed the deadline; for an entity-state entry: the causing event, id ``<id>#<state>``).
     ``fired_at`` is when a stateful rule fired in event time (an absence deadline's time when a
-    timer fired it); ``None`` from a stateless rule, meaning the event's own time."""
+    timer fired it); ``None`` from a stateless rule, meaning the event's own time. ``shadow``: the
+    rule is in shadow mode — the match is counted and recorded, its action never planned."""
 
     rule_id: str
     rule_version: int
@@ -27,6 +28,7 @@ class RuleMatch:
     action: ActionSpec
     entity: str
     fired_at: datetime | None = None
+    shadow: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,9 @@ class CompiledRule:
 
     ``definition`` is what the index dispatches on: the rule as written, except that a condition
     reading ``state.`` fields is reduced to its event-only part (the rest runs in ``program``, which
-    also keeps the rule as written). ``action`` is ``None`` for an entity-state machine.
+    also keeps the rule as written). ``action`` is ``None`` for an entity-state machine. ``shadow``:
+    the rule's ``mode`` is ``shadow`` (its ``stop_after_match`` is then off: it must not change what
+    live rules do).
     """
 
     id: str
@@ -48,6 +52,7 @@ class CompiledRule:
     action: ActionSpec
     definition: RuleDefinition
     program: RuleProgram | None = None
+    shadow: bool = False
 
     @property
     def order(self) -> tuple[int, str]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound, StoreError, StoreUnavailable
 from shared.store.models import (
+    AuditOutcome,
     DeadLetter,
     DeadLetterKind,
+    DeliveryQuery,
+    DeliveryRecord,
     EntityState,
     OutboxEntry,
     RuleSetSnapshot,
@@ -28,12 +31,15 @@ from shared.store.ports import (
 )
 
 __all__ = [
+    "AuditOutcome",
     "ConcurrencyConflict",
     "DeadLetter",
     "DeadLetterKind",
     "DeadLetterSink",
     "DeadLetterStore",
     "DedupeStore",
+    "DeliveryQuery",
+    "DeliveryRecord",
     "EntityState",
     "OutboxEntry",
     "RuleSetNotFound",

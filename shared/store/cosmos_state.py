@@ -21,7 +21,7 @@ from shared.store.cosmos_calls import CosmosCalls
 from shared.store.cosmos_containers import STATE, CosmosContainers
 from shared.store.cosmos_outbox import CosmosOutbox
 from shared.store.errors import ConcurrencyConflict
-from shared.store.models import EntityState, OutboxEntry
+from shared.store.models import DeliveryRecord, EntityState, OutboxEntry
 
 STATE_ID = "state"
 STATE_TYPE = "state"
@@ -84,6 +84,11 @@ class CosmosStateStore:
 
     async def complete_outbox(self, entries: Iterable[OutboxEntry]) -> None:
         await self._outbox.complete(entries)
+
+    async def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
+        """Nothing to write: in Azure the delivery audit is the INFO log record each action gets
+        (``shared/pipeline/audit.py``), kept by Application Insights, not a Cosmos item (that would
+        cost a write per delivered action)."""
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         return await self._outbox.backlog()

@@ -17,7 +17,15 @@ from typing import Any
 
 from shared.store import outbox_docs
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound
-from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot, SuppressedEntity, SuppressionList
+from shared.store.models import (
+    DeadLetter,
+    DeliveryRecord,
+    EntityState,
+    OutboxEntry,
+    RuleSetSnapshot,
+    SuppressedEntity,
+    SuppressionList,
+)
 
 Clock = Callable[[], datetime]
 
@@ -86,6 +94,7 @@ class MemoryStateStore:
         self._states: dict[str, tuple[str, dict[str, Any], datetime | None]] = {}  # entity -> (etag, data, due_at)
         self._outbox: dict[str, outbox_docs.Doc] = {}  # outbox document -> its entries (outbox_docs)
         self._etags = itertools.count(1)
+        self.deliveries: list[DeliveryRecord] = []  # the delivery audit, in the order recorded
 
     async def load_states(self, entities: Iterable[str]) -> dict[str, EntityState]:
         found: dict[str, EntityState] = {}
@@ -128,6 +137,10 @@ class MemoryStateStore:
         for doc_id, group in outbox_docs.by_doc(entries).items():
             if doc_id in self._outbox:
                 outbox_docs.complete(self._outbox[doc_id], (e.key for e in group))
+
+    async def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
+        known = {(r.key, r.outcome) for r in self.deliveries}
+        self.deliveries.extend(r for r in records if (r.key, r.outcome) not in known)  # first row per key wins
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         pending = [e for doc in self._outbox.values() for e in outbox_docs.pending(doc)]

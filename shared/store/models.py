@@ -114,3 +114,47 @@ class OutboxEntry:
     def doc(self) -> str:
         """The outbox document of this entry: its batch, or one per entity when it names none."""
         return self.batch or f"entity:{self.entity}"
+
+
+class AuditOutcome(StrEnum):
+    """What became of an action in the delivery audit."""
+
+    DELIVERED = "delivered"  # the destination took it
+    DEAD_LETTERED = "dead_lettered"  # refused for good, or out of attempts: in the dead-letter store
+    SHADOW = "shadow"  # a shadow rule's match: what it would have sent; never sent
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One line of the delivery audit: ids only, never the action's data.
+
+    ``entity`` is the entity's hash (``shared.log_fields.entity_hash``) or its key, as
+    ``SQUALL_AUDIT_ENTITY`` says; ``key`` the action's idempotency key; ``at`` when it was settled
+    (or, for a shadow rule, evaluated); ``attempts`` the requests it took (0 for a shadow record).
+    """
+
+    rule_id: str
+    entity: str
+    destination: str
+    kind: str
+    key: str
+    at: datetime
+    attempts: int
+    outcome: AuditOutcome
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """Which audit records to list (``None`` or empty: any), newest first, at most ``limit``.
+
+    ``entities``: the names the entity may be recorded under (its hash and its key, since the
+    records name it as ``SQUALL_AUDIT_ENTITY`` said when they were written). ``since`` is
+    inclusive, ``until`` exclusive."""
+
+    entities: tuple[str, ...] = ()
+    rule_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    outcome: AuditOutcome | None = None
+    limit: int = 100

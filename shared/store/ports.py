@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.store.models import DeadLetter, EntityState, OutboxEntry, RuleSetSnapshot, SuppressionList
+from shared.store.models import DeadLetter, DeliveryRecord, EntityState, OutboxEntry, RuleSetSnapshot, SuppressionList
 
 
 class RuleStore(Protocol):
@@ -95,6 +95,15 @@ class StateStore(Protocol):
         """Settle these entries (delivered or dead-lettered): they are no longer pending, and their
         keys stay in their document (a tombstone, expiring after the store's tombstone TTL) so a
         replay cannot plan them again; unknown entries are ignored."""
+        ...
+
+    async def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
+        """Keep these delivery-audit records (settled actions, shadow rules' would-be actions): one
+        write for the lot, called once per settled request or per batch, never per event.
+
+        SQLite and memory keep them (the ``deliveries`` table that ``squall deliveries list`` reads);
+        Cosmos DB keeps nothing and makes no request: in Azure the audit is the INFO log record each
+        one also gets, queried in Application Insights (docs/observability.md)."""
         ...
 
     async def outbox_backlog(self) -> tuple[int, datetime | None]:

@@ -15,8 +15,9 @@ from pathlib import Path
 import msgspec
 
 from shared.store.errors import ConcurrencyConflict, StoreUnavailable
-from shared.store.models import EntityState, OutboxEntry
+from shared.store.models import DeliveryRecord, EntityState, OutboxEntry
 from shared.store.sqlite_deadletters import SqliteDeadLetters
+from shared.store.sqlite_deliveries import SqliteDeliveries
 from shared.store.sqlite_rules import SqliteRules
 
 _SCHEMA = """
@@ -50,6 +51,7 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 class _SqliteStates:
     def __init__(self, db: sqlite3.Connection, *, tombstone_ttl_s: float) -> None:
         self._db = db
+        self._deliveries = SqliteDeliveries(db)
         self._tombstone_ttl_s = tombstone_ttl_s
         self._next_purge = 0.0
 
@@ -136,6 +138,9 @@ class _SqliteStates:
                 self._db.execute("DELETE FROM outbox_entries WHERE done_at < ?", (now - self._tombstone_ttl_s,))
                 self._next_purge = now + 60
 
+    async def record_deliveries(self, records: Sequence[DeliveryRecord]) -> None:
+        self._deliveries.record(records)  # the deliveries table, one transaction
+
     async def outbox_backlog(self) -> tuple[int, datetime | None]:
         count, oldest = self._db.execute(
             "SELECT COUNT(*), MIN(created_at) FROM outbox_entries WHERE done_at IS NULL"
@@ -214,9 +219,10 @@ class _SqliteDedupe:
 
 
 #: The file format this code writes (``PRAGMA user_version``). 0: a file from before the stamp (it is
-#: brought up to date); 1: ``states.due_at``; 2: the outbox by batch (``outbox_entries``, tombstones).
-#: A file stamped higher was written by a newer Squall and is refused rather than misread.
-FORMAT_VERSION = 2
+#: brought up to date); 1: ``states.due_at``; 2: the outbox by batch (``outbox_entries``, tombstones);
+#: 3: the delivery audit (``deliveries``, added to an older file on open). A file stamped higher was
+#: written by a newer Squall and is refused rather than misread.
+FORMAT_VERSION = 3
 
 
 def _check_format(db: sqlite3.Connection, target: str) -> None:
@@ -276,6 +282,7 @@ class SqliteStore:
             self._db.execute("PRAGMA busy_timeout=5000")
             _check_format(self._db, target)
             self._db.executescript(_SCHEMA)
+            SqliteDeliveries.create(self._db)
             _add_due_at(self._db)
             _move_outbox(self._db)
             _stamp_format(self._db)
@@ -289,6 +296,7 @@ class SqliteStore:
         self.states = _SqliteStates(self._db, tombstone_ttl_s=tombstone_ttl_s)
         self.dedupe = _SqliteDedupe(self._db)
         self.deadletters = SqliteDeadLetters(self._db)
+        self.deliveries = SqliteDeliveries(self._db)
 
     async def close(self) -> None:
         self._db.close()

@@ -28,6 +28,9 @@ class PipelineMetrics:
         self.rule_matches = meter.create_counter(
             names.RULE_MATCHES, unit="{match}", description="Rule matches by rule id"
         )
+        self.rule_firings = meter.create_counter(
+            names.RULE_FIRINGS, unit="{firing}", description="Rule firings by rule id and mode (live, shadow)"
+        )
         self.actions = meter.create_counter(names.ACTIONS, unit="{action}", description="Actions by outcome")
         self.batch_duration = meter.create_histogram(
             names.BATCH_DURATION,
@@ -84,6 +87,7 @@ class PipelineMetrics:
                 self.events.add(count, where | {names.OUTCOME: outcome})
         for rule_id, count in report.matches_by_rule.items():
             self.rule_matches.add(count, {names.RULE_ID: rule_id})
+            self._record_firings(rule_id, count, shadow=report.shadow_matches_by_rule.get(rule_id, 0))
         for outcome, count in (
             ("delivered", report.actions_delivered),
             ("failed", report.actions_failed),
@@ -93,6 +97,13 @@ class PipelineMetrics:
             if count:
                 self.actions.add(count, {names.TRIGGER: trigger, names.OUTCOME: outcome})
         self.batch_duration.record(duration_s, where)
+
+    def _record_firings(self, rule_id: str, count: int, *, shadow: int) -> None:
+        """A rule's firings in a batch, by mode (a batch runs one rule-set version: one mode per rule)."""
+        if count > shadow:
+            self.rule_firings.add(count - shadow, {names.RULE_ID: rule_id, names.MODE: "live"})
+        if shadow:
+            self.rule_firings.add(shadow, {names.RULE_ID: rule_id, names.MODE: "shadow"})
 
     def record_delivery(self, outcomes: Sequence[DeliveryOutcome], *, duration_s: float | None = None) -> None:
         """Attempts and retries per settled action; the call's duration when the caller timed it."""

@@ -13,6 +13,7 @@ from typing import Final
 from shared.log_fields import ACTION_KEY as ACTION_KEY
 from shared.log_fields import EVENT_ID as EVENT_ID
 from shared.log_fields import LOG_FIELDS as LOG_FIELDS
+from shared.log_fields import OUTCOME as OUTCOME
 from shared.log_fields import PARTITION as PARTITION
 from shared.log_fields import RULE_ID as RULE_ID
 from shared.log_fields import SEQUENCE_NUMBER as SEQUENCE_NUMBER
@@ -31,10 +32,12 @@ OUTBOX_BACKLOG: Final = "squall.outbox.backlog"  # gauge {action}: entries waiti
 OUTBOX_BACKLOG_AGE: Final = "squall.outbox.backlog_age"  # gauge, seconds: age of the oldest waiting entry
 DELIVERY_DURATION: Final = "squall.delivery.duration"  # histogram, seconds per deliver() call {outcome}
 INGEST_LAG: Final = "squall.ingest.lag"  # gauge, seconds {partition}: now - newest enqueued time of a batch
+RULE_FIRINGS: Final = "squall.rule.firings"  # counter {rule_id, mode}: matches of live and shadow rules
 
 # --- Metric dimensions ---------------------------------------------------------------------------
-OUTCOME: Final = "outcome"
+# OUTCOME (outcome): shared/log_fields.py, a log field of the delivery audit and a metric dimension
 # RULE_ID and PARTITION: shared/log_fields.py (log fields and metric dimensions alike)
+MODE: Final = "mode"  # live | shadow (a rule's mode)
 TRIGGER: Final = "trigger"  # event_hub | outbox_retry
 FAILURE: Final = "failure"  # FailureKind of a failed delivery (transient, throttled, permanent...)
 

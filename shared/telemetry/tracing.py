@@ -132,4 +132,5 @@ def _report_attributes(report: BatchReport) -> dict[str, int]:
         "squall.actions.planned": report.actions_planned,
         "squall.actions.delivered": report.actions_delivered,
         "squall.actions.failed": report.actions_failed,
+        "squall.actions.shadowed": report.actions_shadowed,
     }

@@ -5,7 +5,9 @@ its kind needs: event definition key, data extension and row keys, detail type) 
 key; it is re-sent to its destination: with ``--sfmc-url``, through the same router the pipeline
 uses (Marketing Cloud with the ``SFMC_*`` credentials, ``SQUALL_WEBHOOKS``, ``SQUALL_EVENTBRIDGE``);
 without it, to local receivers (the stub's journeys, rows and webhook receiver; moto's EventBridge
-when installed). Delivered: the letter is deleted. Failed again: a new letter (attempts added up)
+when installed). Each settled re-send gets its delivery-audit record (``shared/pipeline/audit.py``:
+the INFO log record, and the store's ``deliveries`` row when replaying against a store).
+Delivered: the letter is deleted. Failed again: a new letter (attempts added up)
 replaces it. A destination down for everyone (``DestinationUnavailable``) deletes only the letters
 whose actions were delivered, then raises.
 
@@ -28,6 +30,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
@@ -37,10 +40,11 @@ from shared.actions.errors import DestinationUnavailable
 from shared.actions.ports import ActionSender
 from shared.actions.routing import open_action_sender
 from shared.actions.sfmc import MarketingCloudConfig
+from shared.pipeline.audit import DeliveryAudit
 from shared.settings import Settings
 from shared.store.deadletter_archive import DeadLetterArchive
 from shared.store.models import DeadLetter
-from shared.store.ports import DedupeStore
+from shared.store.ports import DedupeStore, StateStore
 from squall.commands.deadletter_models import ReplayOutcome, ReplayStatus
 from squall.eventbridge_local import LocalEventBridge, moto_available
 from squall.local_destinations import (
@@ -92,11 +96,12 @@ async def resend_action_letters(
     settings: Settings,
     dry_run: bool = False,
     dedupe: DedupeStore | None = None,
+    states: StateStore | None = None,
 ) -> tuple[list[ReplayOutcome], int | None]:
     """Outcomes per letter (in order) and, when sent to the local stub, how many it received.
 
     ``dedupe`` is the store's de-duplication: keys already there are not re-sent, and delivered keys
-    are remembered there before their letter is deleted.
+    are remembered there before their letter is deleted. ``states`` keeps the audit records.
     """
     actions = {letter.id: planned_action_of(letter) for letter in letters}
     sendable = [(letter, action) for letter in letters if (action := actions[letter.id]) is not None]
@@ -116,6 +121,7 @@ async def resend_action_letters(
         names = [action for _, action in todo]
         async with action_deliverer(sfmc_url, settings, actions=names) as (deliverer, concurrency, receivers):
             settle = _Settlement(archive, dedupe, settings.dedupe_ttl_s, dry_run)
+            settle.audit, settle.states = DeliveryAudit(settings.audit_entity), states
             await settle.send_each(deliverer, todo, concurrency)
             received = receivers.received() if receivers is not None else None
         outcomes.update(_outcomes(settle.settled))
@@ -131,6 +137,8 @@ class _Settlement:
         self.archive, self.dedupe, self.ttl_s, self.dry_run = archive, dedupe, ttl_s, dry_run
         self.settled: list[tuple[DeadLetter, DeliveryOutcome]] = []
         self.down: DestinationUnavailable | None = None
+        self.audit = DeliveryAudit()
+        self.states: StateStore | None = None  # where the audit records are kept, when replaying on a store
 
     async def send_each(
         self, deliverer: ActionSender, todo: Sequence[tuple[DeadLetter, PlannedAction]], concurrency: int
@@ -157,6 +165,7 @@ class _Settlement:
         self.settled.append((letter, outcome))
         if self.dry_run:
             return
+        await self.audit.write(self.states, self.audit.settled([outcome], at=datetime.now(UTC)))
         if _sent(outcome):
             if self.dedupe is not None:
                 await self.dedupe.remember([ACTION_KEY_PREFIX + outcome.action.key], ttl_s=self.ttl_s)

@@ -62,7 +62,7 @@ async def replay_letters(
     if actions:
         outcomes, received = await resend_action_letters(
             archive, actions, sfmc_url=sfmc_url, settings=settings, dry_run=dry_run,
-            dedupe=store.dedupe if store is not None else None,
+            dedupe=store.dedupe if store is not None else None, states=store.states if store is not None else None,
         )  # fmt: skip
         result.outcomes.extend(outcomes)
         result.add_stub_received(received)

@@ -27,6 +27,7 @@ from shared.actions.errors import DeliveryError
 from shared.actions.ports import ActionSender
 from shared.events.models import RawEvent
 from shared.pipeline import BatchReport, BatchRetryRequired, EventTimePolicy, PipelineDeps, process_batch
+from shared.pipeline.audit import DeliveryAudit
 from shared.pipeline.batch import batch_name
 from shared.pipeline.ledger import BatchLedger
 from shared.pipeline.outbox import Outbox
@@ -109,6 +110,7 @@ async def replay_events_in_store(
             deadletters=sink, sender=sender, normalize_options=normalize_options_from(settings),
             dedupe_ttl_s=settings.dedupe_ttl_s,
             event_time=EventTimePolicy(max_skew=settings.max_clock_skew, max_age=settings.max_event_age),
+            audit=DeliveryAudit(settings.audit_entity),
         )  # fmt: skip
         raw = _raw_event_of(letter)
         try:

@@ -299,8 +299,12 @@ def _print(result: LocalRunResult, *, as_json: bool) -> None:
         if not isinstance(value, dict | list):
             table.add_row(key, str(value))
     Console().print(table)
+    shadow = result.report.shadow_matches_by_rule
     for rule_id, count in sorted(result.report.matches_by_rule.items()):
-        Console().print(f"  matched       {count:>6}  {rule_id}")
+        if rule_id in shadow:
+            Console().print(f"  shadow        {count:>6}  {rule_id} (shadow rule: recorded, not sent)")
+        else:
+            Console().print(f"  matched       {count:>6}  {rule_id}")
     for kind, count in result.received_by_kind.items():
         Console().print(f"  received      {count:>6}  {kind} ({RECEIVERS[kind]})")
     for rule_id in result.skipped_rules:

@@ -36,6 +36,7 @@ from squall.cli_errors import EXIT_FAILED
 from squall.commands.options import JsonFieldMapOption, JsonOption, normalize_options
 from squall.commands.rule_problems import describe_rule_error, rule_error_json
 from squall.commands.rules_explain_view import dry_run_summary, render_dry_run, render_explanations
+from squall.commands.rules_summary import print_summary
 
 rules_app = typer.Typer(
     name="rules", help="Trigger rules: validate, explain and dry-run rule files (YAML or JSON).", no_args_is_help=True
@@ -230,21 +231,28 @@ def test_command(
             help=f"Exit {EXIT_FAILED} when any record was rejected (the pipeline would dead-letter it).",
         ),
     ] = False,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Firings per rule per day with a bar chart (--json: a summary object).")
+    ] = False,
 ) -> None:
     """Dry run: replay events through the rules, fire due deadlines, plan actions — and send nothing.
-    Prints time, rule, entity, event id, action key and contact key per firing; rejections on stderr."""
+    Prints time, rule, entity, event id, action key, contact key and payload per firing (shadow rules
+    marked); rejections on stderr. --summary: firings per rule per day instead."""
     if clock not in CLOCK_MODES:
         raise typer.BadParameter(f"expected one of {', '.join(CLOCK_MODES)}", param_hint="--clock")
     mode: ClockMode = "wall" if clock == "wall" else "event"
     options = normalize_options(json_field_map)
-    run = DryRun(compile_ruleset(load_valid_rules(rules_path)), clock=mode, options=options)
+    ruleset = compile_ruleset(load_valid_rules(rules_path))
+    run = DryRun(ruleset, clock=mode, options=options)
     for line, body in _lines(events_path):
         run.feed(body, line=line)
     report = run.finish()
     for rejection in report.rejections:
         where = f"line {rejection.line}" + (f" item {rejection.index}" if rejection.index is not None else "")
         typer.echo(f"rejected: {where}: {rejection.reason}", err=True)
-    if as_json:
+    if summary:
+        print_summary(report, ruleset.rules, as_json=as_json)
+    elif as_json:
         typer.echo(json.dumps([firing.to_json() for firing in report.firings], indent=2, ensure_ascii=False))
         typer.echo(dry_run_summary(report), err=True)
     else:

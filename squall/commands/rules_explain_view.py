@@ -128,7 +128,7 @@ def render_dry_run(console: Console, report: DryRunReport) -> None:
         trigger = "" if firing.trigger == "event" else f" ({firing.trigger})"
         table.add_row(
             Text(format_datetime(firing.time) + trigger),
-            Text(firing.rule_id),
+            Text(firing.rule_id + (" (shadow)" if firing.mode == "shadow" else "")),
             Text(firing.entity),
             Text(firing.event_id),
             Text(firing.action_key or "-"),
@@ -141,14 +141,16 @@ def render_dry_run(console: Console, report: DryRunReport) -> None:
         console.print(Text("payloads (what each destination would receive):", style="bold"))
     for firing in planned:
         body = json.dumps(firing.payload, ensure_ascii=False, default=str)
-        console.print(Text(f"  {firing.rule_id} {firing.event_id} -> {firing.destination}: {body}"))
+        shadow = " (shadow: not sent)" if firing.mode == "shadow" else ""
+        console.print(Text(f"  {firing.rule_id} {firing.event_id} -> {firing.destination}{shadow}: {body}"))
     console.print(Text(dry_run_summary(report)))
 
 
 def dry_run_summary(report: DryRunReport) -> str:
+    shadow = sum(firing.mode == "shadow" for firing in report.firings)
     parts = [
         f"{report.events} events",
-        f"{len(report.firings)} firings",
+        f"{len(report.firings)} firings" + (f" ({shadow} shadow: recorded, not sent)" if shadow else ""),
         f"{len(report.rejections)} rejected",
         f"{report.duplicates} duplicates",
         f"clock {report.clock}",

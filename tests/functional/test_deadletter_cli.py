@@ -18,10 +18,11 @@ import pytest
 from azure.storage.blob.aio import ContainerClient
 
 from shared.events.models import RawEvent
+from shared.log_fields import entity_hash
 from shared.pipeline import PipelineDeps, process_batch, retry_pending_outbox
 from shared.rules import RuleSetCache
 from shared.store.blob_deadletters import BlobDeadLetterStore
-from shared.store.models import DeadLetter
+from shared.store.models import AuditOutcome, DeadLetter, DeliveryQuery
 from shared.store.sqlite import SqliteStore
 from squall.local_runtime import load_rules
 from squall.stub import MarketingCloudStub
@@ -198,6 +199,13 @@ def test_replay_resends_a_failed_action_to_the_marketing_cloud_url(sqlite_letter
         ("ann@contoso.com", "APIEvent-copilot-onboarding")
     ]
     assert [d["id"] for d in listed(sqlite_letters)] == ["1", "2"]
+    # AND the re-send is in the store's delivery audit, like a delivery of the outbox
+    audit = SqliteStore(sqlite_letters.removeprefix("sqlite:"))
+    records = audit.deliveries.find(DeliveryQuery())
+    asyncio.run(audit.close())
+    assert [(r.key, r.rule_id, r.entity, r.outcome) for r in records] == [
+        ("k1", "copilot-first-use", entity_hash("ann@contoso.com"), AuditOutcome.DELIVERED)
+    ]
 
 
 def test_an_action_refused_again_is_parked_anew_and_a_planning_failure_is_kept(tmp_path: Path) -> None:

@@ -58,6 +58,11 @@ def test_demo_reports_matches_delivered_to_the_stub() -> None:
     assert report["elapsed_s"] > 0 and report["cpu_s"] > 0
     assert report["events_per_s"] == pytest.approx(3000 / report["elapsed_s"], rel=0.01)  # the report rounds
     assert report["events_per_cpu_s"] == pytest.approx(3000 / report["cpu_s"], rel=0.01)
+    # AND the shadow variant of the sign-in rule (rules/failed-sign-in-shadow.yaml) fired, counted
+    # apart, and sent nothing: every delivered action is a live rule's
+    assert report["shadow_matches_by_rule"].keys() == {"failed-sign-in-pair"}
+    assert report["actions_shadowed"] == report["shadow_matches_by_rule"]["failed-sign-in-pair"] > 0
+    assert report["rule_matches"] == report["actions_planned"] + report["actions_shadowed"]
     # AND the seed's most active user was suppressed, as after an opt-out: her events counted, not evaluated
     assert report["suppressed_entities"] == [most_active_user(7)]
     assert report["events_suppressed"] > 0
@@ -228,3 +233,14 @@ def test_malformed_destination_settings_are_one_line_not_a_traceback(tmp_path: P
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("destination settings: SQUALL_EVENTBRIDGE is not valid JSON")
+
+
+def test_demo_text_report_shows_shadow_firings_apart_from_matches() -> None:
+    # WHEN the demo runs with the text report
+    result = squall("demo", "--events", "3000", "--seed", "7")
+    # THEN the shadow rule has its own line, saying nothing was sent; the live rules are "matched"
+    assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if "failed-sign-in-pair" in line]
+    assert line.split()[0] == "shadow" and line.endswith("(shadow rule: recorded, not sent)")
+    lines = result.stdout.splitlines()
+    assert any(line.split()[:1] == ["matched"] and line.endswith("failed-sign-in-burst") for line in lines)

@@ -124,3 +124,46 @@ def test_stateful_rules_fire_on_the_virtual_clock_without_a_later_event(tmp_path
         ("2024-05-01T08:30:00Z", "locked-out", "f1", "deadline"),
     ]
     assert "ended 2024-05-01T08:35:00Z" in result.stderr
+
+
+def test_summary_charts_firings_per_rule_per_day_with_the_shadow_variant_beside_the_live_rule() -> None:
+    # GIVEN two days of failed sign-ins and the sample rules (the burst rule and its shadow variant)
+    events = str(FIXTURES / "o365_failed_sign_ins.jsonl")
+    # WHEN replayed with --summary
+    result = squall("rules", "test", "rules", events, "--summary")
+    # THEN one row per rule and day, with a bar per firing, and the shadow firings counted apart
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("failed-sign-in-")]
+    assert rows == [
+        ["failed-sign-in-burst", "live", "2021-05-12", "1", "█"],
+        ["failed-sign-in-burst", "live", "2021-05-13", "1", "█"],
+        ["failed-sign-in-pair", "shadow", "2021-05-12", "2", "██"],
+        ["failed-sign-in-pair", "shadow", "2021-05-13", "1", "█"],
+    ]
+    assert "5 firings (3 shadow: recorded, not sent)" in result.stdout
+    assert "no firings: copilot-first-use," in result.stdout
+
+
+def test_summary_as_json_is_one_object_with_every_rule_and_its_days() -> None:
+    result = squall("rules", "test", "rules", str(FIXTURES / "o365_failed_sign_ins.jsonl"), "--summary", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert (summary["events"], summary["firings"], summary["shadow_firings"]) == (10, 5, 3)
+    rules = {rule["rule_id"]: rule for rule in summary["rules"]}
+    assert rules["failed-sign-in-pair"] == {
+        "rule_id": "failed-sign-in-pair", "mode": "shadow", "firings": 3,
+        "by_day": {"2021-05-12": 2, "2021-05-13": 1},
+    }  # fmt: skip
+    assert rules["teams-champion"] == {"rule_id": "teams-champion", "mode": "live", "firings": 0, "by_day": {}}
+
+
+def test_firings_show_the_rules_mode_and_the_journey_they_would_enter() -> None:
+    events = str(FIXTURES / "o365_failed_sign_ins.jsonl")
+    firings = json.loads(squall("rules", "test", "rules", events, "--json").stdout)
+    assert [(f["rule_id"], f["mode"]) for f in firings][:2] == [
+        ("failed-sign-in-pair", "shadow"), ("failed-sign-in-burst", "live")
+    ]
+    assert {f["payload"]["EventDefinitionKey"] for f in firings} == {"APIEvent-signin-help"}
+    table = squall("rules", "test", "rules", events).stdout
+    assert "(shadow)" in table and "-> sfmc (shadow: not sent): {" in table
+    assert table.count('"EventDefinitionKey": "APIEvent-signin-help"') == 5  # the journey, in each payload line

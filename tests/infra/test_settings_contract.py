@@ -181,3 +181,12 @@ def test_infra_defaults_for_the_optional_delivery_settings_are_accepted_by_the_a
     # AND the @allowed journey modes are exactly the ones the Settings model accepts
     allowed = decorators(parameters["sfmcJourneyEntryMode"])["allowed"]
     assert set(allowed) == set(get_args(Settings.model_fields["sfmc_journey_entry_mode"].annotation))
+
+
+def test_infra_audit_entity_choices_are_the_ones_the_app_accepts() -> None:
+    # GIVEN main.bicep's auditEntity parameter (SQUALL_AUDIT_ENTITY)
+    parameter = parse_bicep(REPO_ROOT / "infra" / "main.bicep")["parameters"]["auditEntity"]
+    # THEN its @allowed values are the Settings model's, and its default is the app's: the hash
+    allowed = decorators(parameter)["allowed"]
+    assert set(allowed) == set(get_args(Settings.model_fields["audit_entity"].annotation))
+    assert parameter["default"] == Settings.model_fields["audit_entity"].default == "hash"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.log_fields import entity_hash
 from shared.store.sqlite import SqliteStore
 from squall.stub import MarketingCloudStub
 from tests.blueprints.conftest import JOURNEY_KEY, RULES
@@ -97,6 +98,17 @@ def test_batch_exports_request_metrics_and_logs_with_ids_but_no_payload(
     assert dead["tags"]["ai.operation.id"] == operation
     [done] = [m for m in messages if m["data"]["baseData"]["message"].startswith("batch done")]
     assert properties(done) | {"partition": "6", "sequence_number": "100"} == properties(done)
+    # AND the delivered action's audit record is a trace whose custom dimensions are its ids, the
+    # entity as its hash (SQUALL_AUDIT_ENTITY's default), so KQL finds who got what (docs/observability.md)
+    [audit] = [m for m in messages if properties(m).get("audit") == "delivery"]
+    assert audit["data"]["baseData"]["severityLevel"] == 1  # Information (0 Verbose, 2 Warning)
+    assert {k: properties(audit)[k] for k in ("rule_id", "entity", "destination", "action_kind", "outcome",
+                                               "attempts", "event_id")} == {
+        "rule_id": "teams-session", "entity": entity_hash("user-7@contoso.example"), "destination": "sfmc",
+        "action_kind": "journey_entry", "outcome": "delivered", "attempts": "1", "event_id": "record-telemetry-1",
+    }  # fmt: skip
+    assert len(properties(audit)["action_key"]) == 32
+    assert ("squall.rule.firings", (("mode", "live"), ("rule_id", "teams-session"))) in metrics
     # AND nothing exported holds the event payloads or the Marketing Cloud secret
     exported = json.dumps(ingestion.envelopes)
     assert PAYLOAD_MARKER not in exported and CLIENT_SECRET not in exported

@@ -64,6 +64,7 @@ def test_firings_carry_time_rule_entity_event_and_the_planned_keys() -> None:
             "kind": "journey_entry",
             "destination": "sfmc",
             "payload": {"ContactKey": "c-ada@contoso.com", "EventDefinitionKey": "APIEvent-teams", "Data": {}},
+            "mode": "live",
         },
         {
             "time": "2024-05-01T08:05:00Z",
@@ -77,6 +78,7 @@ def test_firings_carry_time_rule_entity_event_and_the_planned_keys() -> None:
             "kind": "journey_entry",
             "destination": "sfmc",
             "payload": {"ContactKey": "c-bob@contoso.com", "EventDefinitionKey": "APIEvent-teams", "Data": {}},
+            "mode": "live",
         },
     ]
     assert (report.events, report.rejections, report.duplicates) == (2, [], 0)

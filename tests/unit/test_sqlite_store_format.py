@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from shared.store.errors import StoreUnavailable
-from shared.store.models import EntityState
+from shared.store.models import AuditOutcome, DeliveryQuery, DeliveryRecord, EntityState
 from shared.store.sqlite import FORMAT_VERSION, SqliteStore
 
 # The tables as a release before deadlines and the format stamp wrote them (no states.due_at, user_version 0).
@@ -62,3 +63,44 @@ def test_a_kept_store_is_fsynced_at_checkpoints_and_a_throwaway_one_never(tmp_pa
     finally:
         kept.close_now()
         throwaway.close_now()
+
+
+# The tables of format 2 (before the delivery audit): the outbox by batch, no `deliveries`.
+FORMAT_2_FILE = """
+CREATE TABLE rulesets (name TEXT NOT NULL, version INTEGER NOT NULL, rules TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version));
+CREATE TABLE states (entity TEXT PRIMARY KEY, data TEXT NOT NULL, etag INTEGER NOT NULL, due_at REAL);
+CREATE TABLE outbox_entries (
+    batch TEXT NOT NULL, key TEXT NOT NULL, entity TEXT NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL, sending_at TEXT, done_at REAL, PRIMARY KEY (batch, key));
+INSERT INTO states VALUES ('ana@contoso.com', '{"rules": {}}', 2, NULL);
+PRAGMA user_version = 2;
+"""
+
+
+def test_a_format_2_file_gets_the_deliveries_table_and_keeps_its_state(tmp_path: Path) -> None:
+    # GIVEN a store file of format 2, written before the delivery audit
+    path = tmp_path / "format2.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(FORMAT_2_FILE)
+    record = DeliveryRecord(
+        rule_id="r", entity="h", destination="sfmc", kind="journey_entry", key="k1",
+        at=datetime(2026, 11, 20, tzinfo=UTC), attempts=1, outcome=AuditOutcome.DELIVERED,
+    )  # fmt: skip
+
+    async def use() -> tuple[EntityState, list[DeliveryRecord]]:
+        store = SqliteStore(path)
+        try:
+            await store.states.record_deliveries([record])
+            state = (await store.states.load_states(["ana@contoso.com"]))["ana@contoso.com"]
+            return state, store.deliveries.find(DeliveryQuery())
+        finally:
+            await store.close()
+
+    # WHEN this release opens it THEN its state is there, the audit can be written and read back
+    state, found = asyncio.run(use())
+    assert (state.data, state.etag) == ({"rules": {}}, "2")
+    assert found == [record]
+    # AND the file is stamped with the current format, 3
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 3

@@ -100,3 +100,19 @@ def test_measured_sender_records_what_settled_when_the_destination_is_down(recor
     assert (delivered.count, delivered.sum) == (1, 1)  # type: ignore[attr-defined]
     assert recorded.counter("squall.delivery.retries", outcome="failed", failure="transient") == 3
     assert recorded.counter("squall.delivery.duration", outcome="failed").count == 1  # type: ignore[union-attr]
+
+
+def test_rule_firings_are_counted_by_rule_id_and_mode(recorded: Recorded) -> None:
+    # GIVEN a batch where a live rule fired 4 times and a shadow rule 2 times
+    report = BatchReport(
+        rule_matches=6, matches_by_rule={"burst": 4, "pair": 2}, shadow_matches_by_rule={"pair": 2},
+        actions_planned=4, actions_shadowed=2,
+    )  # fmt: skip
+    # WHEN it is recorded
+    record_batch(report, partition="1", duration_s=0.1)
+    # THEN squall.rule.firings has one point per rule, with its mode
+    assert recorded.counter("squall.rule.firings", rule_id="burst", mode="live") == 4
+    assert recorded.counter("squall.rule.firings", rule_id="pair", mode="shadow") == 2
+    assert recorded.counter("squall.rule.firings", rule_id="pair", mode="live") is None
+    # AND squall.rule_matches still counts every match by rule id, as before
+    assert recorded.counter("squall.rule_matches", rule_id="pair") == 2

@@ -11,7 +11,7 @@ machine transitions) that lint, references, the index and explain share.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -56,13 +56,19 @@ def _action_present(value: Any) -> Any:
 
 
 class RuleDefinition(BaseModel):
-    """One trigger rule. ``priority``: higher first; ties broken by ``id``."""
+    """One trigger rule. ``priority``: higher first; ties broken by ``id``.
+
+    ``mode``: ``live`` (the default) plans and sends its actions; ``shadow`` is evaluated and keeps
+    its state like a live rule, but its matches are only counted and recorded in the delivery audit
+    (``outcome=shadow``): it never plans an outbox entry, and its ``stop_after_match`` stops nothing.
+    """
 
     model_config = CONFIG
 
     id: str = Field(min_length=1, max_length=128, pattern=RULE_ID_PATTERN)
     description: str = ""
     enabled: bool = True
+    mode: Literal["live", "shadow"] = "live"
     priority: int = 0
     when: When = Field(default_factory=When)
     condition: Condition | None = None
@@ -90,6 +96,11 @@ class RuleDefinition(BaseModel):
     def pattern(self) -> str | None:
         """``window``, ``sequence``, ``absence`` or ``machine`` when the rule has one of them."""
         return next((name for name in PATTERNS if getattr(self, name) is not None), None)
+
+    @property
+    def shadow(self) -> bool:
+        """Whether the rule runs in shadow mode (evaluated and recorded, never sent)."""
+        return self.mode == "shadow"
 
     @property
     def is_stateful(self) -> bool:

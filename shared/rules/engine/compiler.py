@@ -28,10 +28,11 @@ def compile_rule(definition: RuleDefinition) -> CompiledRule:
         type_patterns=index_type_patterns(definition),
         check=compile_condition(indexed),
         cooldown=definition.cooldown,
-        stop_after_match=definition.stop_after_match,
+        stop_after_match=definition.stop_after_match and not definition.shadow,  # a shadow rule stops nothing
         action=definition.action,  # type: ignore[arg-type]  # None only for machines, which plan on_enter
         definition=filter_definition,
         program=build_program(definition),
+        shadow=definition.shadow,
     )
 
 

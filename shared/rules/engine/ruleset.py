@@ -104,7 +104,7 @@ class CompiledRuleSet:
             rule = candidate.rule
             if rule.cooldown is not None and not self._take_cooldown(rule, event, state):
                 continue
-            matches.append(RuleMatch(rule.id, self.version, event, rule.action, event.entity))
+            matches.append(RuleMatch(rule.id, self.version, event, rule.action, event.entity, None, rule.shadow))
             if rule.stop_after_match:
                 break
         return matches

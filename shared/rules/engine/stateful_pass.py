@@ -72,7 +72,8 @@ class StatefulEvaluator:
                 continue
             if program is None:
                 if rule.cooldown is None or take_cooldown(rule, event, state):
-                    run.matches.append(RuleMatch(rule.id, self.version, event, rule.action, event.entity))
+                    match = RuleMatch(rule.id, self.version, event, rule.action, event.entity, None, rule.shadow)
+                    run.matches.append(match)
                     run.stopped = rule.stop_after_match
                 continue
             fired = self._emit(program, self._observe(program, run, view), run)
@@ -137,8 +138,11 @@ class StatefulEvaluator:
                 continue
             program.suppression.record(state, firing.fired_at, self._cooldowns, lateness_ms=self._lateness_ms)
             matches.append(
-                RuleMatch(program.rule_id, self.version, firing.event, firing.action, state.entity, firing.fired_at)
-            )
+                RuleMatch(
+                    program.rule_id, self.version, firing.event, firing.action, state.entity, firing.fired_at,
+                    program.shadow,
+                )
+            )  # fmt: skip
         return matches
 
     def _finish(self, run: _Pass) -> None:

@@ -28,6 +28,7 @@ class RuleProgram:
     state_check: StateCheck | None
     suppression: Suppression
     lateness_ms: int
+    shadow: bool = False  # the rule's mode is shadow: its matches are recorded, never sent
 
     def concerns(self, event: Event) -> bool:
         """Whether an event that passed the rule's filter can change or read its state."""
@@ -54,6 +55,7 @@ def build_program(definition: RuleDefinition) -> RuleProgram | None:
         state_check=compile_state_condition(part) if part is not None else None,
         suppression=suppression,
         lateness_ms=span_ms(definition.allowed_lateness or timedelta(0)),
+        shadow=definition.shadow,
     )
 
 
