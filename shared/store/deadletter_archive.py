@@ -1,7 +1,7 @@
 """Reading parked dead letters back: the API ``squall deadletter`` uses on every adapter that keeps them.
 
 The pipeline only writes (``DeadLetterSink``); operators list, inspect, replay and remove. SQLite
-(``shared/store/sqlite.py``) and Blob storage (``shared/store/blob_deadletters.py``) implement it.
+(``shared/store/sqlite/``) and Blob storage (``shared/store/blob_deadletters.py``) implement it.
 """
 
 from __future__ import annotations

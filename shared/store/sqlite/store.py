@@ -16,9 +16,9 @@ import msgspec
 
 from shared.store.errors import ConcurrencyConflict, StoreUnavailable
 from shared.store.models import DeliveryRecord, EntityState, OutboxEntry
-from shared.store.sqlite_deadletters import SqliteDeadLetters
-from shared.store.sqlite_deliveries import SqliteDeliveries
-from shared.store.sqlite_rules import SqliteRules
+from shared.store.sqlite.deadletters import SqliteDeadLetters
+from shared.store.sqlite.deliveries import SqliteDeliveries
+from shared.store.sqlite.rules import SqliteRules
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rulesets (
