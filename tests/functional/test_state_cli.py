@@ -58,6 +58,10 @@ def store(filled: Path, tmp_path: Path) -> str:
     return f"sqlite:{tmp_path / 'squall.db'}"
 
 
+#: The sample rules that keep a window of dee's failed sign-in: the live rule and its shadow variant.
+SIGN_IN_RULES = {"failed-sign-in-burst", "failed-sign-in-pair"}
+
+
 def show(store: str, entity: str = DEE) -> dict[str, Any]:
     result = squall("state", "show", entity, "--store", store, "--json")
     assert result.exit_code == 0, result.output
@@ -73,7 +77,7 @@ def test_show_prints_each_rule_memory_readably_and_as_json(store: str) -> None:
     assert "rule copilot-first-use" in text.stdout and "cool-down: last fired 2026-11-20T10:01:00Z" in text.stdout
     assert "sliding window: events 1" in text.stdout
     assert (shown["found"], shown["suppressed"], shown["entity_hash"]) == (True, False, entity_hash(DEE))
-    assert {rule["rule_id"] for rule in shown["rules"]} == {"copilot-first-use", "failed-sign-in-burst"}
+    assert {rule["rule_id"] for rule in shown["rules"]} == {"copilot-first-use", *SIGN_IN_RULES}
     assert shown["data"]["cooldowns"] == {"copilot-first-use": "2026-11-20T10:01:00Z"}
 
 
@@ -85,7 +89,7 @@ def test_reset_without_yes_off_a_terminal_is_refused_in_one_line(store: str) -> 
     assert result.stderr.strip().splitlines() == [
         f"error: Reset every rule of {DEE!r}: refused without --yes (stdin is not a terminal)"
     ]
-    assert len(show(store)["rules"]) == 2
+    assert len(show(store)["rules"]) == 1 + len(SIGN_IN_RULES)
 
 
 def test_reset_on_a_terminal_asks_and_a_no_changes_nothing(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +99,7 @@ def test_reset_on_a_terminal_asks_and_a_no_changes_nothing(store: str, monkeypat
     assert declined.exit_code == 1 and "nothing changed" in declined.stderr
     assert accepted.exit_code == 0, accepted.output
     assert "reset 1 rule(s)" in accepted.stdout
-    assert {rule["rule_id"] for rule in show(store)["rules"]} == {"failed-sign-in-burst"}
+    assert {rule["rule_id"] for rule in show(store)["rules"]} == SIGN_IN_RULES
 
 
 def test_reset_of_one_rule_keeps_the_others_and_the_replay_guards(store: str) -> None:
@@ -105,7 +109,7 @@ def test_reset_of_one_rule_keeps_the_others_and_the_replay_guards(store: str) ->
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["rules_reset"] == ["copilot-first-use"]
     after = show(store)
-    assert [rule["rule_id"] for rule in after["rules"]] == ["failed-sign-in-burst"]
+    assert {rule["rule_id"] for rule in after["rules"]} == SIGN_IN_RULES
     assert after["applied"] and after["recent_event_ids"] == 2
 
 
