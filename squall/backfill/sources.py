@@ -14,17 +14,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError
-from azure.storage.blob import ContainerClient
 
 from shared.events.models import RawEvent
 from shared.settings import Settings
-from shared.store.blob_deadletters import require_emulator
 from shared.store.errors import StoreError
 from squall.backfill.capture import CaptureFile, TimeWindow, parse_capture_name, read_capture_records
+
+if TYPE_CHECKING:  # the Blob SDK loads only for --blob: every other command starts faster without it
+    from azure.storage.blob import ContainerClient
 
 __all__ = ["BlobCapture", "CaptureSource", "CaptureSourceError", "LocalCapture", "captured_events", "open_blob_capture"]
 
@@ -87,6 +88,10 @@ class BlobCapture:
 
 def open_blob_capture(spec: str, settings: Settings) -> BlobCapture:
     """``spec``: a container URL (identity) or a container name in the dead-letter account."""
+    from azure.storage.blob import ContainerClient
+
+    from shared.store.blob_deadletters import require_emulator
+
     if spec.startswith(("https://", "http://")):
         parts = urlsplit(spec)
         container = parts.path.strip("/")
