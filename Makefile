@@ -45,8 +45,10 @@ $(INFRA_STAMP): infra/requirements-checks.txt
 demo: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall demo
 
+# One pytest worker per core, a test file per worker at a time (its module fixtures built once); each
+# worker starts its own Azurite and Cosmos DB server when its tests need them.
 test: $(STAMP) $(ACCEL_STAMP) $(NODE_STAMP) $(INFRA_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 bench: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall bench --rules 100 --events 200000

@@ -134,5 +134,6 @@ def test_a_malformed_skew_setting_is_one_line_at_the_cli(tmp_path: Path) -> None
     # THEN it exits 2 with one line naming the setting, no traceback
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: invalid setting SQUALL_MAX_CLOCK_SKEW='soon': Input should be a valid timedelta, invalid digit in duration"
+        "error: invalid setting SQUALL_MAX_CLOCK_SKEW='soon': "
+        "Input should be a valid timedelta, invalid digit in duration"
     ]
