@@ -79,12 +79,16 @@ class BatchReport:
         _count_full_reason(self.dead_letter_reasons_full, reason, 1)
 
     def __iadd__(self, other: BatchReport) -> BatchReport:
+        # Added once per entity of a batch (its scratch ledger): most counts are 0, so only the others
+        # are touched.
         for name in _COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            if value := getattr(other, name):
+                setattr(self, name, getattr(self, name) + value)
         for name in _TALLIES:
-            mine = getattr(self, name)
-            for key, count in getattr(other, name).items():
-                mine[key] = mine.get(key, 0) + count
+            if theirs := getattr(other, name):
+                mine = getattr(self, name)
+                for key, count in theirs.items():
+                    mine[key] = mine.get(key, 0) + count
         for reason, count in other.dead_letter_reasons_full.items():
             _count_full_reason(self.dead_letter_reasons_full, reason, count)
         if other.latest_event_time is not None and (
