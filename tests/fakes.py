@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from shared.actions.errors import DestinationUnavailable
 from shared.actions.models import DeliveryOutcome, DeliveryStatus, FailureKind, PlannedAction
+from shared.pipeline import PipelineDeps
 from shared.rules import CompiledRuleSet
 
 
@@ -60,3 +62,24 @@ class FixedRuleSource:
 
     async def current(self) -> CompiledRuleSet:
         return self.ruleset
+
+
+class _CountingPort:
+    """A port whose every method looked up is named in ``calls`` before the real one runs."""
+
+    def __init__(self, inner: object, calls: list[str]) -> None:
+        self._inner = inner
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> object:
+        self._calls.append(name)
+        return getattr(self._inner, name)
+
+
+def counting_store_calls(deps: PipelineDeps, calls: list[str]) -> PipelineDeps:
+    """``deps`` with its state, dedupe and dead-letter ports recording each call in ``calls``: a
+    test of what a batch costs in store requests."""
+    return dataclasses.replace(
+        deps, states=_CountingPort(deps.states, calls), dedupe=_CountingPort(deps.dedupe, calls),  # type: ignore[arg-type]
+        deadletters=_CountingPort(deps.deadletters, calls),  # type: ignore[arg-type]
+    )  # fmt: skip

@@ -16,7 +16,7 @@ from shared.events.models import RawEvent
 from shared.pipeline import BatchReport, BatchRetryRequired, PipelineDeps, process_batch, retry_pending_outbox
 from shared.rules import compile_ruleset, validate_rules
 from shared.store.sqlite import SqliteStore
-from tests.fakes import DownAfterSender, FixedRuleSource, RecordingSender
+from tests.fakes import DownAfterSender, FixedRuleSource, RecordingSender, counting_store_calls
 
 RULES = [
     {
@@ -180,20 +180,8 @@ def test_a_batch_replayed_by_another_process_plans_nothing_twice(store: SqliteSt
 def test_a_batch_that_matches_nothing_makes_no_store_request(store: SqliteStore) -> None:
     # GIVEN a store that counts every call of its ports
     calls: list[str] = []
-
-    class Counting:
-        def __init__(self, inner: object) -> None:
-            self._inner = inner
-
-        def __getattr__(self, name: str) -> object:
-            calls.append(name)
-            return getattr(self._inner, name)
-
     deps = deps_for(store, RecordingSender())
-    counted = PipelineDeps(
-        rules=deps.rules, states=Counting(store.states), dedupe=Counting(store.dedupe),  # type: ignore[arg-type]
-        deadletters=Counting(store.deadletters), sender=deps.sender,  # type: ignore[arg-type]
-    )  # fmt: skip
+    counted = counting_store_calls(deps, calls)
     # WHEN a batch of events that no rule takes is processed
     batch = [raw(record(f"x{i}", f"u{i}", "Exchange", "MailItemsAccessed"), i) for i in range(100)]
     report = asyncio.run(process_batch(batch, counted))

@@ -17,7 +17,7 @@ from shared.rules import RuleSetCache, compile_ruleset, validate_rules
 from shared.store import EntityState
 from shared.store.memory import MemoryStore
 from shared.store.sqlite import SqliteStore
-from tests.fakes import FixedRuleSource, RecordingSender
+from tests.fakes import FixedRuleSource, RecordingSender, counting_store_calls
 from tests.unit.rule_scenarios import T0, compiled, event, rule
 from tests.unit.test_pipeline import RULES, raw, record
 
@@ -62,20 +62,8 @@ def test_events_of_a_suppressed_entity_are_counted_and_never_reach_the_rules(sto
 def test_a_suppressed_entity_costs_no_store_request(store: SqliteStore) -> None:
     # GIVEN a store that counts every call of its ports, and the only active user suppressed
     calls: list[str] = []
-
-    class Counting:
-        def __init__(self, inner: object) -> None:
-            self._inner = inner
-
-        def __getattr__(self, name: str) -> object:
-            calls.append(name)
-            return getattr(self._inner, name)
-
     deps = deps_with(store, RULES, suppressed={"ann@contoso.com"})
-    counted = PipelineDeps(
-        rules=deps.rules, states=Counting(store.states), dedupe=Counting(store.dedupe),  # type: ignore[arg-type]
-        deadletters=Counting(store.deadletters), sender=deps.sender,  # type: ignore[arg-type]
-    )  # fmt: skip
+    counted = counting_store_calls(deps, calls)
     # WHEN a batch of her events that a stateful rule would take is processed
     batch = [raw(record(f"c{i}", "ann@contoso.com", "Copilot", "CopilotInteraction"), i) for i in range(50)]
     report = asyncio.run(process_batch(batch, counted))
