@@ -18,17 +18,6 @@ from tests.capture_files import Captured, capture_bytes, capture_name, write_cap
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUALL = [sys.executable, "-m", "squall"]
-COPILOT = """\
-id: copilot-first-use
-when: {source: o365, types: ["Copilot/CopilotInteraction"]}
-cooldown: P30D
-action: {kind: journey_entry, event_definition_key: APIEvent-copilot}
-"""
-TEAMS = """\
-id: teams-first-session
-when: {source: o365, types: ["MicrosoftTeams/TeamsSessionStarted"]}
-action: {kind: journey_entry, event_definition_key: APIEvent-teams}
-"""
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -80,25 +69,16 @@ def squall(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
                           env=clean | (env or {}))  # fmt: skip
 
 
-@pytest.fixture
-def rules(tmp_path: Path) -> Path:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "copilot.yaml").write_text(COPILOT)
-    (folder / "teams.yaml").write_text(TEAMS)
-    return folder
-
-
 def fired(document: dict[str, Any]) -> list[tuple[str, str]]:
     return [(firing["rule_id"], firing["entity"]) for firing in document["firings"]]
 
 
-def test_dry_run_of_a_day_of_capture_reports_what_would_have_fired(tmp_path: Path, rules: Path) -> None:
+def test_dry_run_of_a_day_of_capture_reports_what_would_have_fired(tmp_path: Path, rules_dir: Path) -> None:
     # GIVEN a capture folder: March 1st on two partitions, a file of Feb 28th, one event enqueued on March 2nd
     capture_of_one_day(tmp_path / "capture")
     # WHEN March 1st is replayed as a dry run
     result = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "2026-03-01", "--until",
-                    "2026-03-02", "--rules", str(rules), "--test", "--json")  # fmt: skip
+                    "2026-03-02", "--rules", str(rules_dir), "--test", "--json")  # fmt: skip
     # THEN what fired that day, in time order; alice once (cool-down); nothing of Feb 28th or March 2nd
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -115,10 +95,10 @@ def test_dry_run_of_a_day_of_capture_reports_what_would_have_fired(tmp_path: Pat
     assert "rejected: partition evhns-squall/usage-events/0 sequence 102: invalid JSON" in result.stderr
 
 
-def test_dry_run_prints_the_capture_read_and_the_firings_table(tmp_path: Path, rules: Path) -> None:
+def test_dry_run_prints_the_capture_read_and_the_firings_table(tmp_path: Path, rules_dir: Path) -> None:
     capture_of_one_day(tmp_path / "capture")
     result = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "2026-03-01T09:00:00Z",
-                    "--until", "2026-03-01T10:00:00Z", "--rules", str(rules), "--test")  # fmt: skip
+                    "--until", "2026-03-01T10:00:00Z", "--rules", str(rules_dir), "--test")  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "capture: 5 events from 2 files enqueued 2026-03-01T09:00:00Z .. 2026-03-01T10:00:00Z"
@@ -126,12 +106,12 @@ def test_dry_run_prints_the_capture_read_and_the_firings_table(tmp_path: Path, r
     assert "4 events, 3 firings, 1 rejected" in result.stdout  # events: the records that normalized
 
 
-def test_backfill_run_delivers_once_and_a_rerun_on_the_same_store_is_a_replay(tmp_path: Path, rules: Path) -> None:
+def test_backfill_run_delivers_once_and_a_rerun_on_the_same_store_is_a_replay(tmp_path: Path, rules_dir: Path) -> None:
     # GIVEN a day of capture and a kept store
     capture_of_one_day(tmp_path / "capture")
     store = f"sqlite:{tmp_path / 'backfill.db'}"
     args = ["backfill", "--capture", str(tmp_path / "capture"), "--since", "2026-03-01", "--until", "2026-03-02",
-            "--rules", str(rules), "--store", store, "--push-rules", "--json"]  # fmt: skip
+            "--rules", str(rules_dir), "--store", store, "--push-rules", "--json"]  # fmt: skip
     # WHEN it runs through the local runtime (the Marketing Cloud stub)
     first = squall(*args)
     # THEN the four journeys are delivered and received, the bad record dead-lettered
@@ -145,14 +125,14 @@ def test_backfill_run_delivers_once_and_a_rerun_on_the_same_store_is_a_replay(tm
     assert again["actions_delivered"] == 0 and again["stub_received"] == 0
 
 
-def test_backfill_run_dead_letters_events_older_than_the_maximum_age_from_now(tmp_path: Path, rules: Path) -> None:
+def test_backfill_run_dead_letters_events_older_than_the_maximum_age_from_now(tmp_path: Path, rules_dir: Path) -> None:
     # GIVEN yesterday-evening and three-day-old Copilot use, each enqueued a second after it happened
     now = datetime.now(UTC).replace(microsecond=0)
     old, recent = now - timedelta(days=3), now - timedelta(hours=2)
     write_capture(tmp_path / "capture", 0, old, [message(o365("olga", old), old, 1)])
     write_capture(tmp_path / "capture", 0, recent, [message(o365("rita", recent), recent, 2)])
     # WHEN the last week is backfilled with SQUALL_MAX_EVENT_AGE=P1D
-    result = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "P7D", "--rules", str(rules),
+    result = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "P7D", "--rules", str(rules_dir),
                     "--json", env={"SQUALL_MAX_EVENT_AGE": "P1D"})  # fmt: skip
     # THEN only the recent event starts a journey; the old one is dead-lettered as stale, measured from now
     assert result.returncode == 0, result.stderr
@@ -160,12 +140,12 @@ def test_backfill_run_dead_letters_events_older_than_the_maximum_age_from_now(tm
     assert report["actions_delivered"] == 1 and report["stub_received"] == 1
     assert report["dead_letter_reasons"] == {"event older than the maximum event age": 1}
     # AND --max-event-age overrides the setting: four days lets both through
-    wider = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "P7D", "--rules", str(rules),
+    wider = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "P7D", "--rules", str(rules_dir),
                    "--json", "--max-event-age", "P4D", env={"SQUALL_MAX_EVENT_AGE": "P1D"})  # fmt: skip
     assert json.loads(wider.stdout)["actions_delivered"] == 2, wider.stderr
 
 
-def test_backfill_reads_the_capture_container_in_blob_storage(tmp_path: Path, rules: Path) -> None:
+def test_backfill_reads_the_capture_container_in_blob_storage(tmp_path: Path, rules_dir: Path) -> None:
     # GIVEN the capture uploaded to a `capture` container of Azurite, as Capture lays it out
     from azure.storage.blob import BlobServiceClient
 
@@ -184,7 +164,7 @@ def test_backfill_reads_the_capture_container_in_blob_storage(tmp_path: Path, ru
                 container.upload_blob(path.relative_to(local).as_posix(), path.read_bytes())
         # WHEN backfilled from the container named in the dead-letter account's settings
         result = squall("backfill", "--blob", "capture", "--since", "2026-03-01", "--until", "2026-03-02",
-                        "--rules", str(rules), "--test", "--json",
+                        "--rules", str(rules_dir), "--test", "--json",
                         env={"DEADLETTER_CONNECTION_STRING": azurite.connection_string})  # fmt: skip
     finally:
         azurite.stop()
@@ -214,12 +194,12 @@ def test_a_mistake_gives_one_line_and_exit_code_2(args: list[str], message: str)
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def test_a_file_that_is_not_capture_avro_is_named_in_one_line(tmp_path: Path, rules: Path) -> None:
+def test_a_file_that_is_not_capture_avro_is_named_in_one_line(tmp_path: Path, rules_dir: Path) -> None:
     broken = tmp_path / "capture" / capture_name(0, DAY)
     broken.parent.mkdir(parents=True)
     broken.write_bytes(capture_bytes([message(o365("alice", DAY), DAY, 1)])[:40])
     result = squall("backfill", "--capture", str(tmp_path / "capture"), "--since", "2026-03-01", "--until",
-                    "2026-03-02", "--rules", str(rules), "--test")  # fmt: skip
+                    "2026-03-02", "--rules", str(rules_dir), "--test")  # fmt: skip
     assert result.returncode == 1
     assert "not an Event Hubs Capture Avro file" in result.stderr and "00.avro" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
