@@ -19,7 +19,6 @@ down when the destination does.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from typing import Any
 from squall.bench.cost_model import Request, physical_partitions, write_ru
 from squall.bench.hub import event_hub_events, partitioned
 from squall.bench.local_cosmos import ROOT, LocalCosmosServer, start_local_cosmos_server
+from squall.function_index import indexed_functions
 
 #: A billion events a day, at three times the average rate at peak.
 DAILY_EVENTS = 1_000_000_000
@@ -200,13 +200,9 @@ async def _outbox_documents(batch: str) -> list[dict[str, Any]]:
     return outbox_docs.as_documents(entries, now=datetime.now(UTC))
 
 
-@functools.cache
 def app_functions() -> dict[str, Any]:
-    """The handlers the worker calls, by function name (the app builds its functions only once)."""
-    from function_app import app
-
-    app.functions_bindings = {}  # get_functions() checks names against what an earlier call built
-    return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
+    """The handlers the worker calls, by function name."""
+    return {name: f.get_user_function() for name, f in indexed_functions().items()}
 
 
 class RequestLog:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from shared.settings import get_settings
 from shared.store.sqlite import SqliteStore
+from squall.function_index import indexed_functions, user_function
 from squall.stub import MarketingCloudStub
 
 JOURNEY_KEY = "APIEvent-teams-adoption"
@@ -32,18 +32,15 @@ RULES = [
 ]
 
 
-@functools.cache
 def registered_functions() -> dict[str, Any]:
-    """function_app.app's functions as the worker indexes them, built once (get_functions()
-    refuses to build twice)."""
-    from function_app import app
-
-    return {f.get_function_name(): f for f in app.get_functions()}
+    """function_app.app's functions as the worker indexes them (one index per process, shared with
+    the Cosmos cost bench: get_functions() refuses to build twice)."""
+    return indexed_functions()
 
 
 def registered_handler(name: str) -> Any:
     """The raw handler the worker calls for the function ``name``."""
-    return registered_functions()[name].get_user_function()
+    return user_function(name)
 
 
 async def change_feed(db: Path) -> None:
@@ -83,8 +80,6 @@ def configured_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         yield registered_handler("process_usage_events"), stub, db
         asyncio.run(dependencies.close_dependencies())
         get_settings.cache_clear()
-
-
 
 
 @pytest.fixture

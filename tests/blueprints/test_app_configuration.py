@@ -50,3 +50,13 @@ def test_app_registers_the_rules_api_with_function_level_auth() -> None:
     # entities and suppressions: one entity's state and the suppression list, beside the rules
     assert {b["route"].split("/")[0] for b in routes.values()} == {"rules", "rule-versions", "entities", "suppressions"}
     assert {str(b["authLevel"]).lower() for b in routes.values()} == {"function"}
+
+
+def test_the_cost_bench_and_the_blueprint_tests_index_the_app_once_between_them() -> None:
+    """get_functions() refuses a second call on one app; pytest-xdist may put the cost bench's test
+    and a blueprint test in one worker, in either order (CI failed on it once)."""
+    from squall.bench.cosmos_cost import app_functions
+
+    bench_handlers = app_functions()
+    assert registered_functions()["process_usage_events"].get_user_function() is bench_handlers["process_usage_events"]
+    assert app_functions().keys() == registered_functions().keys()
