@@ -55,7 +55,8 @@ class StatefulEvaluator:
         self.programs = {program.rule_id: program for program in programs}
         self._cooldowns = cooldowns
         self._lateness_ms = lateness_ms
-        self._timed = [program for program in programs if program.pattern is not None]
+        # only absence patterns hold deadlines: the timer's work and ``due_at`` look at them alone
+        self._timed = [program for program in programs if program.pattern and program.pattern.holds_deadlines]
         self.late_events = 0
 
     def evaluate(

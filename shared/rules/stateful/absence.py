@@ -45,6 +45,8 @@ _IDENTITY = ("id", "source", "type", "entity", "tenant")
 
 
 class AbsencePattern(Pattern[AbsenceSlot]):
+    holds_deadlines = True
+
     def __init__(
         self, rule_id: str, spec: AbsenceSpec, *, action: ActionSpec, lateness: timedelta, fingerprint: str
     ) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Container
 from typing import Any, Final, TypedDict
 
 import msgspec
@@ -183,13 +183,13 @@ def open_slot(state: EntityState, rule_id: str, print_: str) -> dict[str, Any]:
     return slot
 
 
-def drop_unknown_slots(state: EntityState, known: Iterable[str]) -> None:
-    """Forget the slots of rules that are not in the current rule set, and empty ones."""
+def drop_unknown_slots(state: EntityState, known: Container[str]) -> None:
+    """Forget the slots of rules that are not in the current rule set (``known``: a set or a mapping
+    by rule id), and empty ones."""
     slots = state.data.get(RULES_KEY)
     if not isinstance(slots, dict):
         return
-    keep = set(known)
-    for rule_id in [rule_id for rule_id, slot in slots.items() if rule_id not in keep or _empty(slot)]:
+    for rule_id in [rule_id for rule_id, slot in slots.items() if rule_id not in known or _empty(slot)]:
         del slots[rule_id]
     if not slots:
         del state.data[RULES_KEY]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from shared.events.models import Event
 from shared.rules.conditions.state_split import StateReader, compile_state_condition
@@ -67,6 +67,8 @@ class Pattern[Slot: RuleSlot](Protocol):
     ``class SequencePattern(Pattern[SequenceSlot])``)."""
 
     fingerprint: str
+    #: Whether ``deadline`` can ever return a time (absence); the others are never looked at by the timer.
+    holds_deadlines: ClassVar[bool] = False
 
     def might_take(self, event: Event) -> bool:
         """Whether ``event`` can concern the pattern (cheap; decides whether state is loaded)."""

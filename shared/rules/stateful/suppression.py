@@ -27,7 +27,7 @@ cool-down entries (one per rule) and the firings within two periods of the newes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,14 +187,14 @@ def forget_suppression(state: EntityState, rule_id: str) -> None:
         data[HELD_KEY] = [item for item in held if item != rule_id]
 
 
-def forget_unknown_rules(state: EntityState, known: Iterable[str]) -> None:
-    """Drop rate and re-arm entries of rules that are not in the rule set (cool-downs age out)."""
-    keep = set(known)
+def forget_unknown_rules(state: EntityState, known: Container[str]) -> None:
+    """Drop rate and re-arm entries of rules that are not in the rule set (``known``: a set or a
+    mapping by rule id; cool-downs age out)."""
     table = state.data.get(FIRED_KEY)
     if isinstance(table, dict):
-        for rule_id in [rule_id for rule_id in table if rule_id not in keep]:
+        for rule_id in [rule_id for rule_id in table if rule_id not in known]:
             del table[rule_id]
         if not table:
             del state.data[FIRED_KEY]
     if HELD_KEY in state.data:
-        _store_held(state, _held(state) & keep)
+        _store_held(state, {rule_id for rule_id in _held(state) if rule_id in known})
