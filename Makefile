@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: demo test bench cost callgrind lint typecheck install accel node clean schemas
+.PHONY: demo test test-deps bench cost callgrind lint typecheck install accel node clean schemas
 
 $(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,13 @@ $(INFRA_STAMP): infra/requirements-checks.txt
 demo: $(STAMP) $(ACCEL_STAMP)
 	$(BIN)/squall demo
 
+# Everything the suite uses, the three installs side by side (they share nothing but the network).
+test-deps:
+	$(MAKE) --no-print-directory -j3 $(ACCEL_STAMP) $(NODE_STAMP) $(INFRA_STAMP)
+
 # One pytest worker per core, a test file per worker at a time (its module fixtures built once); each
 # worker starts its own Azurite and Cosmos DB server when its tests need them.
-test: $(STAMP) $(ACCEL_STAMP) $(NODE_STAMP) $(INFRA_STAMP)
+test: test-deps
 	$(PY) -m pytest -n auto --dist loadfile
 
 bench: $(STAMP) $(ACCEL_STAMP)

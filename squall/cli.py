@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
@@ -63,7 +64,21 @@ def _options(
     pass
 
 
+def _honour_named_completion_shell(argv: list[str]) -> None:
+    """``squall --show-completion zsh``: Typer's default completion options detect the shell from the
+    parent processes and ignore a named one (no shell among them: "Shell  not supported."). Typer's
+    variant that takes the shell as the option's value is chosen by this variable, read when the
+    command is built; set it only when a shell is named, so the bare flags keep detecting. A name
+    that is no shell Typer knows (bash, zsh, fish, powershell, pwsh) is then refused, not ignored."""
+    for flag in ("--show-completion", "--install-completion"):
+        if flag in argv:
+            following = argv[argv.index(flag) + 1 : argv.index(flag) + 2]
+            if following and not following[0].startswith("-"):  # a shell Typer does not know is refused
+                os.environ["_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"] = "1"
+
+
 def main() -> None:
+    _honour_named_completion_shell(sys.argv[1:])
     # Per-event warnings (dead letters, rule type surprises) are summed up in the reports; show
     # them only when asked, e.g. SQUALL_LOG_LEVEL=WARNING.
     logging.basicConfig(

@@ -39,6 +39,22 @@ def test_show_completion_prints_a_bash_script_that_completes_commands() -> None:
     assert sorted(completion.stdout.split()) == ["rules", "run"]
 
 
+def test_show_completion_writes_the_named_shell_s_script_whatever_shell_runs_it() -> None:
+    # WHEN the zsh and fish scripts are asked for by name (from a test run under bash, or under no
+    # shell at all: Typer's default detection ignored the name and failed with "Shell  not supported.")
+    zsh, fish = squall("--show-completion", "zsh"), squall("--show-completion", "fish")
+    # THEN each is that shell's script
+    assert zsh.returncode == 0, zsh.stderr
+    assert zsh.stdout.startswith("#compdef squall")
+    assert fish.returncode == 0, fish.stderr
+    assert fish.stdout.startswith("complete --command squall")
+    # AND a shell Typer cannot write for is refused in one line naming the ones it can
+    refused = squall("--show-completion", "tcsh")
+    assert refused.returncode == 2
+    assert "'tcsh' is not one of 'bash', 'zsh', 'fish', 'powershell', 'pwsh'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
 def test_validate_json_counts_the_rules_and_lists_each_problem_with_file_and_line(rules_dir: Path) -> None:
     # GIVEN two valid rules
     valid = squall("rules", "validate", str(rules_dir), "--json")
