@@ -1,5 +1,6 @@
 """HTTP API for trigger rules: list, get, put, delete, validate, dry-run, history and rollback; and
-per entity: its state (show, reset, delete) and the suppression list (function-level keys).
+per entity: its state (show, reset, delete; the key in the path or, for keys holding "/", in the
+query) and the suppression list (function-level keys).
 
 Thin on purpose: ``shared.rules_admin`` holds the logic; this module reads requests, writes JSON
 and turns every error into ``application/problem+json``. The routes and their answers are
@@ -28,7 +29,7 @@ import azure.functions as func
 
 from functions.dependencies import get_store
 from shared.actions.destinations import destination_catalog
-from shared.entities import EntityAdmin, SuppressionAdmin, entities_request, suppression_json
+from shared.entities import EntityAdmin, EntityRequestInvalid, SuppressionAdmin, entities_request, suppression_json
 from shared.events import NormalizeOptions
 from shared.rules_admin import (
     RuleSetAdmin,
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 4 * 1024 * 1024
 JSON_MEDIA_TYPE = "application/json"
 _AUTH = func.AuthLevel.FUNCTION
-_ENTITY_SEGMENT = re.compile(r"/entities/[^/]*")
+_ENTITY_SEGMENT = re.compile(r"/entities/[^/]*(?=/state(?:/reset)?$)")
 
 
 async def _admin(req: func.HttpRequest) -> RuleSetAdmin:
@@ -200,15 +201,24 @@ async def rollback_rules(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # --- per entity: its state and the suppression list (shared.entities) ----------------------------
+# Each state route comes twice: the key in the path (``entities/{entity}/state``), and in the query
+# (``entities/state?entity=KEY``) for keys holding "/": the host decodes %2F before it matches
+# routes, so such a key never reaches a path route (azure-functions-host#9290, #3998).
 
 
 def _entity(req: func.HttpRequest) -> str:
     return req.route_params.get("entity", "")
 
 
+def _queried_entity(req: func.HttpRequest) -> str:
+    entity = req.params.get("entity")
+    if entity is None:
+        raise EntityRequestInvalid("name the entity: ?entity=KEY, URL-encoded (a '/' as %2F, a '+' as %2B)")
+    return entity
+
+
 async def _entities() -> EntityAdmin:
-    store = await get_store()
-    return EntityAdmin(store.rules, store.states)
+    return EntityAdmin.of(await get_store())
 
 
 async def _suppression() -> SuppressionAdmin:
@@ -216,32 +226,52 @@ async def _suppression() -> SuppressionAdmin:
     return SuppressionAdmin(store.rules, store.states)
 
 
+async def _show_state(entity: str) -> func.HttpResponse:
+    return _json(200, (await (await _entities()).show(entity)).to_json())
+
+
+async def _reset_state(entity: str, req: func.HttpRequest) -> func.HttpResponse:
+    return _json(200, (await (await _entities()).reset(entity, rule=req.params.get("rule") or None)).to_json())
+
+
+async def _delete_state(entity: str) -> func.HttpResponse:
+    return _json(200, (await (await _entities()).delete(entity)).to_json())
+
+
 @bp.function_name("get_entity_state")
 @bp.route(route="entities/{entity}/state", methods=["GET"], auth_level=_AUTH)
 async def get_entity_state(req: func.HttpRequest) -> func.HttpResponse:
-    async def act(req: func.HttpRequest) -> func.HttpResponse:
-        return _json(200, (await (await _entities()).show(_entity(req))).to_json())
-
-    return await _answer(req, act)
+    return await _answer(req, lambda req: _show_state(_entity(req)))
 
 
 @bp.function_name("reset_entity_state")
 @bp.route(route="entities/{entity}/state/reset", methods=["POST"], auth_level=_AUTH)
 async def reset_entity_state(req: func.HttpRequest) -> func.HttpResponse:
-    async def act(req: func.HttpRequest) -> func.HttpResponse:
-        outcome = await (await _entities()).reset(_entity(req), rule=req.params.get("rule") or None)
-        return _json(200, outcome.to_json())
-
-    return await _answer(req, act)
+    return await _answer(req, lambda req: _reset_state(_entity(req), req))
 
 
 @bp.function_name("delete_entity_state")
 @bp.route(route="entities/{entity}/state", methods=["DELETE"], auth_level=_AUTH)
 async def delete_entity_state(req: func.HttpRequest) -> func.HttpResponse:
-    async def act(req: func.HttpRequest) -> func.HttpResponse:
-        return _json(200, (await (await _entities()).delete(_entity(req))).to_json())
+    return await _answer(req, lambda req: _delete_state(_entity(req)))
 
-    return await _answer(req, act)
+
+@bp.function_name("get_queried_entity_state")
+@bp.route(route="entities/state", methods=["GET"], auth_level=_AUTH)
+async def get_queried_entity_state(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer(req, lambda req: _show_state(_queried_entity(req)))
+
+
+@bp.function_name("reset_queried_entity_state")
+@bp.route(route="entities/state/reset", methods=["POST"], auth_level=_AUTH)
+async def reset_queried_entity_state(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer(req, lambda req: _reset_state(_queried_entity(req), req))
+
+
+@bp.function_name("delete_queried_entity_state")
+@bp.route(route="entities/state", methods=["DELETE"], auth_level=_AUTH)
+async def delete_queried_entity_state(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer(req, lambda req: _delete_state(_queried_entity(req)))
 
 
 @bp.function_name("list_suppressions")

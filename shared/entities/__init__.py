@@ -1,14 +1,15 @@
 """Per-entity tools: show, reset and delete one entity's state, and the suppression list.
 
-    admin = EntityAdmin(store.rules, store.states)
+    admin = EntityAdmin.of(store)                       # its rules, states and dead-letter ports
     view = await admin.show("ann@contoso.com")          # EntityStateView: raw data + per-rule inventory
     await admin.reset("ann@contoso.com", rule="burst")  # ResetOutcome; replay guards kept
-    await admin.delete("ann@contoso.com")               # DeletionOutcome; undelivered actions discarded
+    await admin.delete("ann@contoso.com")               # DeletionOutcome; unsent actions, dead letters gone
     suppression = SuppressionAdmin(store.rules, store.states)
     await suppression.add(["ann@contoso.com"])          # her events are skipped from the next refresh
 
 A privacy request is ``suppress`` then ``delete``: suppressed first, no new event of the entity
-creates state again; deleted, nothing of it is kept but the hash on the list. Pure: no HTTP, no CLI.
+creates state again; deleted, nothing of it is kept but the hash on the list (its state, unsent
+actions and dead letters go). Pure: no HTTP, no CLI.
 """
 
 from __future__ import annotations

@@ -57,15 +57,18 @@ class ResetOutcome:
 
 @dataclass(frozen=True, slots=True)
 class DeletionOutcome:
-    """Whether a state document was deleted, and how many undelivered actions were discarded."""
+    """Whether a state document was deleted, how many undelivered actions were discarded, and how
+    many dead letters holding the entity's data were removed."""
 
     entity: str
     state_deleted: bool
     actions_discarded: int
+    dead_letters_deleted: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"entity": self.entity, "state_deleted": self.state_deleted,
-                "actions_discarded": self.actions_discarded}  # fmt: skip
+                "actions_discarded": self.actions_discarded,
+                "dead_letters_deleted": self.dead_letters_deleted}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 Pure logic over the store ports: no HTTP, no CLI. A reset goes through the optimistic commit every
 state write uses (a concurrent batch is re-applied, never lost); a deletion removes the state
-document and settles the entity's undelivered actions without sending them (privacy: what was not
+document, settles the entity's undelivered actions without sending them (privacy: what was not
 yet sent for a deleted entity must not be sent; the settled entries keep only their keys, so a
-replayed batch cannot plan them again).
+replayed batch cannot plan them again) and removes the dead letters holding its data (events and
+actions parked with their payloads: ``shared.store.deadletter_entity`` says which).
 """
 
 from __future__ import annotations
@@ -15,18 +16,24 @@ from shared.log_fields import entity_hash
 from shared.rules import KEPT_ON_RESET, forget_rules, read_inventory, state_meaning
 from shared.store.models import EntityState, OutboxEntry
 from shared.store.optimistic import commit_entity_updates
-from shared.store.ports import RuleStore, StateStore
+from shared.store.ports import DeadLetterStore, RuleStore, StateStore, Store
 
 #: Outbox entries read per request while counting or discarding an entity's pending actions.
 OUTBOX_PAGE = 500
 
 
 class EntityAdmin:
-    """One entity at a time, on the store's rules (for the suppression list) and states ports."""
+    """One entity at a time, on the store's rules (for the suppression list), states and dead-letter ports."""
 
-    def __init__(self, rules: RuleStore, states: StateStore) -> None:
+    def __init__(self, rules: RuleStore, states: StateStore, deadletters: DeadLetterStore) -> None:
         self._rules = rules
         self._states = states
+        self._deadletters = deadletters
+
+    @classmethod
+    def of(cls, store: Store) -> EntityAdmin:
+        """The admin of one store's ports (``squall state``, the entity routes)."""
+        return cls(store.rules, store.states, store.deadletters)
 
     async def show(self, entity: str) -> EntityStateView:
         """The entity's stored state, readable; ``found`` False when nothing is stored."""
@@ -57,11 +64,13 @@ class EntityAdmin:
         return ResetOutcome(key, found=found[0], rules_reset=tuple(outcome[key]), kept=KEPT_ON_RESET)
 
     async def delete(self, entity: str) -> DeletionOutcome:
-        """Delete the state document and discard the entity's undelivered actions (never sent)."""
+        """Delete the state document, discard the entity's undelivered actions (never sent) and remove
+        its dead letters."""
         key = check_entity(entity)
         deleted = await self._states.delete_state(key)
         discarded = await discard_pending_actions(self._states, [key])
-        return DeletionOutcome(key, state_deleted=deleted, actions_discarded=discarded)
+        letters = await self._deadletters.delete_entity_letters(key)
+        return DeletionOutcome(key, state_deleted=deleted, actions_discarded=discarded, dead_letters_deleted=letters)
 
 
 async def discard_pending_actions(states: StateStore, entities: list[str]) -> int:

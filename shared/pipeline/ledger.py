@@ -73,7 +73,7 @@ class BatchLedger:
             DeadLetter(
                 kind=DeadLetterKind.EVENT, reason=refusal.reason, payload=event.model_dump_json().encode(),
                 partition=event.partition, sequence_number=event.sequence_number,
-                enqueued_time=event.enqueued_time, event_id=event.id,
+                enqueued_time=event.enqueued_time, event_id=event.id, entity=event.entity,
             )
         )  # fmt: skip
         log.warning(
@@ -120,6 +120,7 @@ class BatchLedger:
                 kind=DeadLetterKind.EVENT, reason=f"rule evaluation failed: {type(exc).__name__}",
                 payload=event.model_dump_json().encode(), partition=event.partition,
                 sequence_number=event.sequence_number, enqueued_time=event.enqueued_time, event_id=event.id,
+                entity=event.entity,
             )
         )  # fmt: skip
 
@@ -158,7 +159,7 @@ class BatchLedger:
                 DeadLetter(
                     kind=DeadLetterKind.ACTION, reason=failure.reason, payload=event.model_dump_json().encode(),
                     partition=event.partition, sequence_number=event.sequence_number, event_id=event.id,
-                    rule_id=failure.match.rule_id,
+                    rule_id=failure.match.rule_id, entity=event.entity,
                 )
             )  # fmt: skip
 
@@ -189,8 +190,8 @@ class BatchLedger:
             DeadLetter(
                 kind=DeadLetterKind.ACTION, reason=outcome.reason or "delivery failed",
                 payload=json.dumps(action_to_json(action), default=str).encode(),
-                 event_id=action.event_id, rule_id=action.rule_id,
-                action_key=action.key, attempts=outcome.attempts,
+                event_id=action.event_id, rule_id=action.rule_id,
+                action_key=action.key, attempts=outcome.attempts, entity=action.entity,
             )
         )  # fmt: skip
 

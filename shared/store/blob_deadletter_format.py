@@ -4,7 +4,9 @@ Name: ``{kind}/{yyyy}/{mm}/{dd}/{partition or "none"}/{sequence or "none"}-{uuid
 ``created_at``). Body: the letter's fields as JSON, the payload as UTF-8 text when it is UTF-8 JSON
 text (``payload_encoding: "utf-8"``, kept byte for byte) and base64 otherwise. Metadata: what a
 listing shows without downloading the body (kind, reason, reason code, partition, sequence, attempts,
-creation time, payload size, and the letter's position in its write for a stable order).
+creation time, payload size, the letter's position in its write for a stable order, and — when the
+letter names its entity — ``entity_hash``, the SHA-256 of the key, never the key: metadata shows in
+every listing).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.log_fields import entity_hash
 from shared.store.deadletter_archive import DeadLetterSummary, reason_code
 from shared.store.models import DeadLetter, DeadLetterKind
 
 NONE = "none"
+#: The metadata name of the letter's entity hash (absent: the letter names no entity).
+ENTITY_HASH = "entity_hash"
 _TIMES = ("enqueued_time", "created_at")
 _METADATA_REASON_CHARS = 1024  # metadata is an HTTP header: 8 KB for all of it
 
@@ -60,7 +65,8 @@ def decode_body(data: bytes, *, name: str) -> DeadLetter:
 def encode_metadata(letter: DeadLetter, *, write_order: int) -> dict[str, str]:
     """Blob metadata (ASCII header values) for listing without downloading the body."""
     assert letter.created_at is not None
-    return {
+    whose = {ENTITY_HASH: entity_hash(letter.entity)} if letter.entity is not None else {}
+    return whose | {
         "kind": _header_value(letter.kind),
         "reason_code": _header_value(reason_code(letter.reason))[:200],
         "reason": _header_value(letter.reason)[:_METADATA_REASON_CHARS],

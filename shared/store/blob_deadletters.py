@@ -27,8 +27,10 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobProperties
 from azure.storage.blob.aio import ContainerClient
 
+from shared.log_fields import entity_hash
 from shared.settings import Settings
 from shared.store.blob_deadletter_format import (
+    ENTITY_HASH,
     blob_name,
     decode_body,
     encode_body,
@@ -37,6 +39,7 @@ from shared.store.blob_deadletter_format import (
     summary_from_metadata,
 )
 from shared.store.deadletter_archive import DeadLetterSummary
+from shared.store.deadletter_entity import letter_holds_entity
 from shared.store.errors import StoreError, StoreUnavailable
 from shared.store.models import DeadLetter, DeadLetterKind
 
@@ -144,6 +147,28 @@ class BlobDeadLetterStore:
             return True
 
         return await self._call(delete_blob, what=f"deleting dead letter {letter_id}")
+
+    async def delete_entity_letters(self, entity: str) -> int:
+        """One listing of the container (a request per 5,000 letters, metadata included): a letter
+        naming an entity is decided by its ``entity_hash`` metadata alone; one naming none (a refused
+        record, a letter older than the metadata) is downloaded and its payload decides."""
+        digest = entity_hash(entity)
+        await self._ensure_container()
+        blobs = await self._call(lambda: self._list_blobs(None), what="listing dead letters")
+        named = [blob.name for blob in blobs if (blob.metadata or {}).get(ENTITY_HASH) == digest]
+        unnamed = [blob.name for blob in blobs if ENTITY_HASH not in (blob.metadata or {})]
+        holding = await asyncio.gather(*(self._holds(name, entity) for name in unnamed))
+        doomed = named + [name for name, holds in zip(unnamed, holding, strict=True) if holds]
+        deleted = await asyncio.gather(*(self._delete_one(name) for name in doomed))
+        return sum(deleted)
+
+    async def _holds(self, letter_id: str, entity: str) -> bool:
+        letter = await self.get(letter_id)
+        return letter is not None and letter_holds_entity(letter.entity, letter.payload, entity)
+
+    async def _delete_one(self, letter_id: str) -> bool:
+        async with self._slots:
+            return await self.delete(letter_id)
 
     async def close(self) -> None:
         await self._container.close()

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.store import outbox_docs
+from shared.store.deadletter_entity import letter_holds_entity
 from shared.store.errors import ConcurrencyConflict, RuleSetNotFound
 from shared.store.models import (
     DeadLetter,
@@ -205,6 +206,12 @@ class MemoryDeadLetterStore:
 
     async def list(self, *, limit: int = 100) -> builtins.list[DeadLetter]:
         return self._letters[:limit]
+
+    async def delete_entity_letters(self, entity: str) -> int:
+        kept = [d for d in self._letters if not letter_holds_entity(d.entity, d.payload, entity)]
+        removed = len(self._letters) - len(kept)
+        self._letters = kept
+        return removed
 
 
 class MemoryStore:

@@ -72,7 +72,7 @@ class DeadLetterKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An event or action that could not be processed, with why and where it came from."""
+    """An event or action that could not be processed, with why and where it came from (and whose)."""
 
     kind: DeadLetterKind
     reason: str
@@ -87,6 +87,10 @@ class DeadLetter:
     attempts: int = 0
     created_at: datetime | None = None
     id: str | None = None  # the store's id once stored (SQLite row id, blob name); ignored on write
+    #: The entity whose event or action it holds, when the pipeline knew it (``None``: a record the
+    #: normalizer refused, or a letter stored before letters named their entity). How ``squall state
+    #: delete`` finds an entity's letters (``shared.store.deadletter_entity``).
+    entity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,13 @@ class DeadLetterStore(DeadLetterSink, Protocol):
         """The oldest parked items, for inspection and replay."""
         ...
 
+    async def delete_entity_letters(self, entity: str) -> int:
+        """Remove every parked letter holding this entity's data (a privacy request: ``squall state
+        delete``); how many. Which letters those are: ``shared.store.deadletter_entity``. Runs only
+        on an operator's request, so it may read every letter (Blob storage: one listing request per
+        5,000 letters, and a download for each letter that names no entity)."""
+        ...
+
 
 class Store(Protocol):
     """One adapter's ports together (``MemoryStore``, ``SqliteStore``, ``CosmosStore``)."""

@@ -1,20 +1,24 @@
-"""``squall deliveries list``: who got what, and when — the delivery audit of a SQLite store.
+"""``squall deliveries list|purge``: who got what, and when — the delivery audit of a SQLite store.
 
     squall deliveries list --entity alice@contoso.com --rule failed-sign-in-burst --since 7d
     squall deliveries list --outcome shadow --json
+    squall deliveries purge --before 90d            # retention: delete records older than 90 days
 
 Reads the ``deliveries`` table the outbox fills as it settles actions (delivered, dead-lettered)
 and each batch fills with what its shadow rules would have sent (``shared/pipeline/audit.py``).
 ``--entity`` takes the entity's key and finds its records under the key or its hash, whichever
 ``SQUALL_AUDIT_ENTITY`` recorded. In Azure the same records are log records in Application
-Insights: the KQL is in docs/observability.md. Exit 0, also when nothing matches; 2 when it cannot
-run (no such store file, a Cosmos DB or memory store, a bad option).
+Insights: the KQL is in docs/observability.md. ``purge --before T`` deletes the records settled
+before T (nothing in the table expires by itself: run it from a scheduler for a retention). Exit 0,
+also when nothing matches; 2 when it cannot run (no such store file, a Cosmos DB or memory store, a
+bad option).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,9 +30,15 @@ from shared.rules import format_datetime, parse_duration
 from shared.settings import get_settings
 from shared.store import AuditOutcome, DeliveryQuery, DeliveryRecord, StoreError
 from shared.store.sqlite import SqliteStore
+from shared.store.sqlite.deliveries import SqliteDeliveries
 
 EXIT_CANNOT_RUN = 2
 COLUMNS = ("time", "outcome", "rule", "entity", "action", "key", "attempts")
+
+
+StoreOption = Annotated[
+    str | None, typer.Option("--store", metavar="SPEC", help="sqlite:PATH or PATH (default: SQUALL_STORE).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +48,7 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     group.command("list")(list_deliveries)
+    group.command("purge")(purge_deliveries)
     app.add_typer(group, name="deliveries")
 
 
@@ -57,9 +68,7 @@ def list_deliveries(
     outcome: Annotated[
         AuditOutcome | None, typer.Option("--outcome", help="Only this outcome (shadow: what shadow rules would send).")
     ] = None,
-    store: Annotated[
-        str | None, typer.Option("--store", metavar="SPEC", help="sqlite:PATH or PATH (default: SQUALL_STORE).")
-    ] = None,
+    store: StoreOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")] = False,
 ) -> None:
@@ -83,6 +92,27 @@ def list_deliveries(
     for line in _table(records):
         typer.echo(line)
     typer.echo(f"{len(records)} record{'s' if len(records) != 1 else ''}")
+
+
+def purge_deliveries(
+    before: Annotated[
+        str,
+        typer.Option(
+            "--before", metavar="T",
+            help="Delete records settled before this time: ISO 8601 (UTC when no offset) or a duration ago (30d).",
+        ),
+    ],
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help='One JSON object: {"deleted": N, "before": T}.')] = False,
+) -> None:
+    """Delete the delivery records settled before T: the audit's retention (nothing expires by itself)."""
+    moment = _moment(before, "--before", datetime.now(UTC))
+    assert moment is not None  # --before is required
+    deleted = _purge(_store_path(store or get_settings().store), moment)
+    if as_json:
+        typer.echo(json.dumps({"deleted": deleted, "before": format_datetime(moment)}))
+        return
+    typer.echo(f"deleted {deleted} delivery record{'s' if deleted != 1 else ''} from before {format_datetime(moment)}")
 
 
 def record_json(record: DeliveryRecord) -> dict[str, Any]:
@@ -118,6 +148,8 @@ def _moment(text: str | None, option: str, now: datetime) -> datetime | None:
         return now - parse_duration(text)
     except ValueError:
         pass
+    except OverflowError:
+        _fail(f"{option} {text!r}: that is before the year 1; give a shorter duration or an ISO 8601 time")
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -139,15 +171,25 @@ def _store_path(spec: str) -> Path:
 
 
 def _read(path: Path, query: DeliveryQuery) -> list[DeliveryRecord]:
-    async def read() -> list[DeliveryRecord]:
+    return _on_deliveries(path, lambda deliveries: deliveries.find(query))
+
+
+def _purge(path: Path, before: datetime) -> int:
+    return _on_deliveries(path, lambda deliveries: deliveries.purge(before))
+
+
+def _on_deliveries[T](path: Path, use: Callable[[SqliteDeliveries], T]) -> T:
+    """``use`` the ``deliveries`` table of the SQLite store at ``path``; a store problem is one line, exit 2."""
+
+    async def run() -> T:
         store = SqliteStore(path)
         try:
-            return store.deliveries.find(query)
+            return use(store.deliveries)
         finally:
             await store.close()
 
     try:
-        return asyncio.run(read())
+        return asyncio.run(run())
     except StoreError as exc:
         _fail(str(exc))
         raise  # unreachable: _fail raises

@@ -3,7 +3,7 @@
     squall state show ann@contoso.com              # per rule: windows, deadlines, machine, cool-downs
     squall state show ann@contoso.com --json       # the same and the raw stored data, one JSON object
     squall state reset ann@contoso.com --rule burst --yes
-    squall state delete ann@contoso.com --yes      # a privacy request: run `squall suppress add` first
+    squall state delete ann@contoso.com --yes      # state, unsent actions, dead letters; suppress first
 
 The store is ``--store`` (memory | sqlite:PATH | cosmos), by default SQUALL_STORE — the same
 ``sqlite:.squall/squall.db`` that ``squall rules push`` and the Functions host use locally.
@@ -86,7 +86,7 @@ def confirm_or_exit(question: str, *, yes: bool, flag: str = "--yes") -> None:
 def show_command(entity: EntityArgument, store: StoreOption = None, as_json: JsonOption = False) -> None:
     """Print what Squall keeps about ENTITY: per rule its window, sequence, deadline, machine state and
     cool-down; the entity's clock, last applied sequence numbers, pending actions and suppression."""
-    view = on_store(store, lambda opened: EntityAdmin(opened.rules, opened.states).show(entity))
+    view = on_store(store, lambda opened: EntityAdmin.of(opened).show(entity))
     if as_json:
         typer.echo(json.dumps(view.to_json(), indent=2, ensure_ascii=False))
         return
@@ -107,7 +107,7 @@ def reset_command(
     replayed event it already took still cannot fire twice."""
     which = f"rule {rule!r}" if rule else "every rule"
     confirm_or_exit(f"Reset {which} of {entity!r}?", yes=yes)
-    outcome = on_store(store, lambda opened: EntityAdmin(opened.rules, opened.states).reset(entity, rule=rule))
+    outcome = on_store(store, lambda opened: EntityAdmin.of(opened).reset(entity, rule=rule))
     if as_json:
         typer.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
     elif not outcome.rules_reset:
@@ -121,15 +121,17 @@ def reset_command(
 @state_app.command("delete")
 def delete_command(entity: EntityArgument, store: StoreOption = None, yes: YesOption = False,
                    as_json: JsonOption = False) -> None:  # fmt: skip
-    """Delete ENTITY's state document and discard its undelivered actions (they are never sent).
-    New events of ENTITY create state again unless it is suppressed first (`squall suppress add`)."""
+    """Delete ENTITY's state document, discard its undelivered actions (they are never sent) and
+    remove the dead letters holding its events or actions. New events of ENTITY create state again
+    unless it is suppressed first (`squall suppress add`)."""
     confirm_or_exit(f"Delete the state of {entity!r}?", yes=yes)
-    outcome = on_store(store, lambda opened: EntityAdmin(opened.rules, opened.states).delete(entity))
+    outcome = on_store(store, lambda opened: EntityAdmin.of(opened).delete(entity))
     if as_json:
         typer.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
         return
     done = f"deleted the state of {entity!r}" if outcome.state_deleted else f"no state stored for {entity!r}"
-    typer.echo(f"{done}; {outcome.actions_discarded} undelivered action(s) discarded")
+    typer.echo(f"{done}; {outcome.actions_discarded} undelivered action(s) discarded; "
+               f"{outcome.dead_letters_deleted} dead letter(s) deleted")  # fmt: skip
 
 
 def stored_state_for(event: Event, *, store: str | None, entity: str | None) -> tuple[Event, EntityState]:

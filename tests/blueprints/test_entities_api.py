@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.log_fields import entity_hash
-from shared.store import EntityState, OutboxEntry
+from shared.store import DeadLetter, EntityState, OutboxEntry
 from shared.store.sqlite import SqliteStore
 from tests.blueprints.rules_api_client import call
 
@@ -18,7 +18,8 @@ T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 
 def seed(db: Path) -> None:
-    """Ann's state (a cool-down, a window, the replay guards) and one pending action for her and bob."""
+    """Ann's state (a cool-down, a window, the replay guards), and one pending action and one dead
+    letter each for her and bob."""
     state = EntityState(
         entity=ANN,
         data={
@@ -32,11 +33,16 @@ def seed(db: Path) -> None:
         OutboxEntry(entity=entity, key=f"k-{entity}", action={"key": f"k-{entity}"}, created_at=T0, batch="0:41")
         for entity in (ANN, "bob@contoso.com")
     ]
+    letters = [
+        DeadLetter(kind="action", reason="permanent: 400", payload=b"{}", entity=entity)
+        for entity in (ANN, "bob@contoso.com")
+    ]
 
     async def write() -> None:
         store = SqliteStore(db)
         try:
             await store.states.save_states([state], outbox=entries)
+            await store.deadletters.write(letters)
         finally:
             await store.close()
 
@@ -75,11 +81,14 @@ def test_delete_removes_the_state_and_discards_only_her_unsent_action(store_path
     seed(store_path)
     # WHEN her state is deleted
     answer = call("delete_entity_state", route_params={"entity": ANN})
-    # THEN it is gone and her action discarded; asking again deletes nothing
-    assert (answer.status, answer.body) == (200, {"entity": ANN, "state_deleted": True, "actions_discarded": 1})
+    # THEN it is gone, her action discarded and her dead letter removed; asking again deletes nothing
+    assert (answer.status, answer.body) == (
+        200, {"entity": ANN, "state_deleted": True, "actions_discarded": 1, "dead_letters_deleted": 1}
+    )  # fmt: skip
     assert call("get_entity_state", route_params={"entity": ANN}).body["found"] is False
     again = call("delete_entity_state", route_params={"entity": ANN})
-    assert again.body == {"entity": ANN, "state_deleted": False, "actions_discarded": 0}
+    assert again.body == {"entity": ANN, "state_deleted": False, "actions_discarded": 0, "dead_letters_deleted": 0}
+    assert asyncio.run(dead_letter_entities(store_path)) == ["bob@contoso.com"]
 
     async def pending() -> list[str]:
         store = SqliteStore(store_path)
@@ -89,6 +98,59 @@ def test_delete_removes_the_state_and_discards_only_her_unsent_action(store_path
             await store.close()
 
     assert asyncio.run(pending()) == ["bob@contoso.com"]
+
+
+async def dead_letter_entities(db: Path) -> list[str | None]:
+    store = SqliteStore(db)
+    try:
+        return [letter.entity for letter in await store.deadletters.list()]
+    finally:
+        await store.close()
+
+
+SLASHED = "contoso/team-a/ann@contoso.com"
+
+
+def seed_slashed(db: Path) -> None:
+    async def write() -> None:
+        store = SqliteStore(db)
+        try:
+            state = EntityState(entity=SLASHED, data={"cooldowns": {"welcome": "2024-05-01T07:00:00Z"}})
+            await store.states.save_states([state])
+            letter = DeadLetter(kind="action", reason="permanent", payload=b"{}", entity=SLASHED)
+            await store.deadletters.write([letter])
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+def test_a_key_holding_slashes_is_shown_reset_and_deleted_through_the_query_routes(store_path: Path) -> None:
+    # GIVEN state and a dead letter of an entity whose key holds "/" (which a path route never receives:
+    # the host decodes %2F before matching routes), as the worker hands over ?entity=contoso%2Fteam-a%2F…
+    seed_slashed(store_path)
+    query = {"entity": SLASHED}
+    # WHEN it is shown, reset and deleted with the key in the query
+    shown = call("get_queried_entity_state", params=query)
+    reset = call("reset_queried_entity_state", params={**query, "rule": "welcome"})
+    deleted = call("delete_queried_entity_state", params=query)
+    # THEN each acts on that entity, as the path routes do for plain keys
+    assert (shown.status, shown.body["entity"], shown.body["found"]) == (200, SLASHED, True)
+    assert [rule["rule_id"] for rule in shown.body["rules"]] == ["welcome"]
+    assert (reset.status, reset.body["rules_reset"]) == (200, ["welcome"])
+    assert (deleted.status, deleted.body) == (
+        200, {"entity": SLASHED, "state_deleted": True, "actions_discarded": 0, "dead_letters_deleted": 1}
+    )  # fmt: skip
+    assert call("get_queried_entity_state", params=query).body["found"] is False
+
+
+def test_a_query_route_without_the_entity_is_a_problem_that_says_how_to_name_it(store_path: Path) -> None:
+    missing = [call(name) for name in ("get_queried_entity_state", "reset_queried_entity_state",
+                                       "delete_queried_entity_state")]  # fmt: skip
+    blank = call("delete_queried_entity_state", params={"entity": ""})
+    assert [answer.status for answer in [*missing, blank]] == [400, 400, 400, 400]
+    assert all("?entity=KEY" in answer.body["detail"] for answer in missing)
+    assert "the entity key is empty" in blank.body["detail"]
 
 
 def test_suppressions_are_added_listed_and_removed_by_key_or_hash(store_path: Path) -> None:

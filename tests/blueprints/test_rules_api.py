@@ -173,6 +173,20 @@ def test_an_invalid_rule_is_refused_with_rule_id_path_and_message_and_nothing_is
     assert stored(store_path) == (1, [TEAMS_RULE])
 
 
+@pytest.mark.parametrize("contact_key", [None, ["{entity}"]])
+def test_a_contact_key_that_is_not_text_is_refused_with_422_not_a_server_error(
+    store_path: Path, contact_key: Any
+) -> None:
+    # GIVEN a rule whose contact key is null or a list (the fuzz run's "expected str, got NoneType")
+    bad = {**COPILOT_RULE, "action": {**COPILOT_RULE["action"], "contact_key": contact_key}}
+    # WHEN it is put, validated and dry-run
+    answers = [put(bad), call("validate_ruleset", body=[bad]),
+               call("dry_run_rules", body={"rules": [bad], "events": []})]  # fmt: skip
+    # THEN each is a 422 naming the field, never a 500
+    assert [answer.status for answer in answers] == [422, 422, 422]
+    assert {answer.body["errors"][0]["path"] for answer in answers} == {"$.action.contact_key"}
+
+
 def test_an_action_to_a_destination_the_app_does_not_configure_is_refused_naming_the_configured_ones(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ shadow variant) fills the audit; `deliveries list` answers from it. Mistakes giv
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -86,3 +87,48 @@ def test_mistakes_give_one_line_and_exit_2(tmp_path: Path, args: list[str], mess
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_purge_deletes_only_the_records_settled_before_the_time_given(store: Path, tmp_path: Path) -> None:
+    # GIVEN a copy of the filled store: 2 deliveries and 3 shadow records, all settled minutes ago
+    copy = tmp_path / "squall.db"
+    shutil.copy(store, copy)
+    spec = f"sqlite:{copy}"
+    # WHEN records older than a day are purged, as a retention job does
+    old = squall("deliveries", "purge", "--before", "1d", "--store", spec, "--json")
+    # THEN none of them is old enough: the answer is one JSON object, nothing deleted
+    assert old.returncode == 0, old.stderr
+    answer = json.loads(old.stdout)
+    assert answer["deleted"] == 0
+    assert datetime.fromisoformat(answer["before"]) < datetime.now(UTC) - timedelta(hours=23)
+    # WHEN everything settled before a minute from now is purged (an ISO time without offset is UTC)
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).replace(tzinfo=None).isoformat(timespec="seconds")
+    purged = squall("deliveries", "purge", "--before", soon, "--store", spec)
+    # THEN all five go, and the audit is empty
+    assert purged.returncode == 0, purged.stderr
+    assert purged.stdout == f"deleted 5 delivery records from before {soon}Z\n"
+    assert squall("deliveries", "list", "--store", spec).stdout == "no delivery records match\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Missing option '--before'"),
+        (["--before", "last tuesday", "--store", "memory"], "--before 'last tuesday': expected an ISO 8601 time"),
+        (["--before", "P1Y"], "--before 'P1Y': expected an ISO 8601 time"),
+        (["--before", "999999999d"], "--before '999999999d': that is before the year 1"),
+        (["--before", "30d", "--store", "cosmos"], "with Cosmos DB the audit is in Application Insights"),
+        (["--before", "30d", "--store", "sqlite:/nonexistent/squall.db"], "no SQLite store at"),
+    ],
+)
+def test_purge_mistakes_give_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    result = squall("deliveries", "purge", *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_since_too_far_back_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    result = squall("deliveries", "list", "--since", "999999999d", "--store", "memory", cwd=tmp_path)
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1)
+    assert "--since '999999999d': that is before the year 1" in result.stderr

@@ -147,13 +147,33 @@ def test_rules_explain_takes_the_store_from_squall_store_and_refuses_two_states(
     assert both.stderr.strip() == "error: give the state either as --state FILE or from --store/--entity, not both"
 
 
+def dead_letter_reasons(store: str) -> list[str]:
+    result = squall("deadletter", "list", "--store", store, "--json")
+    assert result.exit_code == 0, result.output
+    return [letter["reason"] for letter in json.loads(result.stdout)]
+
+
 def test_the_privacy_path_suppress_then_delete_leaves_nothing_but_the_hash(store: str, tmp_path: Path) -> None:
-    # GIVEN dee asks to be forgotten: suppressed, then deleted
+    # GIVEN a record of dee's that the normalizer refused, and one of eve's, parked as dead letters
+    refused = tmp_path / "refused.jsonl"
+    bad = [{**o365("x1", "CopilotInteraction", "Copilot", 9), "CreationTime": "soon"},
+           {**o365("x2", "CopilotInteraction", "Copilot", 9, user="eve@contoso.com"), "CreationTime": "later"}]
+    refused.write_text("".join(json.dumps(record) + "\n" for record in bad))
+    assert squall("run", "--events", str(refused), "--store", store).exit_code == 0
+    assert len(dead_letter_reasons(store)) == 2
+    # WHEN dee asks to be forgotten: suppressed, then deleted
     added = squall("suppress", "add", DEE, "--store", store, "--json")
     deleted = squall("state", "delete", DEE, "--store", store, "--yes")
     assert added.exit_code == deleted.exit_code == 0, added.output + deleted.output
     assert json.loads(added.stdout)["added"] == [entity_hash(DEE)]
-    assert deleted.stdout.strip() == f"deleted the state of {DEE!r}; 0 undelivered action(s) discarded"
+    # THEN her state and her dead letter are gone; eve's letter stays
+    assert deleted.stdout.strip() == (
+        f"deleted the state of {DEE!r}; 0 undelivered action(s) discarded; 1 dead letter(s) deleted"
+    )
+    assert len(dead_letter_reasons(store)) == 1
+    again = squall("state", "delete", DEE, "--store", store, "--yes", "--json")
+    assert json.loads(again.stdout) == {"entity": DEE, "state_deleted": False, "actions_discarded": 0,
+                                        "dead_letters_deleted": 0}  # fmt: skip
     # WHEN her events arrive again (a replay, or new activity)
     events = tmp_path / "again.jsonl"
     events.write_text(json.dumps(o365("c5", "CopilotInteraction", "Copilot", 40)) + "\n")

@@ -109,7 +109,7 @@ def test_after_a_reset_a_replayed_batch_still_cannot_fire_twice(store: SqliteSto
     first = asyncio.run(process_batch(batch, deps()))
     asyncio.run(store.states.complete_outbox(asyncio.run(store.states.pending_outbox())))
     # WHEN an operator resets her rules, and the batch is then replayed from its checkpoint
-    reset = asyncio.run(EntityAdmin(store.rules, store.states).reset("ann@contoso.com"))
+    reset = asyncio.run(EntityAdmin(store.rules, store.states, store.deadletters).reset("ann@contoso.com"))
     replay = asyncio.run(process_batch(batch, deps()))
     # THEN the cool-down was forgotten, but the replayed event was recognized as applied: nothing planned
     assert first.actions_planned == 1

@@ -111,6 +111,7 @@ def test_counts_add_up_and_bad_input_is_dead_lettered_with_provenance(store: Sql
     letters = asyncio.run(store.deadletters.list())
     assert sorted(letter.sequence_number for letter in letters) == [1, 2, 3]
     assert all(letter.partition == "1" and letter.reason for letter in letters)
+    assert [letter.entity for letter in letters] == [None, None, None]  # refused records name no entity
 
 
 def test_cooldown_state_is_written_once_per_entity_and_suppresses_repeat(store: SqliteStore) -> None:
@@ -201,6 +202,7 @@ def test_failed_delivery_is_dead_lettered_with_reason(store: SqliteStore) -> Non
     assert asyncio.run(store.states.pending_outbox()) == []
     [letter] = asyncio.run(store.deadletters.list())
     assert (letter.kind, letter.rule_id, letter.reason) == ("action", "any-teams", "permanent: 400 test")
+    assert letter.entity == "u1"  # what `squall state delete u1` finds it by
 
 
 def test_message_property_and_batch_option_override_the_configured_format(store: SqliteStore) -> None:
@@ -276,3 +278,17 @@ def test_the_timer_leaves_young_entries_and_marks_in_flight_to_their_deliverer(s
     report = asyncio.run(retry_pending_outbox(deps_for(store, sender), now=later + timedelta(minutes=5)))
     assert [a.key for a in sender.sent] == [first.key, second.key]
     assert (report.actions_recovered, report.actions_uncertain) == (1, 1)
+
+
+def test_an_action_that_cannot_be_planned_is_parked_naming_its_entity(store: SqliteStore) -> None:
+    # GIVEN a rule whose action needs a field the event lacks
+    rule = {**RULES[1], "id": "needs-field",
+            "action": {**RULES[1]["action"], "data": {"Missing": "{attributes.Nope}"}}}  # type: ignore[dict-item]
+    deps = deps_for(store, RecordingSender())
+    deps = PipelineDeps(rules=FixedRuleSource(compile_ruleset(validate_rules([rule]).rules, version=1)),
+                        states=deps.states, dedupe=deps.dedupe, deadletters=deps.deadletters, sender=deps.sender)
+    # WHEN u7's event matches it
+    asyncio.run(process_batch([raw(record("t1", "u7", "MicrosoftTeams", "TeamCreated"))], deps))
+    # THEN the event is parked as an action letter that names u7 (`squall state delete u7` finds it)
+    [letter] = asyncio.run(store.deadletters.list())
+    assert (letter.kind, letter.rule_id, letter.entity) == ("action", "needs-field", "u7")

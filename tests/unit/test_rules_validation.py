@@ -183,6 +183,10 @@ def test_the_documented_example_rule_is_valid() -> None:
         ("action.event_definition_key", "", "$.action.event_definition_key", "at least 1 character"),
         ("action.contact_key", "{user}", "$.action.contact_key", "invalid field path 'user'"),
         ("action.contact_key", "{entity", "$.action.contact_key", "invalid template"),
+        # not text: once a TypeError from the template parser (a 500 from the rules API)
+        ("action.contact_key", None, "$.action.contact_key", "valid string"),
+        ("action.contact_key", ["{entity}"], "$.action.contact_key", "valid string"),
+        ("action.contact_key", 7, "$.action.contact_key", "valid string"),
         ("action.data.Tenant", "{tenant!r}", "$.action.data", "data.Tenant: invalid template"),
     ],
 )

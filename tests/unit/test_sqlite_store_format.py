@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.store.errors import StoreUnavailable
-from shared.store.models import AuditOutcome, DeliveryQuery, DeliveryRecord, EntityState
+from shared.store.models import AuditOutcome, DeadLetter, DeliveryQuery, DeliveryRecord, EntityState
 from shared.store.sqlite import FORMAT_VERSION, SqliteStore
 
 # The tables as a release before deadlines and the format stamp wrote them (no states.due_at, user_version 0).
@@ -101,6 +101,45 @@ def test_a_format_2_file_gets_the_deliveries_table_and_keeps_its_state(tmp_path:
     state, found = asyncio.run(use())
     assert (state.data, state.etag) == ({"rules": {}}, "2")
     assert found == [record]
-    # AND the file is stamped with the current format, 3
+    # AND the file is stamped with the current format
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 3
+        assert db.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 4
+
+
+# Format 3's dead letters (before they named their entity): a refused record of ana's and one of bob's.
+FORMAT_3_FILE = """
+CREATE TABLE deadletters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL,
+    partition TEXT, sequence_number INTEGER, offset TEXT, enqueued_time TEXT, event_id TEXT,
+    rule_id TEXT, action_key TEXT, attempts INTEGER NOT NULL, created_at TEXT NOT NULL);
+INSERT INTO deadletters (kind, reason, payload, attempts, created_at)
+    VALUES ('event', 'rule evaluation failed: KeyError', CAST('{"entity": "ana@contoso.com"}' AS BLOB), 0,
+            '2026-11-20T10:00:00+00:00');
+INSERT INTO deadletters (kind, reason, payload, attempts, created_at)
+    VALUES ('event', 'o365: no Id', CAST('{"UserId": "bob@contoso.com"}' AS BLOB), 0, '2026-11-20T10:00:00+00:00');
+PRAGMA user_version = 3;
+"""
+
+
+def test_a_format_3_file_gets_the_dead_letter_entity_and_its_old_letters_are_found_by_payload(tmp_path: Path) -> None:
+    # GIVEN a store file of format 3, whose dead letters do not name their entity
+    path = tmp_path / "format3.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(FORMAT_3_FILE)
+
+    async def use() -> tuple[int, list[str | None]]:
+        store = SqliteStore(path)
+        try:
+            await store.deadletters.write([DeadLetter(kind="action", reason="permanent", payload=b"{}",
+                                                      entity="ana@contoso.com")])  # fmt: skip
+            removed = await store.deadletters.delete_entity_letters("ana@contoso.com")
+            return removed, [letter.payload.decode() for letter in await store.deadletters.list()]
+        finally:
+            await store.close()
+
+    # WHEN this release opens it, parks a letter naming ana, and removes ana's letters
+    removed, left = asyncio.run(use())
+    # THEN the new letter (by its entity) and the old one (by its payload) went; bob's stays
+    assert (removed, left) == (2, ['{"UserId": "bob@contoso.com"}'])
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION

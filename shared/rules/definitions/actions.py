@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator
 
 from shared.rules.definitions.conditions import CONFIG
 from shared.rules.language.fields import STATE_TOP
@@ -70,7 +70,9 @@ def _templates_in(mapping: dict[str, Any], field: str) -> dict[str, Any]:
         raise ValueError(f"{field}.{exc}") from None
 
 
-Template = Annotated[str, BeforeValidator(_check_template)]
+#: Checked after the type: a value that is not text is "Input should be a valid string", never handed
+#: to the parser (``string.Formatter`` raises TypeError for it: a 500 from the rules API once).
+Template = Annotated[str, AfterValidator(_check_template)]
 Destination = Annotated[str, Field(min_length=1, max_length=64, pattern=DESTINATION_NAME)]
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.store.deadletter_archive import DeadLetterSummary, summarize
+from shared.store.deadletter_entity import payload_names_entity
 from shared.store.models import DeadLetter, DeadLetterKind
 
 
@@ -16,13 +17,25 @@ class SqliteDeadLetters:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
+    @staticmethod
+    def add_entity_column(db: sqlite3.Connection) -> None:
+        """Files of format 3 and older get ``deadletters.entity`` (their letters keep ``NULL``: their
+        payload decides whose they are) and its index."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(deadletters)")}
+        with db:
+            if "entity" not in columns:
+                db.execute("ALTER TABLE deadletters ADD COLUMN entity TEXT")
+            db.execute(
+                "CREATE INDEX IF NOT EXISTS deadletters_by_entity ON deadletters (entity) WHERE entity IS NOT NULL"
+            )
+
     async def write(self, letters: Sequence[DeadLetter]) -> None:
         now = datetime.now(UTC).isoformat()
         with self._db:
             self._db.executemany(
                 "INSERT INTO deadletters (kind, reason, payload, partition, sequence_number, offset,"
-                " enqueued_time, event_id, rule_id, action_key, attempts, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " enqueued_time, event_id, rule_id, action_key, attempts, created_at, entity)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         d.kind,
@@ -37,6 +50,7 @@ class SqliteDeadLetters:
                         d.action_key,
                         d.attempts,
                         (d.created_at.isoformat() if d.created_at else now),
+                        d.entity,
                     )
                     for d in letters
                 ],
@@ -67,10 +81,19 @@ class SqliteDeadLetters:
             deleted = self._db.execute("DELETE FROM deadletters WHERE id = ?", (int(letter_id),))
         return deleted.rowcount == 1
 
+    async def delete_entity_letters(self, entity: str) -> int:
+        """The letters naming ``entity`` by index, then those naming none whose payload names it."""
+        with self._db:
+            named = self._db.execute("DELETE FROM deadletters WHERE entity = ?", (entity,)).rowcount
+            unnamed = self._db.execute("SELECT id, payload FROM deadletters WHERE entity IS NULL")
+            holding = [(row_id,) for row_id, payload in unnamed if payload_names_entity(bytes(payload), entity)]
+            self._db.executemany("DELETE FROM deadletters WHERE id = ?", holding)
+        return named + len(holding)
+
 
 _LETTER_COLUMNS = (
     "kind, reason, payload, partition, sequence_number, offset, enqueued_time, event_id,"
-    " rule_id, action_key, attempts, created_at, id"
+    " rule_id, action_key, attempts, created_at, id, entity"
 )
 
 
@@ -89,4 +112,5 @@ def _letter_from_row(r: tuple[Any, ...]) -> DeadLetter:
         attempts=r[10],
         created_at=datetime.fromisoformat(r[11]),
         id=str(r[12]),
+        entity=r[13],
     )

@@ -3,7 +3,9 @@
 Rows are ids only (``DeliveryRecord``): rule, entity (hashed unless ``SQUALL_AUDIT_ENTITY=key``),
 destination, kind, idempotency key, time, attempts, outcome. A key has one row per outcome: an
 action delivered twice (an uncertain re-send) or a shadow firing recorded again by a replayed batch
-keeps its first row. ``squall deliveries list`` reads them; in Azure the same records are log lines.
+keeps its first row. ``squall deliveries list`` reads them, ``squall deliveries purge`` deletes those
+older than a time (the table's retention: nothing expires by itself); in Azure the same records are
+log lines, kept as long as the Log Analytics workspace keeps them.
 """
 
 from __future__ import annotations
@@ -69,6 +71,11 @@ class SqliteDeliveries:
             f"SELECT {_COLUMNS} FROM deliveries{clause} ORDER BY at DESC, key LIMIT ?", (*bound, max(query.limit, 0))
         ).fetchall()
         return [_record(row) for row in rows]
+
+    def purge(self, before: datetime) -> int:
+        """Delete the records settled before ``before`` (aware); how many (one statement, by the time index)."""
+        with self._db:
+            return self._db.execute("DELETE FROM deliveries WHERE at < ?", (before.timestamp(),)).rowcount
 
 
 def _record(row: tuple[str, str, str, str, str, float, int, str, str | None]) -> DeliveryRecord:

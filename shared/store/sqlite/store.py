@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NUL
 CREATE TABLE IF NOT EXISTS deadletters (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL,
     partition TEXT, sequence_number INTEGER, offset TEXT, enqueued_time TEXT, event_id TEXT,
-    rule_id TEXT, action_key TEXT, attempts INTEGER NOT NULL, created_at TEXT NOT NULL);
+    rule_id TEXT, action_key TEXT, attempts INTEGER NOT NULL, created_at TEXT NOT NULL, entity TEXT);
 """
 
 _IN_CHUNK = 500  # keep IN (...) lists under SQLite's variable limit
@@ -220,9 +220,10 @@ class _SqliteDedupe:
 
 #: The file format this code writes (``PRAGMA user_version``). 0: a file from before the stamp (it is
 #: brought up to date); 1: ``states.due_at``; 2: the outbox by batch (``outbox_entries``, tombstones);
-#: 3: the delivery audit (``deliveries``, added to an older file on open). A file stamped higher was
-#: written by a newer Squall and is refused rather than misread.
-FORMAT_VERSION = 3
+#: 3: the delivery audit (``deliveries``, added to an older file on open); 4: dead letters name their
+#: entity (``deadletters.entity``, added on open). A file stamped higher was written by a newer Squall
+#: and is refused rather than misread.
+FORMAT_VERSION = 4
 
 
 def _check_format(db: sqlite3.Connection, target: str) -> None:
@@ -283,6 +284,7 @@ class SqliteStore:
             _check_format(self._db, target)
             self._db.executescript(_SCHEMA)
             SqliteDeliveries.create(self._db)
+            SqliteDeadLetters.add_entity_column(self._db)
             _add_due_at(self._db)
             _move_outbox(self._db)
             _stamp_format(self._db)
