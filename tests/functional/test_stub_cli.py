@@ -20,6 +20,15 @@ SQUALL = [sys.executable, "-m", "squall"]  # the installed `squall` script runs 
 BANNER_TIMEOUT_S = 30
 
 
+def _interruptible() -> None:
+    """In the child before exec: Ctrl+C at its default. A shell without job control starts background
+    commands (a CI script's `make test &`) with SIGINT ignored, the child inherits that, and Python
+    then installs no KeyboardInterrupt handler: the stub could not be stopped the way a user stops it.
+    A blocked SIGINT is inherited as well, so it is unblocked too (CI's suite hit one of the two once)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _read_banner(process: subprocess.Popen[bytes]) -> str:
     """Output up to the 'Ctrl+C stops.' line."""
     return read_until(process, b"Ctrl+C stops.", BANNER_TIMEOUT_S)
@@ -30,7 +39,9 @@ def running_stub() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     command = [*SQUALL, "stub", "--port", "0", "--client-id", "cli-test"]
     command += ["--event-definition-key", "APIEvent-cli-a", "-k", "APIEvent-cli-b"]
     env = {k: v for k, v in os.environ.items() if k != "SQUALL_STUB_CLIENT_SECRET"}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interruptible
+    )
     try:
         yield process, _read_banner(process)
     finally:
@@ -106,7 +117,9 @@ def test_stub_command_injects_the_faults_its_flags_ask_for() -> None:
         "--fault-seed",
         "3",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_interruptible
+    )
     try:
         banner = _read_banner(process)
         base_url = re.search(r"SFMC_REST_BASE_URL=(\S+)", banner).group(1)  # type: ignore[union-attr]
