@@ -8,6 +8,7 @@ Payloads and secrets never go here: only the ids named in ``LOG_FIELDS``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
@@ -56,6 +57,7 @@ def log_ids(
     return {name: value for name, value in fields.items() if value is not None}
 
 
+@functools.lru_cache(maxsize=32_768)  # a partition's entities come back batch after batch: ~1 µs -> ~0.1 µs
 def entity_hash(entity: str) -> str:
     """The id of an entity key where the key itself must not go (the suppression list, logs): SHA-256
     of its UTF-8 bytes, 64 lower-case hex digits — in KQL, ``hash_sha256(entity)``.

@@ -75,8 +75,9 @@ class DeliveryAudit:
         when there is no store: the log record is then the only audit)."""
         if not records:
             return
-        for record in records:
-            _log(record)
+        if log.isEnabledFor(logging.INFO):  # the fields are built only for a logger that keeps them
+            for record in records:
+                _log(record)
         if states is not None:
             await states.record_deliveries(records)
 
