@@ -20,6 +20,7 @@ import os
 import random
 import re
 import selectors
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -175,6 +176,9 @@ class SquallRunTarget:
 
     def __init__(self, events: Path, workdir: Path, label: str) -> None:
         self.events, self.db = events, workdir / f"{label}.db"
+        for leftover in (self.db, *(self.db.with_name(self.db.name + end) for end in ("-wal", "-shm"))):
+            leftover.unlink(missing_ok=True)  # an earlier soak in the same --workdir: start on a fresh store
+        self.db.with_suffix(".evidence.json").unlink(missing_ok=True)
 
     def prepare(self, stub: StubProcess, env: dict[str, str]) -> None:
         self.stub, self.env = stub, env
@@ -206,7 +210,8 @@ class CosmosHandlerTarget:
 
     def __init__(self, events: Path, workdir: Path, label: str, *, endpoint: str, key: str) -> None:
         self.events, self.workdir = events, workdir / label
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)  # an earlier soak's checkpoints would skip events
+        self.workdir.mkdir(parents=True)
         self.database = f"kill-{label}-{os.getpid()}"
         self.endpoint, self.key = endpoint, key
 

@@ -64,3 +64,20 @@ def test_the_function_handler_killed_on_cosmos_replays_from_its_checkpoints_and_
     assert (result.missing, result.unexpected, result.duplicates_not_in_flight) == (0, 0, 0)
     assert result.max_in_flight <= CONCURRENCY
     assert result.outbox_left == 0
+
+
+def test_a_trial_starts_on_a_fresh_store_even_in_a_workdir_an_earlier_soak_left(tmp_path: Path) -> None:
+    # GIVEN what an earlier soak left under the same labels: a SQLite store (and its WAL) and evidence,
+    # and a handler's checkpoints
+    for name in ("trial-sync-1005-0.db", "trial-sync-1005-0.db-wal", "trial-sync-1005-0.evidence.json"):
+        (tmp_path / name).write_text("left by an earlier soak")
+    (tmp_path / "trial-async-1005-0").mkdir()
+    (tmp_path / "trial-async-1005-0" / "checkpoints.json").write_text('{"0": 1999}')
+    events = tmp_path / "events.jsonl"
+    # WHEN targets are made for those labels
+    run = SquallRunTarget(events, tmp_path, "trial-sync-1005-0")
+    handler = CosmosHandlerTarget(events, tmp_path, "trial-async-1005-0", endpoint="https://unused", key="unused")
+    # THEN none of it is left: a rerun soak compares fresh runs, not replays on old stores (a second
+    # `make soak` once failed every trial past the first five this way)
+    assert not run.db.exists() and sorted(tmp_path.iterdir()) == [handler.workdir]
+    assert list(handler.workdir.iterdir()) == []
