@@ -1,7 +1,7 @@
 """Real processes SIGKILLed at seeded random moments and rerun — `squall run` on SQLite, and the
 Function's handler on the Cosmos DB protocol server: nothing lost, nothing extra, duplicates only
 among the requests in flight at a kill, counts that add up, an empty outbox (kill_harness.py; `make
-soak` runs 30 trials per journey mode on 10,000 records)."""
+soak` runs 15 trials per journey mode on 10,000 records and 6 of the handler)."""
 
 from __future__ import annotations
 
