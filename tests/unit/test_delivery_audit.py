@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,13 +60,6 @@ class CountedStates:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
-
-
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    db = SqliteStore(":memory:")
-    yield db
-    asyncio.run(db.close())
 
 
 def run(

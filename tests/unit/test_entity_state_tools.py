@@ -4,9 +4,6 @@ reset keeps the replay guards: a replayed batch still cannot fire a rule twice."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
-import pytest
 
 from shared.entities import EntityAdmin
 from shared.pipeline import PipelineDeps, process_batch
@@ -89,13 +86,6 @@ def test_forgetting_every_rule_empties_it_but_for_the_clock_and_the_guards() -> 
     forget_rules(entity.state)
     assert entity.state.data == {"wm": 1714550700000, "_applied": {"0": 12}}
     assert entity.state.due_at is None
-
-
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    db = SqliteStore(":memory:")
-    yield db
-    asyncio.run(db.close())
 
 
 def test_after_a_reset_a_replayed_batch_still_cannot_fire_twice(store: SqliteStore) -> None:

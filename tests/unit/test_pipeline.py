@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,13 +59,6 @@ def record(record_id: str, user: str, workload: str, operation: str, minute: int
 
 def raw(body: bytes, sequence: int = 0) -> RawEvent:
     return RawEvent(body=body, partition="1", sequence_number=sequence)
-
-
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    db = SqliteStore(":memory:")
-    yield db
-    asyncio.run(db.close())
 
 
 def deps_for(store: SqliteStore, sender: RecordingSender) -> PipelineDeps:

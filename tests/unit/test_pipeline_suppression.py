@@ -5,11 +5,9 @@ the rule set: read once per version, never per event or batch."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from shared.log_fields import entity_hash
 from shared.pipeline import PipelineDeps, fire_due_deadlines, process_batch
@@ -22,13 +20,6 @@ from tests.unit.rule_scenarios import T0, compiled, event, rule
 from tests.unit.test_pipeline import RULES, raw, record
 
 CART, PURCHASE = "Shop/AddToCart", "Shop/Purchase"
-
-
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    db = SqliteStore(":memory:")
-    yield db
-    asyncio.run(db.close())
 
 
 def deps_with(store: SqliteStore, rules: Any, *, suppressed: Iterable[str] = ()) -> PipelineDeps:

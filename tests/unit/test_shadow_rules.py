@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,13 +37,6 @@ def failed_sign_in(record_id: str, user: str, minute: int) -> bytes:
             "UserType": 0, "Workload": "AzureActiveDirectory", "UserId": user,
         }
     ).encode()  # fmt: skip
-
-
-@pytest.fixture
-def store() -> Iterator[SqliteStore]:
-    db = SqliteStore(":memory:")
-    yield db
-    asyncio.run(db.close())
 
 
 def deps_for(
